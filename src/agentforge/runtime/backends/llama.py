@@ -1,0 +1,156 @@
+"""A minimal Llama forward pass with a slot-based KV cache, for CPU serving.
+
+Why not `transformers.generate`: serving needs continuous batching (sequences
+join and leave the batch at any step), per-sequence sampling options and the
+raw log-probabilities of every step, and the per-layer Python overhead of a
+general-purpose model class dominates a 135M model on two cores. This file is
+the whole model: read it top to bottom. Its logits match transformers' Llama
+(checked by tests/runtime/test_llama.py).
+
+KV cache layout: one tensor per layer, [slots, kv_heads, capacity, head_dim].
+The engine keeps active sequences in slots 0..B-1 so a decode step attends
+over a view of the cache, never a gathered copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    vocab_size: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    rms_norm_eps: float
+    rope_theta: float
+    max_positions: int
+
+    @classmethod
+    def from_hf(cls, cfg: Mapping[str, Any]) -> "LlamaConfig":
+        rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+        if rope.get("rope_type", "default") not in ("default", None):
+            raise ValueError(f"rope type {rope.get('rope_type')!r} is not supported by the embedded engine")
+        heads = cfg["num_attention_heads"]
+        return cls(
+            vocab_size=cfg["vocab_size"],
+            hidden_size=cfg["hidden_size"],
+            num_layers=cfg["num_hidden_layers"],
+            num_heads=heads,
+            num_kv_heads=cfg.get("num_key_value_heads", heads),
+            head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+            intermediate_size=cfg["intermediate_size"],
+            rms_norm_eps=cfg.get("rms_norm_eps", 1e-6),
+            rope_theta=rope.get("rope_theta", cfg.get("rope_theta", 10000.0)),
+            max_positions=cfg.get("max_position_embeddings", 2048),
+        )
+
+
+class Layer:
+    def __init__(self, sd: Mapping[str, torch.Tensor], prefix: str):
+        w = lambda name: sd[prefix + name].contiguous()  # noqa: E731
+        # Fused projections: one matmul instead of three (q, k, v) or two (gate, up).
+        self.qkv = torch.cat([w("self_attn.q_proj.weight"), w("self_attn.k_proj.weight"), w("self_attn.v_proj.weight")]).t().contiguous()
+        self.o = w("self_attn.o_proj.weight").t().contiguous()
+        self.gate_up = torch.cat([w("mlp.gate_proj.weight"), w("mlp.up_proj.weight")]).t().contiguous()
+        self.down = w("mlp.down_proj.weight").t().contiguous()
+        self.attn_norm = w("input_layernorm.weight")
+        self.mlp_norm = w("post_attention_layernorm.weight")
+
+
+class KVCache:
+    """Per-layer key/value tensors for `slots` sequences; capacity grows on demand."""
+
+    def __init__(self, cfg: LlamaConfig, slots: int, capacity: int = 512):
+        self.cfg, self.slots, self.capacity = cfg, slots, capacity
+        shape = (slots, cfg.num_kv_heads, capacity, cfg.head_dim)
+        self.k = [torch.zeros(shape) for _ in range(cfg.num_layers)]
+        self.v = [torch.zeros(shape) for _ in range(cfg.num_layers)]
+
+    def ensure(self, length: int) -> None:
+        """Make room for `length` positions (doubling, so growth is amortized)."""
+        if length <= self.capacity:
+            return
+        if length > self.cfg.max_positions:
+            raise ValueError(f"sequence of {length} tokens exceeds the model's context of {self.cfg.max_positions}")
+        new = min(max(length, 2 * self.capacity), self.cfg.max_positions)
+        for kv in (self.k, self.v):
+            for i, t in enumerate(kv):
+                grown = torch.zeros(t.shape[0], t.shape[1], new, t.shape[3])
+                grown[:, :, : self.capacity] = t
+                kv[i] = grown
+        self.capacity = new
+
+    def copy_slot(self, src: int, dst: int, length: int) -> None:
+        for kv in (self.k, self.v):
+            for t in kv:
+                t[dst, :, :length] = t[src, :, :length]
+
+
+class Llama:
+    def __init__(self, cfg: LlamaConfig, state_dict: Mapping[str, torch.Tensor]):
+        self.cfg = cfg
+        self.embed = state_dict["model.embed_tokens.weight"].contiguous()
+        head = state_dict.get("lm_head.weight", self.embed)
+        self.lm_head = head.t().contiguous()
+        self.norm = state_dict["model.norm.weight"]
+        self.layers = [Layer(state_dict, f"model.layers.{i}.") for i in range(cfg.num_layers)]
+        inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, cfg.head_dim, 2, dtype=torch.float64) / cfg.head_dim))
+        angles = torch.outer(torch.arange(cfg.max_positions, dtype=torch.float64), inv_freq)
+        angles = torch.cat([angles, angles], dim=-1)
+        self.cos, self.sin = angles.cos().float(), angles.sin().float()
+
+    def _rms_norm(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.cfg.rms_norm_eps) * weight
+
+    def _rope(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+        return x * cos + rotated * sin
+
+    @torch.inference_mode()
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, cache: KVCache, slots: torch.Tensor) -> torch.Tensor:
+        """Run `tokens` [B, T] at `positions` [B, T] for cache rows `slots` [B].
+
+        Each row's keys/values are written into its slot; each token attends to
+        its slot's positions up to and including its own. Rows of a batch may be
+        at different positions. Returns last-position logits [B, vocab].
+        """
+        cfg = self.cfg
+        B, T = tokens.shape
+        H, KV, D = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
+        length = int(positions.max()) + 1
+        cache.ensure(length)
+        cos = self.cos[positions].unsqueeze(1)  # [B, 1, T, D]
+        sin = self.sin[positions].unsqueeze(1)
+        # Position p may see cached positions 0..p of its own slot.
+        mask = torch.arange(length).view(1, 1, 1, length) <= positions.view(B, 1, T, 1)
+        contiguous = bool((slots == torch.arange(B)).all())
+        x = self.embed[tokens]
+        for i, layer in enumerate(self.layers):
+            h = self._rms_norm(x, layer.attn_norm) @ layer.qkv
+            q, k, v = h.split([H * D, KV * D, KV * D], dim=-1)
+            q = self._rope(q.view(B, T, H, D).transpose(1, 2), cos, sin)
+            k = self._rope(k.view(B, T, KV, D).transpose(1, 2), cos, sin)
+            v = v.view(B, T, KV, D).transpose(1, 2)
+            kc, vc = cache.k[i], cache.v[i]
+            rows = slots.view(B, 1)
+            kc[rows, :, positions] = k.transpose(1, 2)  # [B, T, KV, D] into (slot, position)
+            vc[rows, :, positions] = v.transpose(1, 2)
+            if contiguous:
+                keys, values = kc[:B, :, :length], vc[:B, :, :length]
+            else:
+                keys, values = kc[slots, :, :length], vc[slots, :, :length]
+            a = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=H != KV)
+            x = x + a.transpose(1, 2).reshape(B, T, H * D) @ layer.o
+            gate, up = (self._rms_norm(x, layer.mlp_norm) @ layer.gate_up).chunk(2, dim=-1)
+            x = x + (F.silu(gate) * up) @ layer.down
+        return self._rms_norm(x[:, -1], self.norm) @ self.lm_head
