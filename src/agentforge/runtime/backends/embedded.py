@@ -25,6 +25,21 @@ from agentforge.runtime.parsing import parse_hermes
 DEFAULT_TOP_LOGPROBS = 20  # what confidence-based selection uses unless told otherwise
 
 
+def forced_prefix(tool_choice) -> str:
+    """The start of the assistant turn when a tool call is required.
+
+    Small models often know *what* to call but not the format; starting their
+    turn inside a <tool_call> block gets them into it. The prefix is part of
+    the prompt (its tokens are not in Completion.token_ids) and is prepended
+    to Completion.text. Full grammar-constrained decoding can replace this.
+    """
+    if tool_choice == "required":
+        return '<tool_call>\n{"name": "'
+    if isinstance(tool_choice, dict) and tool_choice.get("function", {}).get("name"):
+        return '<tool_call>\n{"name": ' + json.dumps(tool_choice["function"]["name"]) + ', "arguments": '
+    return ""
+
+
 class EmbeddedBackend:
     def __init__(self, model_dir: Path, name: str, tokenizer, engine: Engine):
         self.model_dir, self.name = model_dir, name
@@ -90,7 +105,8 @@ class EmbeddedBackend:
         _tokens: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         sampling = sampling or Sampling()
-        prompt_ids = self.prompt_ids(messages, tools)
+        prefix = forced_prefix(sampling.tool_choice) if tools else ""
+        prompt_ids = self.prompt_ids(messages, tools, prefix)
         spec = SamplingSpec(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
@@ -107,6 +123,9 @@ class EmbeddedBackend:
         parse = sampling.tool_choice != "none" and bool(tools)
         finished = 0
         texts = [""] * n
+        if prefix and _tokens:
+            for i in range(n):
+                yield StreamEvent(index=i, text=prefix)
         ids: list[list[int]] = [[] for _ in range(n)]
         try:
             while finished < n:
@@ -119,7 +138,8 @@ class EmbeddedBackend:
                     if event.finish_reason == "error":
                         raise BackendError(f"embedded engine failed: {event.error}")
                     finished += 1
-                    yield StreamEvent(index=event.index, completion=self._completion(event, parse, sampling.logprobs))
+                    completion = self._completion(event, prefix, parse, sampling.logprobs)
+                    yield StreamEvent(index=event.index, completion=completion)
         finally:
             request.cancelled = True  # no-op if all finished; stops generation if our caller went away
 
@@ -128,8 +148,8 @@ class EmbeddedBackend:
 
     # ---- helpers ----
 
-    def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None) -> list[int]:
-        prompt = render_prompt(self.tokenizer, messages, tools)
+    def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, prefix: str = "") -> list[int]:
+        prompt = render_prompt(self.tokenizer, messages, tools) + prefix
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
     def _delta(self, ids: list[int], texts: list[str], index: int) -> str:
@@ -147,10 +167,11 @@ class EmbeddedBackend:
             top=[TopLogprob(token=self._token_text(t), token_id=t, logprob=lp) for t, lp in event.top],
         )
 
-    def _completion(self, event: FinishEvent, parse: bool, with_logprobs: bool) -> Completion:
+    def _completion(self, event: FinishEvent, prefix: str, parse: bool, with_logprobs: bool) -> Completion:
         text = self.tokenizer.decode(event.token_ids, skip_special_tokens=True)
         if event.stop_text_len is not None:
             text = text[: event.stop_text_len]
+        text = prefix + text
         turn = parse_hermes(text) if parse else None
         finish = event.finish_reason
         if turn is not None and turn.tool_calls and finish == "stop":

@@ -1,0 +1,47 @@
+"""Model backends, and `make_backend` to build one from a short spec string.
+
+Each backend module is imported only when asked for: some pull in heavy
+libraries (torch, litellm) that a plain `import agentforge` must not pay for.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent, TransientBackendError
+
+__all__ = ["Backend", "BackendError", "StreamEvent", "TransientBackendError", "make_backend"]
+
+SPEC_FORMS = """accepted backend specs:
+  embedded                      the bundled CPU model
+  embedded:<model-path>         a local model directory for the embedded runtime
+  openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
+  litellm:<provider/model>      any provider LiteLLM supports
+  vllm:<model>                  launch a vLLM server for <model> and use it"""
+
+
+async def make_backend(spec: str, **kw: Any) -> Backend:
+    """Build a backend from a spec such as `openai:qwen3-8b@http://localhost:8000/v1`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "embedded":
+        from agentforge.runtime.backends.embedded import EmbeddedBackend
+
+        backend = EmbeddedBackend.load(rest or None, **kw)
+        return await backend if inspect.isawaitable(backend) else backend
+    if kind == "openai" and rest:
+        from agentforge.runtime.backends.openai_backend import OpenAIBackend
+
+        # split at "@http" so that "@" in a model name or in URL credentials survives
+        cut = rest.find("@http")
+        model, base_url = (rest[:cut], rest[cut + 1:]) if cut > 0 else (rest, "")
+        return OpenAIBackend(model, base_url or None, **kw)
+    if kind == "litellm" and rest:
+        from agentforge.runtime.backends.litellm_backend import LiteLLMBackend
+
+        return LiteLLMBackend(rest, **kw)
+    if kind == "vllm" and rest:
+        from agentforge.runtime.backends.vllm_backend import VLLMBackend
+
+        return await VLLMBackend.start(rest, **kw)
+    raise ValueError(f"unknown backend spec {spec!r}; {SPEC_FORMS}")

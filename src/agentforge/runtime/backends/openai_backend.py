@@ -1,0 +1,520 @@
+"""A backend for any OpenAI-compatible server (vLLM, SGLang, OpenAI, `agent serve`).
+
+Uses the official `openai.AsyncOpenAI` client with its own retries switched off:
+we retry here (exponential backoff, full jitter, Retry-After honoured) so that
+the policy and the error messages are the same for every upstream. The
+response conversion works on plain dicts so the LiteLLM backend reuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
+
+import openai
+
+from agentforge.runtime.backends.base import BackendError, StreamEvent, TransientBackendError
+from agentforge.runtime.messages import (
+    Completion,
+    FunctionCall,
+    Message,
+    Sampling,
+    TokenLogprob,
+    ToolCall,
+    ToolSpec,
+    TopLogprob,
+    Usage,
+    new_call_id,
+)
+from agentforge.runtime.parsing import parse_hermes, render_hermes_call
+
+T = TypeVar("T")
+log = logging.getLogger("agentforge.backends")
+
+
+class RetriesExhaustedError(TransientBackendError):
+    """A transient failure that persisted through every retry."""
+
+    def __init__(self, message: str, attempts: int):
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class BackendTimeoutError(RetriesExhaustedError, TimeoutError):
+    """The upstream did not answer in time, on every attempt."""
+
+
+# ---------------------------------------------------------------- retries
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 5  # extra attempts after the first
+    backoff_base: float = 0.5  # seconds; attempt k sleeps up to base * 2**k
+    backoff_max: float = 30.0
+    retry_after_cap: float = 60.0  # never trust a server to park us longer than this
+
+    def delay(self, retry: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        # "full jitter": spreads out clients that failed together
+        return random.uniform(0.0, min(self.backoff_max, self.backoff_base * 2**retry))
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return float(ms) / 1000
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _server_message(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
+
+
+_HINTS = {
+    400: "check the request options (tools, logprobs, n, max_tokens vs. the model's context)",
+    401: "check the API key (api_key=... or the OPENAI_API_KEY environment variable)",
+    403: "check the API key's permissions for this model",
+    404: "check the model name and the base_url (OpenAI-compatible servers usually end in /v1)",
+    422: "check the request options against what this server supports",
+}
+
+
+def classify_error(exc: BaseException) -> tuple[bool, str]:
+    """(worth retrying?, a one-line description) for an openai/litellm exception."""
+    if isinstance(exc, openai.APITimeoutError):
+        return True, "request timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        return True, f"connection failed ({cause or exc})"
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        retry = status in (408, 429) or status >= 500
+        return retry, f"HTTP {status}: {_server_message(exc)}"
+    return False, f"{type(exc).__name__}: {exc}"
+
+
+async def call_with_retries(
+    fn: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    what: str,
+    handled: tuple[type[BaseException], ...] = (openai.APIError,),
+) -> T:
+    """Run fn, retrying transient failures; raise a BackendError saying what to do."""
+    attempts = policy.max_retries + 1
+    for attempt in range(attempts):
+        try:
+            return await fn()
+        except handled as exc:
+            transient, desc = classify_error(exc)
+            if not transient:
+                status = getattr(exc, "status_code", None)
+                hint = _HINTS.get(status, "check the request and the server's logs")
+                raise BackendError(f"{what}: {desc}; {hint}") from exc
+            if attempt + 1 >= attempts:
+                msg = f"{what}: {desc} (gave up after {attempts} attempts)"
+                if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError):
+                    msg += "; is the server running and the base_url right?"
+                kind = BackendTimeoutError if isinstance(exc, openai.APITimeoutError) else RetriesExhaustedError
+                raise kind(msg, attempts) from exc
+            delay = policy.delay(attempt, _retry_after(exc))
+            log.info("%s: %s; retry %d/%d in %.2fs", what, desc, attempt + 1, policy.max_retries, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def request_kwargs(
+    messages: Sequence[Message], tools: Sequence[ToolSpec] | None, n: int, s: Sampling
+) -> dict[str, Any]:
+    """The chat.completions.create arguments shared by the OpenAI and LiteLLM backends."""
+    kw: dict[str, Any] = {
+        "messages": [m.to_openai() for m in messages],
+        "n": n,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "max_tokens": s.max_tokens,
+    }
+    if tools:
+        kw["tools"] = [t.model_dump() for t in tools]
+        if s.tool_choice is not None:
+            kw["tool_choice"] = s.tool_choice
+    if s.seed is not None:
+        kw["seed"] = s.seed
+    if s.stop:
+        kw["stop"] = list(s.stop)
+    if s.logprobs:
+        kw["logprobs"] = True
+        if s.top_logprobs:
+            kw["top_logprobs"] = s.top_logprobs
+    extra = dict(s.extra_body)
+    if s.top_k > 0:
+        extra.setdefault("top_k", s.top_k)
+    if extra:
+        kw["extra_body"] = extra
+    return kw
+
+
+def _token_id(token: str) -> int | None:
+    # vLLM's `return_tokens_as_token_ids` spells tokens "token_id:123"
+    if token.startswith("token_id:") and token[9:].isdigit():
+        return int(token[9:])
+    return None
+
+
+def convert_logprobs(items: Sequence[dict[str, Any]] | None) -> list[TokenLogprob] | None:
+    if items is None:
+        return None
+    out = []
+    for it in items:
+        token = it.get("token") or ""
+        top = [
+            TopLogprob(token=t.get("token") or "", logprob=float(t.get("logprob", 0.0)),
+                       token_id=_token_id(t.get("token") or ""))
+            for t in it.get("top_logprobs") or []
+        ]
+        out.append(TokenLogprob(token=token, logprob=float(it.get("logprob", 0.0)),
+                                token_id=_token_id(token), top=top))
+    return out
+
+
+def convert_tool_calls(raw: Sequence[dict[str, Any]] | None) -> list[ToolCall]:
+    calls = []
+    for tc in raw or []:
+        fn = tc.get("function") or {}
+        args = fn.get("arguments")
+        if not isinstance(args, str):  # some providers hand back a decoded object
+            args = json.dumps(args if args is not None else {}, ensure_ascii=False)
+        calls.append(ToolCall(id=tc.get("id") or new_call_id(),
+                              function=FunctionCall(name=fn.get("name") or "", arguments=args)))
+    return calls
+
+
+def _finish_reason(reason: str | None, has_calls: bool) -> str:
+    if reason in ("tool_calls", "function_call") or (has_calls and reason in (None, "stop")):
+        return "tool_calls"
+    return "length" if reason == "length" else "stop"
+
+
+def _raw_text(content: str | None, calls: Sequence[ToolCall]) -> str:
+    """Our best knowledge of what the model generated: the server already split
+    tool calls out of the text, so put them back in their Hermes form."""
+    parts = [content] if content else []
+    parts += [render_hermes_call(c) for c in calls]
+    return "\n".join(parts)
+
+
+def build_completion(
+    *,
+    content: str | None,
+    reasoning: str | None,
+    tool_calls: list[ToolCall],
+    finish_reason: str | None,
+    logprobs: list[TokenLogprob] | None,
+    token_ids: list[int] | None,
+    prompt_tokens: int,
+    completion_tokens: int | None,
+    model: str | None,
+) -> Completion:
+    text = _raw_text(content, tool_calls)
+    errors: list[str] = []
+    if not tool_calls and content and "<tool_call>" in content:
+        # The server has no tool-call parser: parse the Hermes markup ourselves.
+        parsed = parse_hermes(content)
+        content, tool_calls, errors = parsed.content, list(parsed.tool_calls), [str(e) for e in parsed.errors]
+        reasoning = reasoning or parsed.reasoning
+    if completion_tokens is None:
+        completion_tokens = len(token_ids) if token_ids else len(logprobs) if logprobs else 0
+    return Completion(
+        text=text,
+        content=content,
+        reasoning=reasoning or None,
+        tool_calls=tool_calls,
+        parse_errors=errors,
+        finish_reason=_finish_reason(finish_reason, bool(tool_calls)),
+        usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+        token_ids=token_ids,
+        logprobs=logprobs,
+        model=model,
+    )
+
+
+def _split(total: int, n: int, i: int) -> int:
+    return total // n + (1 if i < total % n else 0)
+
+
+def completions_from_response(data: dict[str, Any], model: str | None = None) -> list[Completion]:
+    """Convert a chat.completion response (as a dict) into one Completion per choice."""
+    choices = sorted(data.get("choices") or [], key=lambda c: c.get("index") or 0)
+    usage = data.get("usage") or {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    total = int(usage.get("completion_tokens") or 0)
+    out = []
+    for i, ch in enumerate(choices):
+        msg = ch.get("message") or {}
+        lp = convert_logprobs((ch.get("logprobs") or {}).get("content"))
+        ids = ch.get("token_ids")
+        known = len(ids) if ids else len(lp) if lp else None
+        out.append(build_completion(
+            content=msg.get("content"),
+            reasoning=msg.get("reasoning_content") or msg.get("reasoning"),
+            tool_calls=convert_tool_calls(msg.get("tool_calls")),
+            finish_reason=ch.get("finish_reason"),
+            logprobs=lp,
+            token_ids=list(ids) if ids else None,
+            prompt_tokens=prompt,
+            completion_tokens=known if known is not None else _split(total, len(choices), i),
+            model=data.get("model") or model,
+        ))
+    return out
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    return obj.model_dump(exclude_unset=False)
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class _ChoiceAccumulator:
+    """Collects one choice's stream deltas into a Completion."""
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.logprobs: list[TokenLogprob] | None = None
+        self.token_ids: list[int] | None = None
+        self.finish_reason: str | None = None
+        self.done = False
+
+    def add(self, ch: dict[str, Any]) -> list[StreamEvent]:
+        """Absorb one chunk's choice; return the events to pass on."""
+        index = ch.get("index") or 0
+        delta = ch.get("delta") or {}
+        if r := delta.get("reasoning_content") or delta.get("reasoning"):
+            self.reasoning.append(r)
+        for tc in delta.get("tool_calls") or []:
+            slot = self.calls.setdefault(tc.get("index") or 0, {"id": None, "name": "", "arguments": ""})
+            fn = tc.get("function") or {}
+            slot["id"] = slot["id"] or tc.get("id")
+            slot["name"] += fn.get("name") or ""
+            slot["arguments"] += fn.get("arguments") or ""
+        if ch.get("token_ids"):
+            self.token_ids = (self.token_ids or []) + list(ch["token_ids"])
+        lps = convert_logprobs((ch.get("logprobs") or {}).get("content")) or []
+        if lps:
+            self.logprobs = (self.logprobs or []) + lps
+        text = delta.get("content") or ""
+        if text:
+            self.content.append(text)
+        if ch.get("finish_reason"):
+            self.finish_reason = ch["finish_reason"]
+        events = []
+        if text or lps:
+            # One event per token where we know the tokens; all text rides on the first.
+            events.append(StreamEvent(index=index, text=text, logprob=lps[0] if lps else None))
+            events += [StreamEvent(index=index, logprob=lp) for lp in lps[1:]]
+        return events
+
+    def completion(self, prompt_tokens: int, completion_tokens: int | None, model: str | None) -> Completion:
+        self.done = True
+        calls = [ToolCall(id=c["id"] or new_call_id(), function=FunctionCall(name=c["name"], arguments=c["arguments"] or "{}"))
+                 for _, c in sorted(self.calls.items())]
+        return build_completion(
+            content="".join(self.content) if self.content else None,
+            reasoning="".join(self.reasoning) or None,
+            tool_calls=calls,
+            finish_reason=self.finish_reason,
+            logprobs=self.logprobs,
+            token_ids=self.token_ids,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            model=model,
+        )
+
+    def known_length(self) -> int | None:
+        return len(self.token_ids) if self.token_ids else len(self.logprobs) if self.logprobs else None
+
+
+async def events_from_chunks(chunks: AsyncIterator[Any], n: int, model: str | None) -> AsyncIterator[StreamEvent]:
+    """Turn a stream of chat.completion.chunk objects into StreamEvents.
+
+    A choice's final event is sent as soon as it finishes when its token count
+    is known (token ids or logprobs); otherwise at the end, when the usage
+    chunk has told us the total.
+    """
+    acc = {i: _ChoiceAccumulator() for i in range(n)}
+    prompt, total, seen = 0, None, False
+    async for chunk in chunks:
+        seen = True
+        data = as_dict(chunk)
+        if usage := data.get("usage"):
+            prompt = int(usage.get("prompt_tokens") or 0)
+            total = int(usage.get("completion_tokens") or 0)
+        model = data.get("model") or model
+        for ch in data.get("choices") or []:
+            a = acc.setdefault(ch.get("index") or 0, _ChoiceAccumulator())
+            for ev in a.add(ch):
+                yield ev
+            if a.finish_reason and (known := a.known_length()) is not None:
+                yield StreamEvent(index=ch.get("index") or 0, completion=a.completion(prompt, known, model))
+    if not seen:
+        # e.g. a server that ignored stream=true and answered with one JSON body
+        raise BackendError("the server sent no stream events; does it support stream=true?")
+    pending = [i for i, a in sorted(acc.items()) if not a.done]
+    for i in pending:
+        a = acc[i]
+        known = a.known_length()
+        count = known if known is not None else _split(total or 0, len(pending), pending.index(i))
+        yield StreamEvent(index=i, completion=a.completion(prompt, count, model))
+
+
+async def merge_streams(streams: Sequence[AsyncIterator[StreamEvent]]) -> AsyncIterator[StreamEvent]:
+    """Interleave single-candidate streams, renumbering candidate i as index i."""
+    queue: asyncio.Queue = asyncio.Queue()
+    done = object()
+
+    async def pump(i: int, s: AsyncIterator[StreamEvent]) -> None:
+        try:
+            async for ev in s:
+                await queue.put(ev.model_copy(update={"index": i}))
+            await queue.put(done)
+        except BaseException as exc:  # hand the failure to the consumer
+            await queue.put(exc)
+
+    tasks = [asyncio.create_task(pump(i, s)) for i, s in enumerate(streams)]
+    try:
+        remaining = len(tasks)
+        while remaining:
+            item = await queue.get()
+            if item is done:
+                remaining -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# ---------------------------------------------------------------- the backend
+
+
+class OpenAIBackend:
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 600.0,
+        max_retries: int = 5,
+        supports_n: bool = True,
+        name: str | None = None,
+        default_sampling: Sampling | None = None,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_after_cap: float = 60.0,
+    ):
+        self.model = model
+        self.name = name or model
+        self.base_url = base_url
+        self.supports_n = supports_n
+        self.default_sampling = default_sampling or Sampling()
+        self.retry = RetryPolicy(max_retries, backoff_base, backoff_max, retry_after_cap)
+        self.client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
+            timeout=timeout,
+            max_retries=0,  # we retry ourselves (see module docstring)
+        )
+
+    def _what(self) -> str:
+        return f"model {self.model!r} at {self.client.base_url}"
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        n: int = 1,
+        sampling: Sampling | None = None,
+    ) -> list[Completion]:
+        s = sampling or self.default_sampling
+        if n > 1 and not self.supports_n:
+            parts = await asyncio.gather(*(self.complete(messages, tools, 1, s) for _ in range(n)))
+            return [c for part in parts for c in part]
+        kw = request_kwargs(messages, tools, n, s)
+
+        async def call() -> Any:
+            return await self.client.chat.completions.create(model=self.model, **kw)
+
+        resp = await call_with_retries(call, self.retry, self._what())
+        return completions_from_response(as_dict(resp), self.model)
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        n: int = 1,
+        sampling: Sampling | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        s = sampling or self.default_sampling
+        if n > 1 and not self.supports_n:
+            async for ev in merge_streams([self.stream(messages, tools, 1, s) for _ in range(n)]):
+                yield ev
+            return
+        kw = request_kwargs(messages, tools, n, s)
+
+        async def open_stream() -> Any:
+            return await self.client.chat.completions.create(
+                model=self.model, stream=True, stream_options={"include_usage": True}, **kw
+            )
+
+        # Only opening the stream is retried: once tokens have gone out we cannot replay.
+        chunks = await call_with_retries(open_stream, self.retry, self._what())
+        try:
+            async for ev in events_from_chunks(chunks, n, self.model):
+                yield ev
+        except openai.APIError as exc:
+            raise TransientBackendError(f"{self._what()}: stream broke off: {classify_error(exc)[1]}") from exc
+        except BackendError as exc:
+            raise BackendError(f"{self._what()}: {exc}") from exc
+        finally:
+            await chunks.close()
+
+    async def aclose(self) -> None:
+        await self.client.close()

@@ -1,0 +1,1 @@
+"""Test doubles shared by the tests (fake backends, stub servers)."""
