@@ -124,6 +124,10 @@ class Engine:
     # ---- the engine thread ----
 
     def _run(self) -> None:
+        with torch.inference_mode():  # all cache tensors are created and updated in it
+            self._loop()
+
+    def _loop(self) -> None:
         while True:
             with self._wake:
                 while not self._stopped and not self.active and not self.waiting and self.prefilling is None:
@@ -162,7 +166,6 @@ class Engine:
         if end < len(req.prompt_ids):
             return
         # Prompt done: every candidate starts from the same cache, sampled independently.
-        self.prefilling = None
         first = len(self.active)
         for i in range(req.n):
             self.cache.copy_slot(self.prefill_slot, first + i, end)
@@ -172,6 +175,7 @@ class Engine:
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
             seqs.append(_Sequence(req, i, end, -1, gen))
         self.active.extend(seqs)
+        self.prefilling = None
         self._sample(seqs, logits.expand(req.n, -1))
 
     def _decode_step(self) -> None:
