@@ -166,3 +166,11 @@ async def test_real_episode_on_the_embedded_model(embedded, tmp_path):
     assert first.completion.text.startswith("<tool_call>")
     assert first.observations  # a tool result or format feedback came back
     assert Trajectory.load(tmp_path / "episode.jsonl") == traj
+
+
+def test_format_help_example_is_a_valid_call_of_a_real_tool():
+    from agentforge.runtime.agent import format_help
+
+    help_text = format_help(Toolbox([add]))
+    [call] = parse_hermes(help_text).tool_calls
+    assert call.name == "add" and call.parsed_arguments() == {"a": 0, "b": 0}

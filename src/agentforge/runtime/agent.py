@@ -8,6 +8,7 @@ for model or tool failures, it records them and stops with a status.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,22 @@ from agentforge.runtime.messages import Completion, Message, Sampling
 from agentforge.runtime.tools import Toolbox
 from agentforge.runtime.trajectory import Step, Trajectory
 
-FORMAT_HELP = (
-    'Call a tool with <tool_call>\n{"name": "<tool name>", "arguments": {<arguments as JSON>}}\n</tool_call>, '
-    "or answer without a tool call when you are done."
-)
+PLACEHOLDERS = {"string": "...", "integer": 0, "number": 0.0, "boolean": False, "array": [], "object": {}}
+
+
+def format_help(toolbox: Toolbox) -> str:
+    """How to call a tool, with a valid example built from a real tool: small
+    models copy the example they are shown, so it must at least parse."""
+    spec = next(iter(toolbox.specs()), None)
+    example: dict = {"name": spec.name if spec else "tool_name", "arguments": {}}
+    if spec:
+        props = spec.function.parameters.get("properties", {})
+        for key in spec.function.parameters.get("required", []):
+            example["arguments"][key] = PLACEHOLDERS.get(props.get(key, {}).get("type"), "...")
+    return (
+        f"Call a tool like this:\n<tool_call>\n{json.dumps(example)}\n</tool_call>\n"
+        "or answer without a tool call when you are done."
+    )
 
 
 @dataclass
@@ -109,7 +122,7 @@ async def _observe(completion: Completion, toolbox: Toolbox) -> list[Message]:
     out = [await toolbox.call(call) for call in completion.tool_calls]
     if completion.parse_errors:
         problems = "\n".join(f"- {e}" for e in completion.parse_errors)
-        out.append(Message.user(f"Your tool call could not be parsed:\n{problems}\n{FORMAT_HELP}"))
+        out.append(Message.user(f"Your tool call could not be parsed:\n{problems}\n{format_help(toolbox)}"))
     return out
 
 

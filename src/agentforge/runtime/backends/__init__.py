@@ -6,7 +6,7 @@ libraries (torch, litellm) that a plain `import agentforge` must not pay for.
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 from typing import Any
 
 from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent, TransientBackendError
@@ -14,8 +14,9 @@ from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent,
 __all__ = ["Backend", "BackendError", "StreamEvent", "TransientBackendError", "make_backend"]
 
 SPEC_FORMS = """accepted backend specs:
-  embedded                      the bundled CPU model
-  embedded:<model-path>         a local model directory for the embedded runtime
+  embedded                      the bundled CPU model (fp32: logits match transformers)
+  embedded:int8                 the same with weight-only int8 matmuls (faster on CPU)
+  embedded:<model-path>[+int8]  a local Llama-architecture model directory
   openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
   litellm:<provider/model>      any provider LiteLLM supports
   vllm:<model>                  launch a vLLM server for <model> and use it"""
@@ -27,8 +28,11 @@ async def make_backend(spec: str, **kw: Any) -> Backend:
     if kind == "embedded":
         from agentforge.runtime.backends.embedded import EmbeddedBackend
 
-        backend = EmbeddedBackend.load(rest or None, **kw)
-        return await backend if inspect.isawaitable(backend) else backend
+        model, int8 = rest, False
+        if model == "int8" or model.endswith("+int8"):
+            model, int8 = model.removesuffix("int8").removesuffix("+"), True
+        # loading takes seconds: keep the event loop responsive meanwhile
+        return await asyncio.to_thread(EmbeddedBackend.load, model or None, int8=int8, **kw)
     if kind == "openai" and rest:
         from agentforge.runtime.backends.openai_backend import OpenAIBackend
 

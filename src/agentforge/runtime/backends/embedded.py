@@ -47,9 +47,13 @@ class EmbeddedBackend:
         self._token_text = lru_cache(maxsize=None)(lambda i: tokenizer.decode([i]))
 
     @classmethod
-    def load(cls, model: str | os.PathLike | None = None, max_slots: int = 16, threads: int | None = None) -> "EmbeddedBackend":
+    def load(
+        cls, model: str | os.PathLike | None = None, max_slots: int = 16, threads: int | None = None, int8: bool = False
+    ) -> "EmbeddedBackend":
         """Load a local checkpoint (default: the embedded SmolLM2, built from its
-        GGUF on first use) and start the engine thread."""
+        GGUF on first use) and start the engine thread. `int8` stores the matmul
+        weights as int8 (see llama.Linear): faster, logits no longer bit-close
+        to transformers'."""
         import torch
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
@@ -76,9 +80,10 @@ class EmbeddedBackend:
         eos = {tokenizer.eos_token_id} | {tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
         eos.discard(None)
         eos.discard(tokenizer.unk_token_id)
-        llama = Llama(LlamaConfig.from_hf(config), {k: v.float() for k, v in state.items()})
+        llama = Llama(LlamaConfig.from_hf(config), {k: v.float() for k, v in state.items()}, int8=int8)
         engine = Engine(llama, eos, lambda ids: tokenizer.decode(ids, skip_special_tokens=True), max_slots=max_slots)
         name = checkpoint.DEFAULT_MODEL_NAME if model in (None, "", "embedded") else model_dir.name
+        name += "-int8" if int8 else ""
         return cls(model_dir, name, tokenizer, engine)
 
     # ---- the Backend interface ----
