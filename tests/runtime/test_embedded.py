@@ -127,3 +127,25 @@ async def test_too_long_prompt_and_too_many_candidates_are_clear_errors(embedded
         await embedded.complete(ask("word " * 9000), sampling=GREEDY)
     with pytest.raises(BackendError, match="slots"):
         await embedded.complete(ask("hi"), n=embedded.engine.max_slots + 1, sampling=GREEDY)
+
+
+async def test_next_agent_turn_reuses_the_previous_turns_cache(embedded):
+    """A follow-up turn shares its conversation prefix with the finished one:
+    that prefix is copied from the remembered cache, not recomputed, and the
+    output is exactly what a cold prefill gives."""
+    first = [Message.system("You are terse."), Message.user("Name a planet.")]
+    [a] = await embedded.complete(first, sampling=GREEDY)
+    follow = first + [a.message(), Message.user("And a moon of it?")]
+    hits, ran = embedded.engine.prefix_hit_tokens, embedded.engine.prefilled_tokens
+    [warm] = await embedded.complete(follow, sampling=GREEDY)
+    reused = embedded.engine.prefix_hit_tokens - hits
+    prompt_len = len(embedded.prompt_ids(follow, None))
+    assert reused >= len(embedded.prompt_ids(first, None))
+    assert embedded.engine.prefilled_tokens - ran == prompt_len - reused
+    saved = embedded.engine.remembered
+    embedded.engine.remembered = []  # cold: no reuse possible
+    try:
+        [cold] = await embedded.complete(follow, sampling=GREEDY)
+    finally:
+        embedded.engine.remembered = saved
+    assert cold.token_ids == warm.token_ids

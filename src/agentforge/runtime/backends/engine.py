@@ -27,6 +27,7 @@ from agentforge.runtime.backends.llama import KVCache, Llama
 log = logging.getLogger(__name__)
 
 PREFILL_CHUNK = 256  # prompt tokens per prefill call; bounds how long decoding pauses
+PREFIX_MIN = 16  # shorter shared prefixes are not worth a cache copy
 
 
 @dataclass
@@ -83,15 +84,44 @@ class _Sequence:
     top: list[list[tuple[int, float]]] = field(default_factory=list)
 
 
+@dataclass
+class _Remembered:
+    """A cache slot holding the KV of a finished sequence, for prefix reuse."""
+
+    slot: int
+    tokens: list[int] = field(default_factory=list)
+    last_used: int = 0
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 class Engine:
-    def __init__(self, model: Llama, eos_ids: set[int], decode: Callable[[list[int]], str], max_slots: int = 16):
+    def __init__(
+        self,
+        model: Llama,
+        eos_ids: set[int],
+        decode: Callable[[list[int]], str],
+        max_slots: int = 16,
+        prefix_slots: int = 4,
+    ):
         self.model, self.eos_ids, self.decode = model, eos_ids, decode
         self.max_slots = max_slots
-        # One slot more than the batch: prompts are prefilled in the last slot, then
-        # copied down to the batch, so a chunked prefill never collides with
-        # sequences moving between slots as others finish.
+        # Slots 0..max_slots-1 hold the batch. Prompts are prefilled in the next
+        # slot, then copied down, so a chunked prefill never collides with
+        # sequences moving between slots as others finish. The last
+        # `prefix_slots` keep finished sequences: an agent's next turn extends
+        # its previous conversation, so its prompt prefix is already computed.
         self.prefill_slot = max_slots
-        self.cache = KVCache(model.cfg, max_slots + 1)
+        self.remembered = [_Remembered(max_slots + 1 + i) for i in range(prefix_slots)]
+        self.cache = KVCache(model.cfg, max_slots + 1 + prefix_slots)
+        self.prefix_hit_tokens = 0  # prompt tokens served from remembered sequences
+        self.prefilled_tokens = 0  # prompt tokens actually run through the model
         self.active: list[_Sequence] = []  # active[i] lives in cache slot i
         self.waiting: deque[GenerationRequest] = deque()
         self.prefilling: GenerationRequest | None = None
@@ -158,11 +188,14 @@ class Engine:
             self.prefilling = None
             _finish_unstarted(req, "cancelled")
             return
+        if req.prefilled == 0:
+            self._reuse_prefix(req)
         start, end = req.prefilled, min(req.prefilled + PREFILL_CHUNK, len(req.prompt_ids))
         tokens = torch.tensor([req.prompt_ids[start:end]])
         positions = torch.arange(start, end).view(1, -1)
         logits = self.model.forward(tokens, positions, self.cache, torch.tensor([self.prefill_slot]))
         req.prefilled = end
+        self.prefilled_tokens += end - start
         if end < len(req.prompt_ids):
             return
         # Prompt done: every candidate starts from the same cache, sampled independently.
@@ -228,9 +261,34 @@ class Engine:
             return "length", None
         return None, None
 
+    def _reuse_prefix(self, req: GenerationRequest) -> None:
+        """Start the prefill after the longest prefix a remembered sequence shares."""
+        best = max(self.remembered, key=lambda r: common_prefix(r.tokens, req.prompt_ids), default=None)
+        if best is None:
+            return
+        # The last prompt token always runs: its logits give the first sample.
+        shared = min(common_prefix(best.tokens, req.prompt_ids), len(req.prompt_ids) - 1)
+        if shared >= PREFIX_MIN:
+            self.cache.copy_slot(best.slot, self.prefill_slot, shared)
+            req.prefilled = shared
+            best.last_used = self.steps + 1
+            self.prefix_hit_tokens += shared
+
+    def _remember(self, s: _Sequence, slot: int) -> None:
+        if not self.remembered:
+            return
+        tokens = s.request.prompt_ids + s.token_ids[:-1]  # those whose KV is in the slot
+        # Replace an entry this sequence extends, else the least recently used one.
+        target = next((r for r in self.remembered if r.tokens and common_prefix(r.tokens, tokens) == len(r.tokens)), None)
+        target = target or min(self.remembered, key=lambda r: r.last_used)
+        self.cache.copy_slot(slot, target.slot, len(tokens))
+        target.tokens, target.last_used = tokens, self.steps + 1
+
     def _retire(self, s: _Sequence, reason: str, stop_at: int | None) -> None:
         """Remove s from the batch, moving the last sequence into its slot."""
         slot, last = self.active.index(s), len(self.active) - 1
+        if reason in ("stop", "length"):
+            self._remember(s, slot)
         if slot != last:
             moved = self.active[last]
             self.cache.copy_slot(last, slot, moved.position)
