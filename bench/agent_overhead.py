@@ -119,12 +119,17 @@ class Server:
 # ---------------------------------------------------------------- the two clients
 
 
-def http_client(pool: int | None) -> httpx.AsyncClient:
-    """The connection pool both sides get: `pool` connections, all kept alive."""
+def http_client(pool: int | None, transport: str = "httpx") -> httpx.AsyncClient:
+    """The connection pool both sides get: `pool` connections, all kept alive.
+
+    transport "httpx" is the openai client's default (httpcore's pool);
+    "aiohttp" is openai.DefaultAioHttpClient (an aiohttp connector underneath).
+    """
+    make = openai.DefaultAioHttpClient if transport == "aiohttp" else openai.DefaultAsyncHttpxClient
     if pool is None:  # openai's defaults (1000 connections, 100 kept alive for 5 s)
-        return openai.DefaultAsyncHttpxClient()
+        return make()
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=300.0)
-    return openai.DefaultAsyncHttpxClient(limits=limits)
+    return make(limits=limits)
 
 
 def request_options(sampling: Sampling, tools: list[dict[str, Any]]) -> dict[str, Any]:
@@ -301,7 +306,7 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
     backend = OpenAIBackend(MODEL, base_url=server.base_url, api_key="EMPTY")
     if pool is not None:  # OpenAIBackend takes no http_client: give it the same pool as the baseline
         default = backend.client
-        backend.client = default.with_options(http_client=http_client(pool))
+        backend.client = default.with_options(http_client=http_client(pool, args.transport))
         await default.close()
     sides: dict[str, Callable[[], Awaitable[int]]] = {}
     if args.only in ("both", "baseline"):
@@ -315,8 +320,9 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
             n = args.episodes_per_level or max(c, args.min_episodes)
             level = Level(c, n, loadavg())
             # Warm-up: opens the connections and fills caches; not counted.
-            for side, ep in sides.items():
-                await run_episodes(ep, c, min(c, n))
+            for _ in range(args.warmup):
+                for side, ep in sides.items():
+                    await run_episodes(ep, c, min(c, n))
             for r in range(args.repeats):
                 order = list(sides.items())
                 if r % 2:  # alternate who goes first, so drift hits both sides alike
@@ -382,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes-per-level", type=int, default=None,
                    help="episodes per measurement (default: max(concurrency, --min-episodes))")
     p.add_argument("--min-episodes", type=int, default=100)
-    p.add_argument("--repeats", type=int, default=5, help="interleaved measurements per side and level")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved measurements per side and level")
+    p.add_argument("--warmup", type=int, default=1, help="uncounted rounds of `concurrency` episodes per side and level")
     p.add_argument("--pool", type=int, default=None, help="HTTP connections per client (default: max concurrency)")
+    p.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx",
+                   help="the openai client's HTTP transport, the same for both sides")
     p.add_argument("--default-pool", action="store_true", help="keep openai's default pool limits on both sides")
     p.add_argument("--tool", choices=["sync", "async"], default="sync",
                    help="a plain `def add` (run in a thread by Tool.run) or an `async def add`")
@@ -405,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = {
             "argv": sys.argv, "python": sys.version, "platform": platform.platform(), "cpus": os.cpu_count(),
             "openai": openai.__version__, "httpx": httpx.__version__, "event_loop": "asyncio (default)",
-            "server": "bench/zero_latency_server.py (aiohttp, separate process)", "tool": args.tool,
+            "server": "bench/zero_latency_server.py (aiohttp, separate process)", "tool": args.tool, "transport": args.transport,
             "pool": "openai default" if args.default_pool else (args.pool or max(args.concurrency)),
         }
         out = {"meta": meta, "levels": [

@@ -1,7 +1,7 @@
 """cProfile one side of bench/agent_overhead.py and show where the client's time goes.
 
     python bench/profile_agent_overhead.py [--side ours|baseline] [--concurrency 64] [--steps 10]
-                                           [--episodes 128] [--tool sync|async] [--top 40] [--out PROF]
+                                           [--episodes 128] [--tool sync|async] [--transport httpx|aiohttp] [--top 40] [--out PROF]
 
 Prints the functions sorted by own time, then the cumulative time of the
 agentforge entry points, so the agent runtime's share can be read off
@@ -32,14 +32,14 @@ async def run(args: argparse.Namespace) -> cProfile.Profile:
         pool = args.concurrency
         if args.side == "baseline":
             client = ao.openai.AsyncOpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0,
-                                           http_client=ao.http_client(pool))
+                                           http_client=ao.http_client(pool, args.transport))
             options = ao.request_options(ao.Sampling(), [t.model_dump() for t in toolbox.specs()])
             episode = ao.baseline_episode_fn(client, args.steps, options)
             close = client.close
         else:
             backend = ao.OpenAIBackend(ao.MODEL, base_url=server.base_url, api_key="EMPTY")
             default = backend.client
-            backend.client = default.with_options(http_client=ao.http_client(pool))
+            backend.client = default.with_options(http_client=ao.http_client(pool, args.transport))
             await default.close()
             episode = ao.ours_episode_fn(backend, toolbox, args.steps)
             close = backend.aclose
@@ -63,6 +63,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--episodes", type=int, default=128)
     p.add_argument("--tool", choices=["sync", "async"], default="sync")
+    p.add_argument("--transport", choices=["httpx", "aiohttp"], default="httpx")
     p.add_argument("--top", type=int, default=40)
     p.add_argument("--out", type=Path, default=None, help="save the raw profile (for snakeviz etc.)")
     args = p.parse_args()

@@ -40,7 +40,9 @@ async def test_openai_backend_through_the_server_matches_the_model(embedded, url
         await backend.aclose()
     [local] = await embedded.complete([Message.user("Name a color.")], sampling=s)
     assert remote.text == local.text and remote.token_ids == local.token_ids
-    assert [t.logprob for t in remote.logprobs] == pytest.approx([t.logprob for t in local.logprobs], abs=1e-5)
+    # Same tokens; logprobs equal up to float rounding (the second request reuses
+    # the first one's cached prefix, so its matmuls run in other shapes).
+    assert [t.logprob for t in remote.logprobs] == pytest.approx([t.logprob for t in local.logprobs], abs=1e-4)
     assert len(remote.logprobs[0].top) == 5
 
 
