@@ -55,26 +55,28 @@ class LlamaConfig:
 
 
 class Linear:
-    """y = x @ W.T, in fp32 or with weight-only int8 (per output channel scales,
-    bf16 activations): 4x less weight memory traffic, which is what bounds
-    decoding on a CPU, without quantizing activations (SmolLM2's activation
-    outliers make dynamic activation quantization useless)."""
+    """y = x @ W.T, in fp32, or for small batches with weight-only int8 (per
+    output channel scales, bf16 activations): 4x less weight memory traffic,
+    which is what bounds decoding on a CPU. Activations are not quantized:
+    SmolLM2's activation outliers make that useless. Big inputs (prefill)
+    stay fp32, where the int8 kernel is slower than MKL."""
+
+    INT8_MAX_ROWS = 32
 
     def __init__(self, weight: torch.Tensor, int8: bool):
-        self.int8 = int8
+        self.weight = weight.contiguous()
+        self.int8 = None
         if int8:
             scale = (weight.abs().amax(dim=1) / 127).clamp(min=1e-12)
-            self.weight = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-            self.scale = scale.to(torch.bfloat16).contiguous()
-        else:
-            self.weight = weight.contiguous()
+            q = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
+            self.int8 = (q, scale.to(torch.bfloat16).contiguous())
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.int8:
-            shape = x.shape
-            y = torch.ops.aten._weight_int8pack_mm(x.reshape(-1, shape[-1]).bfloat16(), self.weight, self.scale)
-            return y.float().view(*shape[:-1], -1)
-        return F.linear(x, self.weight)
+        rows = x.numel() // x.shape[-1]
+        if self.int8 is None or rows > self.INT8_MAX_ROWS:
+            return F.linear(x, self.weight)
+        y = torch.ops.aten._weight_int8pack_mm(x.reshape(rows, x.shape[-1]).bfloat16(), *self.int8)
+        return y.float().view(*x.shape[:-1], -1)
 
 
 class Layer:
