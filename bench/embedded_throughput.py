@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -164,6 +165,8 @@ def main() -> None:
     parser.add_argument("--vllm-python", help="python of a venv with vllm(-cpu) installed")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the server under test is always stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from agentforge.runtime.backends.checkpoint import default_checkpoint
 
