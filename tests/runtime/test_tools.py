@@ -285,14 +285,19 @@ async def test_async_tool():
     assert await broken.run({}) == ToolResult("Error: RuntimeError: down", error=True)
 
 
-async def test_sync_tool_runs_in_a_thread():
+async def test_sync_tools_run_inline_unless_they_block():
     main = threading.get_ident()
 
     @tool
-    def where() -> bool:
+    def quick() -> bool:
         return threading.get_ident() != main
 
-    assert (await where.run({})).content == "true"
+    @tool(blocking=True)
+    def slow_io() -> bool:
+        return threading.get_ident() != main
+
+    assert (await quick.run({})).content == "false"  # in-memory tools: no thread hop
+    assert (await slow_io.run({})).content == "true"  # declared blocking: the loop stays free
 
 
 async def test_timeout_async_and_sync():

@@ -207,6 +207,7 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         timeout: float | None = None,
+        blocking: bool = False,
     ) -> None:
         if isinstance(fn, Tool):  # re-wrapping a decorated function, e.g. to rename it
             fn = fn.fn
@@ -215,6 +216,11 @@ class Tool:
         summary, param_docs = parse_docstring(inspect.getdoc(fn))
         self.description = summary if description is None else description
         self.timeout = timeout
+        # A sync function runs in a thread only when it says it blocks (I/O,
+        # subprocesses) or has a timeout; most tools are quick in-memory
+        # functions, and a thread hop per call cost ~6 ms per agent step at
+        # 512 concurrent episodes (bench/agent_overhead.py).
+        self.blocking = blocking
         # An async function, or an object whose __call__ is one.
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
         self._params = [
@@ -251,8 +257,9 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         timeout: float | None = None,
+        blocking: bool = False,
     ) -> "Tool":
-        return cls(fn, name=name, description=description, timeout=timeout)
+        return cls(fn, name=name, description=description, timeout=timeout, blocking=blocking)
 
     @property
     def spec(self) -> ToolSpec:
@@ -318,11 +325,12 @@ class Tool:
 
         try:
             if self._is_async:
-                call = self.fn(*args, **kwargs)
-            else:  # a thread, so a slow sync tool does not block the event loop
-                call = asyncio.to_thread(self.fn, *args, **kwargs)
-            # On timeout a thread keeps running (threads cannot be killed); its result is dropped.
-            result = await asyncio.wait_for(call, self.timeout)
+                result = await asyncio.wait_for(self.fn(*args, **kwargs), self.timeout)
+            elif self.blocking or self.timeout is not None:
+                # On timeout a thread keeps running (threads cannot be killed); its result is dropped.
+                result = await asyncio.wait_for(asyncio.to_thread(self.fn, *args, **kwargs), self.timeout)
+            else:
+                result = self.fn(*args, **kwargs)
             if inspect.isawaitable(result):  # e.g. a sync wrapper returning a coroutine
                 result = await asyncio.wait_for(result, self.timeout)
         except asyncio.TimeoutError:
@@ -336,7 +344,7 @@ class Tool:
 def tool(fn: Callable[..., Any], /) -> Tool: ...
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+    *, name: str | None = None, description: str | None = None, timeout: float | None = None, blocking: bool = False
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -345,9 +353,10 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    blocking: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a Tool of a function: `@tool` or `@tool(name=..., description=..., timeout=...)`."""
-    make = functools.partial(Tool, name=name, description=description, timeout=timeout)
+    """Make a Tool of a function: `@tool` or `@tool(name=..., timeout=..., blocking=True)`."""
+    make = functools.partial(Tool, name=name, description=description, timeout=timeout, blocking=blocking)
     return make if fn is None else make(fn)
 
 
