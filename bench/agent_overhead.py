@@ -108,6 +108,13 @@ class Server:
         except (OSError, ValueError, IndexError):
             return None
 
+    def stats(self) -> dict[str, int]:
+        """The server's counters: chat requests served, connections seen."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as r:
+            return json.loads(r.read())
+
     def close(self) -> None:
         self.proc.terminate()
         try:
@@ -203,6 +210,7 @@ class Sample:
     wall_s: float
     cpu_s: float  # client process (all threads)
     server_cpu_s: float | None
+    new_connections: int = 0  # connections the server saw for the first time during the measurement
 
     @property
     def wall_ms_per_step(self) -> float:
@@ -234,6 +242,7 @@ async def run_episodes(episode: Callable[[], Awaitable[int]], concurrency: int, 
 
 async def measure(side: str, episode, concurrency: int, episodes: int, server: Server) -> Sample:
     gc.collect()
+    conns0 = server.stats()["connections"]
     srv0 = server.cpu_seconds()
     cpu0 = time.process_time()
     t0 = time.perf_counter()
@@ -242,7 +251,7 @@ async def measure(side: str, episode, concurrency: int, episodes: int, server: S
     cpu = time.process_time() - cpu0
     srv1 = server.cpu_seconds()
     srv = None if srv0 is None or srv1 is None else srv1 - srv0
-    return Sample(side, concurrency, episodes, steps, wall, cpu, srv)
+    return Sample(side, concurrency, episodes, steps, wall, cpu, srv, server.stats()["connections"] - conns0)
 
 
 @dataclass
@@ -275,6 +284,7 @@ class Level:
                 "cpu_ms_per_step": self._med(side, "cpu_ms_per_step"),
                 "steps_per_s": self._med(side, "steps_per_s"),
                 "server_cpu_ms_per_step": self._med_server(side),
+                "new_connections": [s.new_connections for s in self.samples if s.side == side],
             }
         if sides == {"baseline", "ours"}:
             b, o = out["baseline"], out["ours"]
@@ -332,7 +342,8 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
                     level.samples.append(s)
                     if args.verbose:
                         print(f"  c={c:<4} {side:<8} wall {s.wall_ms_per_step:7.3f} ms/step  "
-                              f"cpu {s.cpu_ms_per_step:7.3f} ms/step  {s.steps_per_s:8.0f} steps/s", file=sys.stderr)
+                              f"cpu {s.cpu_ms_per_step:7.3f} ms/step  {s.steps_per_s:8.0f} steps/s  "
+                              f"{s.new_connections} new connections", file=sys.stderr)
             level.load_after = loadavg()
             levels.append(level)
     finally:
@@ -352,7 +363,7 @@ def print_table(levels: list[Level], args: argparse.Namespace) -> None:
     cols = ["conc.", "episodes", "load 1m\n(before→after)",
             "base wall\nms/step", "ours wall\nms/step", "Δ wall\nms/step", "wall\nratio",
             "base CPU\nms/step", "ours CPU\nms/step", "Δ CPU\nms/step", "CPU\nratio",
-            "steps/s\nbase / ours", "server CPU\nms/step"]
+            "steps/s\nbase / ours", "server CPU\nms/step", "new conns\nbase / ours"]
     for c in cols:
         table.add_column(c, justify="right")
     f3 = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
@@ -373,12 +384,14 @@ def print_table(levels: list[Level], args: argparse.Namespace) -> None:
             row += ["-", "-"]
         sps = lambda d: "-" if not d else f"{d['steps_per_s']:.0f}"  # noqa: E731
         srv = " / ".join(f3(d.get("server_cpu_ms_per_step")) for d in (b, o) if d)
-        row += [f"{sps(b)} / {sps(o)}", srv]
+        conns = " / ".join(str(max(d["new_connections"])) for d in (b, o) if d)
+        row += [f"{sps(b)} / {sps(o)}", srv, conns]
         table.add_row(*row)
     console = Console(width=200)
     console.print(table)
     console.print("Δ = ours − baseline (medians); \\[min‥max] of the paired per-repeat differences. "
-                  "CPU = client process time (all threads) / steps. Target: Δ ≤ 1 ms/step at 512.")
+                  "CPU = client process time (all threads) / steps; server CPU = the server process's; "
+                  "new conns = most connections the server saw opened during one measurement. Target: Δ ≤ 1 ms/step at 512.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,8 @@ Run it in its own process, so its CPU time is not charged to the client:
     python bench/zero_latency_server.py --steps 10 [--port 0]
 
 It prints `PORT <n>` on stdout once it listens, then serves until killed.
+GET /stats tells how many chat requests it served and on how many distinct
+connections (a client that keeps reconnecting shows up there).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import json
 import signal
 import sys
+import weakref
 
 from aiohttp import web
 
@@ -63,8 +66,14 @@ def _error(msg: str, status: int = 400) -> web.Response:
 
 def make_app(steps: int) -> web.Application:
     canned = [_response(t, steps) for t in range(steps)]
+    seen: weakref.WeakSet = weakref.WeakSet()  # the connections (transports) requests came in on
+    stats = {"requests": 0, "connections": 0}
 
     async def chat(request: web.Request) -> web.Response:
+        stats["requests"] += 1
+        if request.transport is not None and request.transport not in seen:
+            seen.add(request.transport)
+            stats["connections"] += 1
         try:
             req = json.loads(await request.read())
             messages = req["messages"]
@@ -80,12 +89,17 @@ def make_app(steps: int) -> web.Application:
             return _error(f"the last message should be the tool result '3', got {messages[-1]!r}")
         return web.Response(body=canned[turn], content_type="application/json")
 
+    async def get_stats(request: web.Request) -> web.Response:
+        """Chat requests served and connections they came in on, so far (for spotting reconnects)."""
+        return web.json_response(stats)
+
     async def models(request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model"}]})
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/v1/models", models)
+    app.router.add_get("/stats", get_stats)
     return app
 
 

@@ -449,6 +449,7 @@ class OpenAIBackend:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         retry_after_cap: float = 60.0,
+        http_client: Any = None,
     ):
         self.model = model
         self.name = name or model
@@ -461,6 +462,10 @@ class OpenAIBackend:
             api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
             timeout=timeout,
             max_retries=0,  # we retry ourselves (see module docstring)
+            # e.g. openai.DefaultAioHttpClient(): less client CPU at high
+            # concurrency (bench/agent_overhead.py --transport aiohttp), but its
+            # connection errors bypass openai's error types, so not the default yet
+            http_client=http_client,
         )
 
     def _what(self) -> str:
