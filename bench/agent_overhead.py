@@ -126,7 +126,7 @@ class Server:
 # ---------------------------------------------------------------- the two clients
 
 
-def http_client(pool: int | None, transport: str = "httpx") -> httpx.AsyncClient:
+def http_client(pool: int | None, transport: str) -> httpx.AsyncClient:
     """The connection pool both sides get: `pool` connections, all kept alive.
 
     transport "httpx" is the openai client's default (httpcore's pool);
@@ -311,13 +311,15 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
     options = request_options(Sampling(), [t.model_dump() for t in toolbox.specs()])
 
     base_client = openai.AsyncOpenAI(
-        base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=600.0, http_client=http_client(pool)
+        base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=600.0, http_client=http_client(pool, args.transport)
     )
     backend = OpenAIBackend(MODEL, base_url=server.base_url, api_key="EMPTY")
     if pool is not None:  # OpenAIBackend takes no http_client: give it the same pool as the baseline
         default = backend.client
         backend.client = default.with_options(http_client=http_client(pool, args.transport))
         await default.close()
+    if type(backend.client._client) is not type(base_client._client):  # same transport on both sides, or no comparison
+        raise BenchError(f"transports differ: {type(base_client._client)} vs {type(backend.client._client)}")
     sides: dict[str, Callable[[], Awaitable[int]]] = {}
     if args.only in ("both", "baseline"):
         sides["baseline"] = baseline_episode_fn(base_client, args.steps, options)

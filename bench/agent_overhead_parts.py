@@ -61,7 +61,7 @@ async def main(args: argparse.Namespace) -> None:
         msgs = conversation(args.messages)
         sampling = Sampling()
         client = ao.openai.AsyncOpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0,
-                                       http_client=ao.http_client(4))
+                                       http_client=ao.http_client(4, "httpx"))
         kw = request_kwargs(msgs, specs, 1, sampling)
         # the server expects the tool results of the turns so far, so keep the wire messages as they are
         resp = await client.chat.completions.create(model=ao.MODEL, **kw)
