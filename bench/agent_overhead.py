@@ -1,7 +1,8 @@
 """Runtime overhead per agent step, against a zero-latency OpenAI-compatible server.
 
     python bench/agent_overhead.py [--concurrency 1 64 512] [--steps 10] [--episodes-per-level N]
-                                   [--repeats 5] [--json PATH]
+                                   [--repeats 3] [--transport httpx|aiohttp] [--tool sync|async]
+                                   [--json PATH] [-v]
 
 What it compares, at each concurrency level (episodes in flight on ONE event loop):
 
@@ -12,17 +13,22 @@ What it compares, at each concurrency level (episodes in flight on ONE event loo
 * ours     - `run_agent(OpenAIBackend(...), messages, Toolbox([add]),
   limits=Limits(max_steps=k))`.
 
-Each side has one shared client (one shared httpx connection pool) with the
-same connection limits. The server (bench/zero_latency_server.py) runs in its
-own process, so its CPU time is not charged to the client process; on a small
+Each side has one shared client (one shared connection pool) with the same
+transport and connection limits (--pool, default: the largest concurrency,
+all kept alive). The server (bench/zero_latency_server.py) runs in its own
+process, so its CPU time is not charged to the client process; on a small
 machine it still competes with the client for cores, which shows up in wall
 time (not in client CPU time).
 
 Per level and side it measures wall time, steps/s and client-process CPU time
 (time.process_time, all threads) per step; runs are interleaved (baseline,
-ours, baseline, ours, ...) and the medians are reported, with
+ours, ours, baseline, ...) and the medians are reported, with
 overhead = ours - baseline per step (ms) and the ratio ours / baseline.
-Every episode is checked: `done` after exactly k steps, tool results "3".
+Every episode is checked: `done` after exactly k steps, tool results "3";
+the server rejects a request whose tool results are missing or wrong.
+
+See also bench/profile_agent_overhead.py (cProfile of one side) and
+bench/agent_overhead_parts.py (CPU cost of each piece of a step).
 """
 
 from __future__ import annotations
@@ -314,10 +320,10 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
         base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=600.0, http_client=http_client(pool, args.transport)
     )
     backend = OpenAIBackend(MODEL, base_url=server.base_url, api_key="EMPTY")
-    if pool is not None:  # OpenAIBackend takes no http_client: give it the same pool as the baseline
-        default = backend.client
-        backend.client = default.with_options(http_client=http_client(pool, args.transport))
-        await default.close()
+    # OpenAIBackend takes no http_client: give it the same kind of pool as the baseline's
+    default = backend.client
+    backend.client = default.with_options(http_client=http_client(pool, args.transport))
+    await default.close()
     if type(backend.client._client) is not type(base_client._client):  # same transport on both sides, or no comparison
         raise BenchError(f"transports differ: {type(base_client._client)} vs {type(backend.client._client)}")
     sides: dict[str, Callable[[], Awaitable[int]]] = {}
