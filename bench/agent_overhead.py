@@ -319,11 +319,8 @@ async def bench(args: argparse.Namespace, server: Server) -> list[Level]:
     base_client = openai.AsyncOpenAI(
         base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=600.0, http_client=http_client(pool, args.transport)
     )
-    backend = OpenAIBackend(MODEL, base_url=server.base_url, api_key="EMPTY")
-    # OpenAIBackend takes no http_client: give it the same kind of pool as the baseline's
-    default = backend.client
-    backend.client = default.with_options(http_client=http_client(pool, args.transport))
-    await default.close()
+    backend = OpenAIBackend(MODEL, base_url=server.base_url, api_key="EMPTY",
+                            http_client=http_client(pool, args.transport))
     if type(backend.client._client) is not type(base_client._client):  # same transport on both sides, or no comparison
         raise BenchError(f"transports differ: {type(base_client._client)} vs {type(backend.client._client)}")
     sides: dict[str, Callable[[], Awaitable[int]]] = {}

@@ -37,10 +37,8 @@ async def run(args: argparse.Namespace) -> cProfile.Profile:
             episode = ao.baseline_episode_fn(client, args.steps, options)
             close = client.close
         else:
-            backend = ao.OpenAIBackend(ao.MODEL, base_url=server.base_url, api_key="EMPTY")
-            default = backend.client
-            backend.client = default.with_options(http_client=ao.http_client(pool, args.transport))
-            await default.close()
+            backend = ao.OpenAIBackend(ao.MODEL, base_url=server.base_url, api_key="EMPTY",
+                                       http_client=ao.http_client(pool, args.transport))
             episode = ao.ours_episode_fn(backend, toolbox, args.steps)
             close = backend.aclose
         await ao.run_episodes(episode, args.concurrency, args.concurrency)  # warm-up
