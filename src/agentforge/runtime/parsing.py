@@ -329,6 +329,14 @@ def _parse_hermes_block(text: str, start: int, turn: ParsedTurn) -> int:
     return end
 
 
+def _parse_guarded(text: str, parse_body: Callable[[str], ParsedTurn], fmt: str) -> ParsedTurn:
+    try:
+        return _with_reasoning(text, parse_body)
+    except Exception as exc:  # a last guard: a parser bug must not crash an agent loop or a benchmark run
+        error = _error(f"Could not parse the turn ({exc!r}).", text, fmt)
+        return ParsedTurn(content=text.strip() or None, errors=[error])
+
+
 def _with_reasoning(text: str, parse_body: Callable[[str], ParsedTurn]) -> ParsedTurn:
     reasoning, body = split_reasoning(text)
     turn = parse_body(body)
@@ -363,11 +371,7 @@ def _parse_hermes_body(body: str) -> ParsedTurn:
 
 def parse_hermes(text: str) -> ParsedTurn:
     """Parse Hermes/Qwen3 `<tool_call>` blocks out of a generated turn. Never raises."""
-    try:
-        return _with_reasoning(text, _parse_hermes_body)
-    except Exception as exc:  # a last guard: a parser bug must not crash the agent loop
-        error = _error(f"Could not parse the turn ({exc!r}).", text, HERMES_FORMAT)
-        return ParsedTurn(content=text.strip() or None, errors=[error])
+    return _parse_guarded(text, _parse_hermes_body, HERMES_FORMAT)
 
 
 def render_hermes_call(call: ToolCall) -> str:
@@ -508,11 +512,7 @@ def _parse_pythonic_body(body: str) -> ParsedTurn:
 
 def parse_pythonic(text: str) -> ParsedTurn:
     """Parse BFCL-style `[f(a=1), g(b="x")]` calls out of a generated turn. Never raises."""
-    try:
-        return _with_reasoning(text, _parse_pythonic_body)
-    except Exception as exc:  # a last guard: a parser bug must not crash a benchmark run
-        error = _error(f"Could not parse the turn ({exc!r}).", text, PYTHONIC_FORMAT)
-        return ParsedTurn(content=text.strip() or None, errors=[error])
+    return _parse_guarded(text, _parse_pythonic_body, PYTHONIC_FORMAT)
 
 
 def render_pythonic_calls(calls: Iterable[ToolCall]) -> str:

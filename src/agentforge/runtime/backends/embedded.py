@@ -138,7 +138,7 @@ class EmbeddedBackend:
                 if isinstance(event, TokenEvent):
                     ids[event.index].append(event.token_id)
                     delta = self._delta(ids[event.index], texts, event.index)
-                    yield StreamEvent(index=event.index, text=delta, logprob=self._logprob(event) if sampling.logprobs else None)
+                    yield StreamEvent(index=event.index, text=delta, logprob=self._logprob(event.token_id, event.logprob, event.top) if sampling.logprobs else None)
                 elif isinstance(event, FinishEvent):
                     if event.finish_reason == "error":
                         raise BackendError(f"embedded engine failed: {event.error}")
@@ -164,12 +164,12 @@ class EmbeddedBackend:
         delta, texts[index] = text[len(texts[index]) :], text
         return delta
 
-    def _logprob(self, event: TokenEvent) -> TokenLogprob:
+    def _logprob(self, token_id: int, logprob: float, top: list[tuple[int, float]]) -> TokenLogprob:
         return TokenLogprob(
-            token=self._token_text(event.token_id),
-            token_id=event.token_id,
-            logprob=event.logprob,
-            top=[TopLogprob(token=self._token_text(t), token_id=t, logprob=lp) for t, lp in event.top],
+            token=self._token_text(token_id),
+            token_id=token_id,
+            logprob=logprob,
+            top=[TopLogprob(token=self._token_text(t), token_id=t, logprob=lp) for t, lp in top],
         )
 
     def _completion(self, event: FinishEvent, prefix: str, parse: bool, with_logprobs: bool) -> Completion:
@@ -183,15 +183,7 @@ class EmbeddedBackend:
             finish = "tool_calls"
         logprobs = None
         if with_logprobs:
-            logprobs = [
-                TokenLogprob(
-                    token=self._token_text(t),
-                    token_id=t,
-                    logprob=lp,
-                    top=[TopLogprob(token=self._token_text(a), token_id=a, logprob=alp) for a, alp in top],
-                )
-                for t, lp, top in zip(event.token_ids, event.logprobs, event.top)
-            ]
+            logprobs = [self._logprob(*step) for step in zip(event.token_ids, event.logprobs, event.top)]
         return Completion(
             text=text,
             content=turn.content if turn is not None else (text or None),
