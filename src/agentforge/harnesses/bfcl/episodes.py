@@ -1,0 +1,162 @@
+"""Running the model on BFCL entries: single-turn candidates and multi-turn episodes.
+
+Outputs are decoded into the official formats the checker reads:
+- single-turn: `[{func_name: {arg: value}}, ...]`, or None with a decode error;
+- multi-turn: turns -> steps -> calls `{"name", "arguments"}`; a step that ends
+  the turn (plain text, or calls that do not decode) is an empty list.
+The multi-turn loop follows the official inference loop: per user turn the
+model calls tools until it answers without one; more than MAX_STEPS_PER_TURN
+steps in a turn force-quits the whole entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentforge.harnesses.bfcl.prompts import added_functions_message, prepare_functions, to_tools, with_system_prompt
+from agentforge.runtime.backends.base import Backend, BackendError
+from agentforge.runtime.messages import Completion, Message, Sampling
+from agentforge.runtime.parsing import parse_pythonic
+from agentforge.runtime.trajectory import Step, Trajectory
+
+MAX_STEPS_PER_TURN = 20  # the official harness force-quits an entry past this
+
+
+@dataclass
+class Decoded:
+    calls: list[dict] | None  # [{"name", "arguments"}], None when the turn did not decode
+    error: str | None = None
+
+    def official(self) -> list[dict] | None:
+        """The official single-turn format `[{name: arguments}]`."""
+        return None if self.calls is None else [{c["name"]: c["arguments"]} for c in self.calls]
+
+
+def decode_fc(completion: Completion, names: dict[str, str]) -> Decoded:
+    """Native tool calls back to BFCL names; malformed calls fail the whole turn."""
+    if completion.parse_errors:
+        return Decoded(None, "; ".join(completion.parse_errors))
+    calls = []
+    for call in completion.tool_calls:
+        try:
+            arguments = json.loads(call.function.arguments or "{}")
+        except json.JSONDecodeError as e:
+            return Decoded(None, f"arguments of {call.function.name} are not JSON: {e}")
+        if not isinstance(arguments, dict):
+            return Decoded(None, f"arguments of {call.function.name} are not an object")
+        calls.append({"name": names.get(call.function.name, call.function.name), "arguments": arguments})
+    return Decoded(calls)
+
+
+def decode_prompt(text: str) -> Decoded:
+    """Prompt mode: a pythonic `[f(a=1), g(b='x')]` list in the text."""
+    parsed = parse_pythonic(text)
+    if parsed.errors:
+        return Decoded(None, "; ".join(str(e) for e in parsed.errors))
+    return Decoded([{"name": c.function.name, "arguments": json.loads(c.function.arguments)} for c in parsed.tool_calls])
+
+
+@dataclass
+class Setup:
+    """The conversation and tools an entry starts with, in one mode."""
+
+    mode: str  # fc | prompt
+    messages: list[Message]
+    tools: list | None
+    names: dict[str, str] = field(default_factory=dict)
+
+    def decode(self, completion: Completion) -> Decoded:
+        return decode_fc(completion, self.names) if self.mode == "fc" else decode_prompt(completion.text)
+
+    def assistant(self, completion: Completion) -> Message:
+        # prompt mode keeps the raw call list the model wrote
+        return completion.message() if self.mode == "fc" else Message(role="assistant", content=completion.text)
+
+
+def setup(entry: dict, category: str, mode: str, first_turn: list[dict]) -> Setup:
+    functions = prepare_functions(entry.get("function", []), category)
+    if mode == "fc":
+        tools, names = to_tools(functions)
+        return Setup(mode, [Message.model_validate(m) for m in first_turn], tools or None, names)
+    if mode == "prompt":
+        return Setup(mode, with_system_prompt(first_turn, functions), None)
+    raise ValueError(f"unknown BFCL mode {mode!r}: use fc or prompt")
+
+
+async def single_turn(backend: Backend, entry: dict, category: str, mode: str, n: int,
+                      sampling: Sampling) -> list[tuple[Decoded, Completion]]:
+    """n candidates for a single-turn entry, in one request."""
+    s = setup(entry, category, mode, entry["question"][0])
+    completions = await backend.complete(s.messages, s.tools, n, sampling)
+    if len(completions) != n:
+        raise BackendError(f"asked for {n} candidates, the backend returned {len(completions)}")
+    return [(s.decode(c), c) for c in completions]
+
+
+@dataclass
+class Episode:
+    turns: list[list[list[dict]]]  # turns -> steps -> calls {"name", "arguments"}
+    trajectory: Trajectory
+    completions: list[Completion]
+    force_quit: bool = False
+
+
+async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
+                     env: Any, task_id: str = "") -> Episode:
+    """One multi-turn episode against a live environment (`env.execute(name, arguments) -> str`)."""
+    held_out: dict[str, list] = entry.get("missed_function", {}) or {}
+    entry = {**entry, "function": list(entry.get("function", []))}
+    s: Setup | None = None
+    traj = Trajectory(task_id=task_id, messages=[])
+    episode = Episode(turns=[], trajectory=traj, completions=[])
+    for index, turn in enumerate(entry["question"]):
+        added = held_out.get(str(index))
+        if s is None:
+            s = setup(entry, category, mode, turn)
+            traj.messages.extend(s.messages)
+        else:
+            if added:
+                entry["function"].extend(added)
+                new = setup(entry, category, mode, [])
+                s.tools, s.names = new.tools, new.names
+                user = [added_functions_message(prepare_functions(added, category), mode)]
+            else:
+                user = [Message.model_validate(m) for m in turn]
+            traj.messages.extend(user)
+        steps: list[list[dict]] = []
+        while True:
+            completion = (await backend.complete(traj.messages, s.tools, 1, sampling))[0]
+            episode.completions.append(completion)
+            traj.messages.append(s.assistant(completion))
+            step = Step(completion=completion)
+            traj.steps.append(step)
+            decoded = s.decode(completion)
+            if not decoded.calls:  # plain answer or undecodable: the turn is over
+                steps.append([])
+                break
+            steps.append(decoded.calls)
+            results = await asyncio.to_thread(_execute_all, env, decoded.calls)
+            step.observations = _observations(s, completion, decoded.calls, results)
+            traj.messages.extend(step.observations)
+            if len(steps) > MAX_STEPS_PER_TURN:
+                episode.force_quit = True
+                break
+        episode.turns.append(steps)
+        if episode.force_quit:
+            break
+    traj.status = "step_limit" if episode.force_quit else "done"
+    return episode
+
+
+def _execute_all(env: Any, calls: list[dict]) -> list[str]:
+    return [env.execute(c["name"], c["arguments"]) for c in calls]
+
+
+def _observations(s: Setup, completion: Completion, calls: list[dict], results: list[str]) -> list[Message]:
+    if s.mode == "fc":
+        return [Message.tool(r, tc.id, tc.function.name) for tc, r in zip(completion.tool_calls, results)]
+    # prompt mode has no call ids; the results go back as tool turns named by the call
+    return [Message.tool(r, None, c["name"]) for c, r in zip(calls, results)]
