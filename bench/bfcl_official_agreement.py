@@ -1,0 +1,622 @@
+"""Per-entry verdict agreement between our BFCL v3 scoring and the official checker.
+
+    python bench/bfcl_official_agreement.py [--categories all] [--limit N] [--seed 0]
+                                            [--run-dir DIR] [--venv PATH] [--json PATH] [-v]
+
+Both sides judge the same model outputs:
+* ours     - `agentforge.harnesses.bfcl.score.score_entry`, in this process;
+* official - bfcl-eval 2025.6.16's own evaluation runner functions
+  (`ast_file_runner`, `relevance_file_runner`, `multi_turn_runner`, which call
+  `ast_checker` / `multi_turn_checker`), run by the official package in its own
+  venv, on its own copy of the data. A replay handler stands in for a model
+  handler: `decode_ast` returns our decoded output (or raises our decode error),
+  `decode_execute` turns one step's calls into source with the official
+  `convert_to_function_call` (what the Qwen FC handler does).
+  The official checker keeps multi-turn backend instances in module globals
+  keyed by entry id, so each batch holds an entry at most once and the globals
+  are cleared between batches.
+
+Outputs: by default generated from the ground truth, several per entry
+(correct answer, wrong value, missing required parameter, extra parameter,
+wrong type, int for float, other accepted values, string case/punctuation
+variants, reordered/dropped/duplicated parallel calls, wrong function name,
+empty output, bad format, decode error; multi-turn: the ground-truth calls in
+one step or one call per step, steps dropped or perturbed, extra and unknown
+calls, an empty turn, calls where the model should decline, too few turns,
+no output). With --run-dir: the outputs of a harness run (DIR/journal.jsonl,
+lines with task_id, category, sample, output, decode_error).
+
+The official venv: --venv, else /tmp/bfcl-venv if it has bfcl_eval, else
+<agentforge cache>/bfcl/official-venv, created on first use with
+`python -m venv` + `pip install bfcl-eval==2025.6.16` (its pinned
+dependencies: a few minutes, ~1 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import inspect
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from agentforge.harnesses.bfcl import data
+from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load_answers, load_entries
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.score import score_entry
+
+OFFICIAL_MODEL = "Qwen/Qwen3-8B-FC"  # an OSS FC model: no "." -> "_" in names, like ours
+OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's form of the name
+
+# ------------------------------------------------------------------ the official side
+
+WORKER = r'''
+import json, sys, tempfile, time, traceback
+from pathlib import Path
+
+from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
+from bfcl_eval.eval_checker import eval_runner
+from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
+from bfcl_eval.model_handler.utils import convert_to_function_call
+from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn, is_relevance_or_irrelevance, load_file
+
+MODEL_DIR = sys.argv[3]
+DECODE_ERROR = "__decode_error__"
+
+
+class ReplayHandler:
+    """Stands in for a model handler: the outputs are already decoded."""
+
+    def decode_ast(self, result, language="Python"):
+        if isinstance(result, dict) and DECODE_ERROR in result:
+            raise Exception(result[DECODE_ERROR])
+        return result
+
+    def decode_execute(self, result):
+        if isinstance(result, dict) and DECODE_ERROR in result:
+            raise Exception(result[DECODE_ERROR])
+        return convert_to_function_call([{call["name"]: call["arguments"]} for call in result])
+
+
+def clear_instances():
+    g = vars(multi_turn_utils)
+    for name in [k for k in g if k.endswith("_instance")]:
+        del g[name]
+
+
+def run_batch(category, rows, prompts, answers, score_dir):
+    handler = ReplayHandler()
+    results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
+    prompt = [json.loads(json.dumps(prompts[r["id"]])) for r in rows]
+    language = "Java" if is_java(category) else "JavaScript" if is_js(category) else "Python"
+    if is_relevance_or_irrelevance(category):
+        eval_runner.relevance_file_runner(handler, results, prompt, MODEL_DIR, category, score_dir)
+    else:
+        answer = [answers[r["id"]] for r in rows]
+        if is_multi_turn(category):
+            eval_runner.multi_turn_runner(handler, results, prompt, answer, MODEL_DIR, category, score_dir)
+        else:
+            eval_runner.ast_file_runner(handler, results, prompt, answer, language, category, MODEL_DIR, score_dir)
+    clear_instances()
+    lines = load_file(score_dir / MODEL_DIR / f"BFCL_v3_{category}_score.json")
+    failed = {}
+    for line in lines[1:]:
+        error = line.get("error")
+        kind = line.get("error_type") or (error.get("error_type") if isinstance(error, dict) else None)
+        failed.setdefault(line["id"], kind)
+    return failed
+
+
+def main():
+    cases_path, out_path = sys.argv[1], sys.argv[2]
+    batches = {}
+    for line in open(cases_path):
+        row = json.loads(line)
+        batches.setdefault((row["category"], row["batch"]), []).append(row)
+    prompts, answers = {}, {}
+    score_dir = Path(tempfile.mkdtemp(prefix="bfcl-official-score-"))
+    crashes = []
+    started = time.perf_counter()
+    with open(out_path, "w") as out:
+        for (category, batch), rows in sorted(batches.items()):
+            if category not in prompts:
+                prompts[category] = {e["id"]: e for e in load_file(find_file_with_suffix(PROMPT_PATH, category))}
+                try:
+                    answers[category] = {a["id"]: a for a in load_file(find_file_with_suffix(POSSIBLE_ANSWER_PATH, category))}
+                except FileNotFoundError:
+                    answers[category] = {}
+            try:
+                failed = run_batch(category, rows, prompts[category], answers[category], score_dir)
+                crash = None
+            except Exception as e:  # the official runner crashed on this batch
+                clear_instances()
+                failed, crash = {}, f"{type(e).__name__}: {e}"
+                if not crashes:
+                    traceback.print_exc()
+                crashes.append(crash)
+            for r in rows:
+                verdict = {"key": r["key"], "valid": r["id"] not in failed, "error_type": failed.get(r["id"])}
+                if crash:
+                    verdict.update(valid=None, error_type="official_crash: " + crash)
+                out.write(json.dumps(verdict) + "\n")
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+main()
+'''
+
+
+def find_official_python(venv: str | None) -> Path:
+    """Python of a venv that has the official package, creating one if needed."""
+    candidates = [Path(venv)] if venv else [Path("/tmp/bfcl-venv"), data.cache_root() / "bfcl" / "official-venv"]
+    for root in candidates:
+        python = root / "bin" / "python"
+        if python.exists() and subprocess.run([python, "-c", "import bfcl_eval"], capture_output=True).returncode == 0:
+            return python
+    root = candidates[-1]
+    print(f"creating the official checker's venv at {root} (pip install bfcl-eval=={BFCL_VERSION}; a few minutes)", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+    subprocess.run([root / "bin" / "pip", "install", "-q", f"bfcl-eval=={BFCL_VERSION}"], check=True)
+    return root / "bin" / "python"
+
+
+def run_official(python: Path, cases: list[dict]) -> tuple[dict[str, dict], float]:
+    """Official verdicts by case key, and the official runner's own seconds."""
+    with tempfile.TemporaryDirectory(prefix="bfcl-agreement-") as tmp:
+        worker, cases_path, out_path = Path(tmp, "worker.py"), Path(tmp, "cases.jsonl"), Path(tmp, "verdicts.jsonl")
+        worker.write_text(WORKER)
+        with open(cases_path, "w") as f:
+            for case in cases:
+                f.write(json.dumps(case) + "\n")
+        env = dict(os.environ, BFCL_PROJECT_ROOT=tmp)  # the package writes result/ and score/ dirs there
+        proc = subprocess.run([python, worker, cases_path, out_path, OFFICIAL_MODEL_DIR], env=env, capture_output=True, text=True, cwd=tmp)
+        if proc.stderr.strip():
+            print(proc.stderr[-3000:], file=sys.stderr)
+        if proc.returncode != 0:
+            raise RuntimeError(f"official worker failed:\n{proc.stderr[-4000:]}")
+        seconds = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+        return {v["key"]: v for v in map(json.loads, open(out_path))}, seconds
+
+
+def official_output(category: str, output, decode_error: str | None):
+    """Our (output, decode_error) as the replay handler's raw result."""
+    if decode_error is not None:
+        if data.is_multi_turn(category):
+            return f"Error during inference: {decode_error}"  # what official handlers store
+        return {"__decode_error__": decode_error}
+    if output is None and data.is_multi_turn(category):
+        return "Error during inference: no output"
+    return output
+
+
+# ------------------------------------------------------------------ generated outputs
+
+def _first(options: list):
+    for option in options:
+        if option != "":
+            return _pick(option)
+    return None
+
+
+def _pick(value):
+    """One accepted value: dict answers hold option lists per key, lists of dicts likewise."""
+    if isinstance(value, dict):
+        return {k: _first(v) for k, v in value.items() if isinstance(v, list) and any(o != "" for o in v)}
+    if isinstance(value, list):
+        return [_pick(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def _java_literal(value, declared: str, item: str | None = None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if declared == "long" and isinstance(value, int):
+        return f"{value}L"
+    if declared == "float" and isinstance(value, (int, float)):
+        return f"{value}f"
+    if declared in ("ArrayList", "Array") and isinstance(value, list):
+        parts = [_java_element(v, item) for v in value]
+        if declared == "ArrayList":
+            return f"new ArrayList<>(Arrays.asList({', '.join(parts)}))"
+        return "new " + ("String" if item == "String" else "int") + "[]{" + ", ".join(
+            str(v) if item == "String" else p for v, p in zip(value, parts)) + "}"
+    if declared == "HashMap" and isinstance(value, dict):
+        puts = " ".join(f'put("{k}", {_java_element(v, None)});' for k, v in value.items())
+        return f"new HashMap<String, String>() {{{{ {puts} }}}}"
+    return str(value)
+
+
+def _java_element(value, item: str | None) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return _java_literal(value, item or "any")
+
+
+def _js_literal(value, declared: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if declared == "Bigint" and isinstance(value, int):
+        return f"{value}n"
+    if isinstance(value, list):
+        return "[" + ", ".join(f"'{v}'" if isinstance(v, str) else _js_literal(v, "any") for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"'{k}': " + (f"'{v}'" if isinstance(v, str) else _js_literal(v, "any")) for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _render(category: str, doc: dict | None, params: dict) -> dict:
+    """Python values -> the argument strings a model gives in the java/javascript categories."""
+    if doc is None or category not in ("java", "javascript"):
+        return params
+    props = doc["parameters"]["properties"]
+    out = {}
+    for name, value in params.items():
+        spec = props.get(name, {"type": "any"})
+        if category == "java":
+            out[name] = _java_literal(value, spec["type"], spec.get("items", {}).get("type"))
+        else:
+            out[name] = _js_literal(value, spec["type"])
+    return out
+
+
+def _doc(entry: dict, name: str) -> dict | None:
+    return next((d for d in entry["function"] if d["name"] == name), None)
+
+
+def _correct_calls(category: str, entry: dict, answer: list[dict], choose=_first) -> list[dict]:
+    calls = []
+    for expected in answer:
+        name, accepted = next(iter(expected.items()))
+        params = {}
+        for p, options in accepted.items():
+            if any(o != "" for o in options):
+                params[p] = choose(options)
+        calls.append({name: _render(category, _doc(entry, name), params)})
+    return calls
+
+
+def _wrong_value(value, rng: random.Random):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + rng.randint(1, 9)
+    if isinstance(value, float):
+        return value * 1.5 + 1
+    if isinstance(value, str):
+        return value + " zq"
+    if isinstance(value, list):
+        return value + [value[0]] if value else ["zq"]
+    if isinstance(value, dict):
+        return {**value, "zq_key": 1}
+    return "zq"
+
+
+def _wrong_type(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return 12
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return None
+
+
+def _string_variant(value: str, rng: random.Random) -> str:
+    kind = rng.randrange(4)
+    if kind == 0:
+        return value.upper()
+    if kind == 1:
+        return value.replace(" ", "-")
+    if kind == 2:
+        return value.replace(" ", "_").lower() + "."
+    return value.replace(",", "").replace(" ", "")
+
+
+def _mutate_param(calls: list[dict], rng: random.Random, how) -> list[dict] | None:
+    calls = copy.deepcopy(calls)
+    slots = [(i, p) for i, c in enumerate(calls) for p in next(iter(c.values()))]
+    if not slots:
+        return None
+    i, p = rng.choice(slots)
+    params = next(iter(calls[i].values()))
+    new = how(params[p])
+    if new is _SKIP:
+        return None
+    params[p] = new
+    return calls
+
+
+_SKIP = object()
+
+
+def single_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
+    """(label, decoded output, decode error) triples for one single-turn entry."""
+    some_doc = entry["function"][0]
+    some_call = {some_doc["name"]: {p: _wrong_type("x") for p in some_doc["parameters"].get("required", [])}}
+    if answer is None:  # irrelevance / relevance
+        return [
+            ("empty", [], None),
+            ("decode_error", None, "invalid syntax"),
+            ("call", [some_call], None),
+            ("call_no_args", [{some_doc["name"]: {}}], None),
+            ("empty_dict", [{}], None),
+            ("bad_format", [{"a": 1, "b": 2}], None),
+            ("text", "I cannot help with that.", None),
+        ]
+    correct = _correct_calls(category, entry, answer)
+    out = [("correct", correct, None)]
+
+    def add(label, calls):
+        if calls is not None:
+            out.append((label, calls, None))
+
+    alt = _correct_calls(category, entry, answer, choose=lambda opts: _pick(rng.choice([o for o in opts if o != ""])))
+    add("other_accepted", alt)
+    add("wrong_value", _mutate_param(correct, rng, lambda v: _wrong_value(v, rng)))
+    add("wrong_type", _mutate_param(correct, rng, _wrong_type))
+    add("string_variant", _mutate_param(correct, rng, lambda v: _string_variant(v, rng) if isinstance(v, str) else _SKIP))
+    add("int_for_float", _mutate_param(correct, rng, lambda v: int(v) if isinstance(v, float) else _SKIP))
+    add("float_for_int", _mutate_param(correct, rng, lambda v: float(v) if type(v) is int else _SKIP))
+    add("nested_string_variant", _mutate_param(correct, rng, lambda v: [x.title() if isinstance(x, str) else x for x in v] if isinstance(v, list) and v else _SKIP))
+
+    # A required parameter left out; an unknown one added; an optional one left out.
+    dropped = copy.deepcopy(correct)
+    name, params = next(iter(dropped[0].items()))
+    required = [p for p in (_doc(entry, name) or {"parameters": {}})["parameters"].get("required", []) if p in params]
+    if required:
+        del params[rng.choice(required)]
+        add("missing_required", dropped)
+    extra = copy.deepcopy(correct)
+    next(iter(extra[-1].values()))["zq_extra"] = 1
+    add("extra_param", extra)
+    optional = copy.deepcopy(correct)
+    name, params = next(iter(optional[0].items()))
+    accepted = next(iter(answer[0].values()))
+    droppable = [p for p in params if "" in accepted.get(p, [])]
+    if droppable:
+        del params[rng.choice(droppable)]
+        add("optional_omitted", optional)
+    unasked = copy.deepcopy(correct)
+    name, params = next(iter(unasked[0].items()))
+    doc = _doc(entry, name)
+    if doc:
+        undeclared = [p for p in doc["parameters"]["properties"] if p not in accepted]
+        if undeclared:
+            params[rng.choice(undeclared)] = "zq"
+            add("param_not_in_answer", unasked)
+
+    renamed = copy.deepcopy(correct)
+    name = next(iter(renamed[0]))
+    renamed[0] = {name + "_v2": renamed[0][name]}
+    add("wrong_name", renamed)
+    dotted = copy.deepcopy(correct)
+    name = next(iter(dotted[0]))
+    if "." in name:
+        dotted[0] = {name.replace(".", "_"): dotted[0][name]}
+        add("underscored_name", dotted)
+    if len(correct) > 1:
+        add("reordered", list(reversed(correct)))
+        shuffled = correct[:]
+        rng.shuffle(shuffled)
+        add("shuffled", shuffled)
+        add("one_call_missing", correct[:-1])
+    add("duplicated_call", correct + correct[:1])
+    out.append(("empty", [], None))
+    out.append(("decode_error", None, "invalid syntax"))
+    add("bad_format", [{"a": 1, "b": 2}])
+    add("args_not_dict", [{next(iter(correct[0])): "x=1"}])
+    return out
+
+
+def _answer_calls(env: MultiTurnEnv, answer: list[list[str]]) -> list[list[dict]]:
+    """Ground-truth call sources -> {"name", "arguments"} calls (positional args named)."""
+    turns = []
+    for sources in answer:
+        calls = []
+        for source in sources:
+            node = ast.parse(source, mode="eval").body
+            name = node.func.id
+            owner = next(i for i in env.instances.values() if hasattr(i, name))
+            params = list(inspect.signature(getattr(owner, name)).parameters)
+            args = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
+            args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
+            calls.append({"name": name, "arguments": args})
+        turns.append(calls)
+    return turns
+
+
+def multi_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
+    env = MultiTurnEnv(entry)
+    truth = _answer_calls(env, answer)
+    one_step = [[calls] if calls else [] for calls in truth]
+    out = [("correct_one_step", one_step, None),
+           ("correct_step_per_call", [[[c] for c in calls] for calls in truth], None)]
+    busy = [t for t, calls in enumerate(truth) if calls]
+    all_calls = [(t, i) for t in busy for i in range(len(truth[t]))]
+
+    def variant(label, fn):
+        turns = copy.deepcopy(truth)
+        if fn(turns) is not False:
+            out.append((label, [[calls] if calls else [] for calls in turns], None))
+
+    if all_calls:
+        t, i = rng.choice(all_calls)
+        variant("call_dropped", lambda turns: turns[t].pop(i))
+        t2, i2 = rng.choice(all_calls)
+
+        def perturb(turns):
+            args = turns[t2][i2]["arguments"]
+            if not args:
+                return False
+            key = rng.choice(sorted(args))
+            args[key] = _wrong_value(args[key], rng)
+        variant("argument_changed", perturb)
+
+        def unknown_kwarg(turns):
+            turns[t2][i2]["arguments"]["zq_extra"] = 1
+        variant("unknown_argument", unknown_kwarg)
+
+        def duplicate(turns):
+            turns[t2].insert(i2, copy.deepcopy(turns[t2][i2]))
+        variant("call_duplicated", duplicate)
+
+        def unknown_function(turns):
+            turns[t2].insert(i2, {"name": "zq_function", "arguments": {"x": 1}})
+        variant("unknown_function_added", unknown_function)
+
+        def blocked(turns):
+            turns[t2].append({"name": "exit", "arguments": {}})
+        variant("blocked_name_added", blocked)
+
+        def string_arguments(turns):
+            turns[t2][i2]["arguments"] = json.dumps(turns[t2][i2]["arguments"])
+        variant("arguments_as_json_string", string_arguments)
+
+        t3 = rng.choice(busy)
+        variant("turn_empty", lambda turns: turns[t3].clear())
+        variant("turn_reversed", lambda turns: turns[t3].reverse())
+        if t3 + 1 < len(truth):
+            variant("turn_calls_moved_earlier", lambda turns: (turns[t3].extend(turns[t3 + 1]), turns[t3 + 1].clear()))
+    idle = [t for t, calls in enumerate(truth) if not calls]
+    if idle and all_calls:
+        t4 = rng.choice(idle)
+        t5, i5 = rng.choice(all_calls)
+        variant("acts_when_should_decline", lambda turns: turns[t4].append(copy.deepcopy(truth[t5][i5])))
+    out.append(("too_few_turns", one_step[:-1], None))
+    out.append(("no_output", None, "inference failed"))
+    out.append(("undecodable_step", [[[{"arguments": {}}]] + steps for steps in one_step], None))
+    return out
+
+
+def generated_cases(categories: list[str], limit: int | None, seed: int) -> list[dict]:
+    cases = []
+    for category in categories:
+        entries = load_entries(category)[:limit]
+        answers = load_answers(category)
+        for entry in entries:
+            rng = random.Random(f"{seed}-{entry['id']}")
+            answer = answers.get(entry["id"])
+            maker = multi_turn_variants if data.is_multi_turn(category) else single_turn_variants
+            for batch, (label, output, error) in enumerate(maker(category, entry, answer, rng)):
+                cases.append({"category": category, "id": entry["id"], "batch": batch, "label": label,
+                              "output": output, "decode_error": error})
+    return cases
+
+
+def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
+    cases = []
+    wanted = set(categories)
+    with open(run_dir / "journal.jsonl") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("category") not in wanted or "output" not in row:
+                continue
+            sample = int(row.get("sample", 0) or 0)
+            cases.append({"category": row["category"], "id": row["task_id"], "batch": sample, "label": f"sample {sample}",
+                          "output": row["output"], "decode_error": row.get("decode_error")})
+    return cases
+
+
+# ------------------------------------------------------------------ ours + comparison
+
+def score_ours(cases: list[dict]) -> float:
+    """Fill each case's `ours` verdict; returns the seconds spent scoring."""
+    by_category = defaultdict(list)
+    for case in cases:
+        by_category[case["category"]].append(case)
+    seconds = 0.0
+    for category, rows in by_category.items():
+        entries = {e["id"]: e for e in load_entries(category)}
+        answers = load_answers(category)
+        started = time.perf_counter()
+        for case in rows:
+            v = score_entry(category, entries[case["id"]], answers.get(case["id"]), copy.deepcopy(case["output"]),
+                            case["decode_error"], model_name=OFFICIAL_MODEL_DIR)
+            case["ours"] = {"valid": v.valid, "error_type": v.error_type or None}
+        seconds += time.perf_counter() - started
+    return seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--categories", nargs="+", default=["all"])
+    ap.add_argument("--limit", type=int, default=None, help="entries per category")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--run-dir", type=Path, default=None, help="judge a harness run's outputs (DIR/journal.jsonl)")
+    ap.add_argument("--venv", default=None, help="venv with bfcl-eval installed (created if missing)")
+    ap.add_argument("--json", type=Path, default=None, help="write the per-case comparison here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
+    args = ap.parse_args()
+
+    categories = expand_categories(args.categories)
+    cases = journal_cases(args.run_dir, categories) if args.run_dir else generated_cases(categories, args.limit, args.seed)
+    for k, case in enumerate(cases):
+        case["key"] = k
+        case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
+    print(f"{len(cases)} outputs over {len({(c['category'], c['id']) for c in cases})} entries", file=sys.stderr)
+
+    python = find_official_python(args.venv)
+    official, official_seconds = run_official(python, [
+        {k: c[k] for k in ("key", "category", "id", "batch", "official_output")} for c in cases])
+    ours_seconds = score_ours(cases)
+
+    table = defaultdict(Counter)
+    disagreements = []
+    for case in cases:
+        theirs = official[case["key"]]
+        case["official"] = {"valid": theirs["valid"], "error_type": theirs["error_type"]}
+        row = table[case["category"]]
+        row["outputs"] += 1
+        row["official_valid"] += bool(theirs["valid"])
+        if theirs["valid"] is None:
+            row["official_crash"] += 1
+        if theirs["valid"] == case["ours"]["valid"]:
+            row["agree"] += 1
+            if theirs["valid"] is False and theirs["error_type"] == case["ours"]["error_type"]:
+                row["same_error_type"] += 1
+        else:
+            disagreements.append(case)
+
+    print(f"\n{'category':<26}{'outputs':>8}{'official valid':>15}{'agree':>8}{'agreement':>11}{'same error type*':>18}")
+    total = Counter()
+    for category in categories:
+        row = table[category]
+        if not row["outputs"]:
+            continue
+        total.update(row)
+        failed = row["outputs"] - row["official_valid"]
+        print(f"{category:<26}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
+              f"{100 * row['agree'] / row['outputs']:>10.2f}%{row['same_error_type']:>10}/{failed}")
+    print(f"{'total':<26}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
+          f"{100 * total['agree'] / max(1, total['outputs']):>10.2f}%{total['same_error_type']:>10}/{total['outputs'] - total['official_valid']}")
+    print("* among outputs both sides fail, how many get the same error_type")
+    if total["official_crash"]:
+        print(f"official checker crashed on {total['official_crash']} outputs")
+    print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s (not the speed benchmark; see bfcl_score_speed.py)")
+    labels = Counter((c["category"], c["label"]) for c in disagreements)
+    if disagreements:
+        print(f"\n{len(disagreements)} disagreements:")
+        for (category, label), n in labels.most_common():
+            print(f"  {category} / {label}: {n}")
+        for case in disagreements[: None if args.verbose else 20]:
+            print(f"  {case['id']} [{case['label']}] ours={case['ours']} official={case['official']}")
+    if args.json:
+        args.json.write_text(json.dumps([{k: c[k] for k in ("category", "id", "label", "ours", "official")} for c in cases]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""`agent bench bfcl`: BFCL v3 through the shared runner, scored like the official checker.
+
+A run directory holds config.json, journal.jsonl (one line per candidate),
+trajectories/<task>.jsonl, summary.json, report.txt and report.png. Running the
+same command again resumes; raising --n adds candidates to a finished run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from agentforge.harnesses.bfcl import canonical
+from agentforge.harnesses.bfcl.episodes import Decoded, multi_turn, single_turn
+from agentforge.harnesses.journal import Journal, SampleResult
+from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
+from agentforge.runtime.backends.base import Backend
+from agentforge.runtime.messages import Completion, Sampling
+from agentforge.runtime.trajectory import Trajectory, write_atomic
+from agentforge.selectors.candidate import candidate_signals
+
+# What makes two runs comparable; a run directory refuses to mix them.
+IDENTITY = ("model", "mode", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
+DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10",
+                     "weighted_vote_top10", "weighted_vote_top90", "oracle")
+
+
+@dataclass
+class BfclConfig:
+    model: str = "embedded"
+    mode: str = "fc"  # fc | prompt
+    categories: list[str] = field(default_factory=lambda: ["non_live"])
+    n: int = 1
+    limit: int | None = None  # entries per category
+    seed: int = 0
+    temperature: float = 0.7  # the paper's BFCL settings
+    top_p: float = 0.95
+    max_tokens: int = 512  # per model call
+    top_logprobs: int = 20
+    constrained: bool = True  # grammar-constrained tool calls where the backend can
+    concurrency: int = 8
+    task_timeout: float | None = 900.0
+    retries: int = 3
+    retry_errors: bool = False
+    selectors: list[str] = field(default_factory=lambda: list(DEFAULT_SELECTORS))
+
+    def sampling(self) -> Sampling:
+        extra = {} if self.constrained else {"constrained": False}
+        return Sampling(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
+                        logprobs=self.top_logprobs > 0, top_logprobs=self.top_logprobs, extra_body=extra)
+
+
+class RunDirMismatch(ValueError):
+    pass
+
+
+def check_run_dir(run_dir: Path, config: BfclConfig) -> None:
+    """Write config.json, or refuse to resume a run made with other settings."""
+    path = run_dir / "config.json"
+    mine = asdict(config)
+    if path.exists():
+        theirs = json.loads(path.read_text())
+        diff = [k for k in IDENTITY if theirs.get(k) != mine.get(k)]
+        if diff:
+            raise RunDirMismatch(
+                f"{run_dir} holds a run with other settings ({', '.join(f'{k}: {theirs.get(k)!r} vs {mine.get(k)!r}' for k in diff)}); "
+                "use another --run-dir or the same settings")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({**mine, "saved_at": time.time()}, indent=2))
+
+
+def load_tasks(config: BfclConfig) -> list[Task]:
+    from agentforge.harnesses.bfcl.data import expand_categories, load_answers, load_entries
+
+    tasks = []
+    for category in expand_categories(config.categories):
+        answers = load_answers(category)
+        for entry in load_entries(category)[: config.limit]:
+            tasks.append(Task(id=entry["id"], category=category, data=(entry, answers.get(entry["id"]))))
+    return tasks
+
+
+def request_seed(seed: int, task_id: str, sample: int) -> int:
+    digest = hashlib.sha256(f"{seed}/{task_id}/{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class BfclAttempt:
+    """The runner's attempt function: sample, decode, score, save trajectories."""
+
+    def __init__(self, backend: Backend, config: BfclConfig, run_dir: Path):
+        self.backend, self.config, self.run_dir = backend, config, run_dir
+        self.sampling = config.sampling()
+
+    async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
+        if task.category.startswith("multi_turn"):
+            import asyncio
+
+            return list(await asyncio.gather(*(self._multi_turn(task, s) for s in samples)))
+        return await self._single_turn(task, samples)
+
+    async def _single_turn(self, task: Task, samples: list[int]) -> list[SampleResult]:
+        from agentforge.harnesses.bfcl.score import score_entry
+
+        entry, answer = task.data
+        started = time.monotonic()
+        sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, samples[0]))
+        outs = await single_turn(self.backend, entry, task.category, self.config.mode, len(samples), sampling)
+        seconds = (time.monotonic() - started) / len(samples)
+        results = []
+        for sample, (decoded, completion) in zip(samples, outs):
+            verdict = score_entry(task.category, entry, answer, decoded.official(), decoded.error)
+            traj = Trajectory(task_id=task.id, messages=[completion.message()], status="done",
+                              final_reward=float(verdict.valid), metadata={"sample": sample})
+            results.append(self._result(task, sample, verdict, [completion], seconds, decoded.official(),
+                                        decoded.error, canonical.canonical_calls(decoded.calls), traj))
+        return results
+
+    async def _multi_turn(self, task: Task, sample: int) -> SampleResult:
+        from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+        from agentforge.harnesses.bfcl.score import score_entry
+
+        entry, answer = task.data
+        started = time.monotonic()
+        sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, sample))
+        episode = await multi_turn(self.backend, entry, task.category, self.config.mode, sampling,
+                                   MultiTurnEnv(entry), task_id=task.id)
+        error = "force-quit after too many steps in one turn" if episode.force_quit else None
+        verdict = score_entry(task.category, entry, answer, episode.turns, error)
+        episode.trajectory.final_reward = float(verdict.valid)
+        episode.trajectory.metadata["sample"] = sample
+        return self._result(task, sample, verdict, episode.completions, time.monotonic() - started,
+                            episode.turns, error, canonical.canonical_turns(episode.turns), episode.trajectory)
+
+    def _result(self, task: Task, sample: int, verdict: Any, completions: list[Completion], seconds: float,
+                output: Any, decode_error: str | None, answer: str, traj: Trajectory) -> SampleResult:
+        logprobs, confidences = candidate_signals(completions)
+        relative = f"trajectories/{_safe(task.id)}/{sample}.json"
+        traj.finished_at = time.time()
+        traj.save(self.run_dir / relative)
+        return SampleResult(
+            task_id=task.id, sample=sample, category=task.category, correct=bool(verdict.valid),
+            answer=answer, output=output, decode_error=decode_error,
+            detail={k: v for k, v in _verdict_dict(verdict).items() if k != "valid"},
+            token_logprobs=[round(x, 4) for x in logprobs], token_confidences=[round(x, 4) for x in confidences],
+            tokens=sum(c.usage.completion_tokens for c in completions), seconds=seconds, trajectory=relative)
+
+
+def _verdict_dict(verdict: Any) -> dict:
+    if hasattr(verdict, "model_dump"):
+        return verdict.model_dump()
+    if hasattr(verdict, "__dataclass_fields__"):
+        return asdict(verdict)
+    return dict(verdict)
+
+
+def _safe(task_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in task_id)
+
+
+async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = None,
+                   console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
+    """Run (or resume) a BFCL run and write its report; returns (stats, summary)."""
+    from agentforge.runtime.backends import make_backend
+
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir, config)
+    tasks = load_tasks(config)
+    own = backend is None
+    backend = backend or await make_backend(config.model)
+    try:
+        options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,
+                             retries=config.retries, retry_errors=config.retry_errors, progress=progress)
+        stats = await run_tasks(tasks, BfclAttempt(backend, config, run_dir), Journal(run_dir / "journal.jsonl"),
+                                options, console)
+    finally:
+        if own:
+            await backend.aclose()
+    summary = write_bfcl_report(run_dir, config, tasks)
+    return stats, summary
+
+
+def write_bfcl_report(run_dir: Path, config: BfclConfig, tasks: list[Task] | None = None) -> dict:
+    """Report over the journal; `tasks` limits it to this run's task list."""
+    from agentforge.harnesses.bfcl.score import overall
+    from agentforge.harnesses.report import TaskOutcome, write_report
+    from agentforge.selectors.candidate import Candidate
+
+    records = Journal(Path(run_dir) / "journal.jsonl").load()
+    wanted = None if tasks is None else {t.id for t in tasks}
+    grouped: dict[str, list[SampleResult]] = {}
+    for r in sorted(records.values(), key=lambda r: (r.task_id, r.sample)):
+        if (wanted is None or r.task_id in wanted) and r.sample < config.n:
+            grouped.setdefault(r.task_id, []).append(r)
+    outcomes = [
+        TaskOutcome(task_id=tid, category=rs[0].category, candidates=[
+            Candidate(answer=r.answer if r.status == "ok" else "", token_logprobs=r.token_logprobs,
+                      token_confidences=r.token_confidences, correct=bool(r.correct),
+                      text=json.dumps(r.output)) for r in rs])
+        for tid, rs in grouped.items()
+    ]
+    title = f"BFCL v3 · {config.model} · {config.mode}{'' if config.constrained else ' (unconstrained)'} · N={config.n}"
+    return write_report(outcomes, run_dir, selectors=config.selectors, aggregate=overall, title=title)

@@ -1,0 +1,293 @@
+"""BFCL v3 data: obtained from the official `bfcl-eval` wheel, prepared as the official runner prepares it.
+
+The wheel (`bfcl-eval==2025.6.16` is v3) holds the test entries, the possible
+answers, the multi-turn function docs and the multi-turn backends (Python
+classes). Its pinned dependencies are heavy, so we never install it: pip
+downloads the wheel alone into the user cache and we unzip it once. Nothing
+from the wheel runs except the backend classes, which are the multi-turn
+environment's data (they import only the standard library and mpmath).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from copy import deepcopy
+from functools import lru_cache
+from pathlib import Path
+
+BFCL_VERSION = "2025.6.16"
+_WHEEL_GLOB = f"bfcl_eval-{BFCL_VERSION}-*.whl"
+
+# The 17 v3 categories, in the leaderboard's order.
+CATEGORIES: tuple[str, ...] = (
+    "simple",
+    "irrelevance",
+    "parallel",
+    "multiple",
+    "parallel_multiple",
+    "java",
+    "javascript",
+    "live_simple",
+    "live_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+    "live_irrelevance",
+    "live_relevance",
+    "multi_turn_base",
+    "multi_turn_miss_func",
+    "multi_turn_miss_param",
+    "multi_turn_long_context",
+)
+_MULTI_TURN = CATEGORIES[13:]
+_LIVE = CATEGORIES[7:13]
+_NON_LIVE = CATEGORIES[:7]
+
+# The official collection names (`bfcl generate --test-category <name>`).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "all": CATEGORIES,
+    "single_turn": _NON_LIVE + _LIVE,
+    "non_live": _NON_LIVE,
+    "live": _LIVE,
+    "multi_turn": _MULTI_TURN,
+    "ast": _NON_LIVE + _LIVE,
+    "non_python": ("java", "javascript"),
+    "python": tuple(c for c in _NON_LIVE + _LIVE if c not in ("java", "javascript")),
+}
+
+# Which backend class's function docs live in which file of data/multi_turn_func_doc.
+_FUNC_DOC_FILES = {
+    "GorillaFileSystem": "gorilla_file_system.json",
+    "MathAPI": "math_api.json",
+    "MessageAPI": "message_api.json",
+    "TwitterAPI": "posting_api.json",
+    "TicketAPI": "ticket_api.json",
+    "TradingBot": "trading_bot.json",
+    "TravelAPI": "travel_booking.json",
+    "VehicleControlAPI": "vehicle_control.json",
+}
+# Which module of eval_checker/multi_turn_eval/func_source_code defines each backend class.
+_BACKEND_MODULES = {
+    "GorillaFileSystem": "gorilla_file_system",
+    "MathAPI": "math_api",
+    "MessageAPI": "message_api",
+    "TwitterAPI": "posting_api",
+    "TicketAPI": "ticket_api",
+    "TradingBot": "trading_bot",
+    "TravelAPI": "travel_booking",
+    "VehicleControlAPI": "vehicle_control",
+}
+
+# The user message of a miss_func turn whose functions were held out until now
+# (the turn has no user message of its own); this is the benchmark's own text.
+ADDITIONAL_FUNCTION_PROMPT = "I have updated some more functions you can choose from. What about now?"
+
+
+def cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("AGENTFORGE_CACHE") or user_cache_dir("agentforge"))
+
+
+def bfcl_package_dir() -> Path:
+    """The unzipped official `bfcl_eval` package directory (downloaded on first use).
+
+    `AGENTFORGE_BFCL_WHEEL` may name a local copy of the wheel for machines
+    without a package index.
+    """
+    root = cache_root() / "bfcl" / f"bfcl_eval-{BFCL_VERSION}"
+    package = root / "bfcl_eval"
+    if (package / "data").is_dir():
+        return package
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root.parent, prefix=".download-") as tmp:
+        wheel = _local_wheel() or _download_wheel(Path(tmp))
+        staging = Path(tmp) / "unzipped"
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(staging)
+        if not (staging / "bfcl_eval" / "data").is_dir():
+            raise RuntimeError(f"{wheel} holds no bfcl_eval/data; is it the bfcl-eval {BFCL_VERSION} wheel?")
+        try:
+            os.replace(staging, root)  # atomic: a crash leaves no half-unzipped copy behind
+        except OSError:
+            if not (package / "data").is_dir():  # not a concurrent winner: a real failure
+                raise
+    return package
+
+
+def _local_wheel() -> Path | None:
+    given = os.environ.get("AGENTFORGE_BFCL_WHEEL")
+    if not given:
+        return None
+    path = Path(given)
+    if not path.is_file():
+        raise FileNotFoundError(f"AGENTFORGE_BFCL_WHEEL={given} is not a file")
+    return path
+
+
+def _download_wheel(dest: Path) -> Path:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           f"bfcl-eval=={BFCL_VERSION}", "-d", str(dest), "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob(_WHEEL_GLOB))
+    if proc.returncode != 0 or not wheels:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(
+            f"could not download the BFCL data (pip download bfcl-eval=={BFCL_VERSION} failed; "
+            f"is a package index reachable?).\n{tail}\n"
+            f"Fix: on a machine with PyPI access run `pip download --no-deps bfcl-eval=={BFCL_VERSION} -d DIR`, "
+            f"copy the wheel here and set AGENTFORGE_BFCL_WHEEL=/path/to/{_WHEEL_GLOB.replace('*', 'py3-none-any')}"
+        )
+    return wheels[0]
+
+
+def expand_categories(names: list[str] | tuple[str, ...] | str) -> list[str]:
+    """Category and group names -> categories, in the leaderboard's order, each once."""
+    if isinstance(names, str):
+        names = [names]
+    wanted: set[str] = set()
+    for name in names:
+        if name in GROUPS:
+            wanted.update(GROUPS[name])
+        elif name in CATEGORIES:
+            wanted.add(name)
+        else:
+            raise ValueError(f"unknown BFCL category {name!r}; choose from {', '.join(CATEGORIES + tuple(GROUPS))}")
+    return [c for c in CATEGORIES if c in wanted]
+
+
+def category_of(entry_id: str) -> str:
+    """`live_simple_3-2-1` -> `live_simple` (the official rule: cut at the last underscore)."""
+    return entry_id.rsplit("_", 1)[0]
+
+
+def is_multi_turn(category: str) -> bool:
+    return "multi_turn" in category
+
+
+def is_long_context(category: str) -> bool:
+    # The official rule also covers the unreleased "composite" category.
+    return "long_context" in category or "composite" in category
+
+
+def _id_order(entry_id: str) -> tuple[str, int]:
+    # Ids are `<category>_<n>` or `<category>_<n>-<doc>-<prompt>` (live); n orders them.
+    category, index = entry_id.rsplit("_", 1)
+    return category, int(index.split("-")[0])
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _check_category(category: str) -> None:
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown BFCL category {category!r}; choose from {', '.join(CATEGORIES)}")
+
+
+@lru_cache(maxsize=None)
+def _raw_entries(category: str) -> tuple[dict, ...]:
+    entries = _read_jsonl(bfcl_package_dir() / "data" / f"BFCL_v3_{category}.json")
+    entries.sort(key=lambda e: _id_order(e["id"]))
+    return tuple(entries)
+
+
+@lru_cache(maxsize=None)
+def func_docs(class_name: str) -> tuple[dict, ...]:
+    """The function docs of one multi-turn backend class, in file order."""
+    return tuple(_read_jsonl(bfcl_package_dir() / "data" / "multi_turn_func_doc" / _FUNC_DOC_FILES[class_name]))
+
+
+def load_entries(category: str) -> list[dict]:
+    """The test entries of one category (fresh copies, sorted by id).
+
+    Multi-turn entries get what the official generation step adds: `function`,
+    the docs of every involved class (class order, then file order) minus the
+    held-out ones, and for miss_func `missed_function` as {turn: [docs]}
+    instead of {turn: [names]}. We also add `long_context` (bool), the flag the
+    official code derives from the category when it loads the backends.
+    """
+    _check_category(category)
+    entries = deepcopy(list(_raw_entries(category)))
+    if is_multi_turn(category):
+        for entry in entries:
+            _add_multi_turn_docs(entry)
+            entry["long_context"] = is_long_context(category)
+    return entries
+
+
+def _add_multi_turn_docs(entry: dict) -> None:
+    functions = [deepcopy(doc) for cls in entry["involved_classes"] for doc in func_docs(cls)]
+    missed: dict[str, list[dict]] = {}
+    for turn, names in entry.get("missed_function", {}).items():
+        missed[turn] = []
+        for name in names:
+            # The first doc of that name moves from the function list to its turn.
+            for i, doc in enumerate(functions):
+                if doc["name"] == name:
+                    missed[turn].append(functions.pop(i))
+                    break
+    entry["function"] = functions
+    if "missed_function" in entry:
+        entry["missed_function"] = missed
+
+
+def functions_at_turn(entry: dict, turn: int) -> list[dict]:
+    """The function docs the model may see at turn `turn` of a prepared multi-turn entry.
+
+    Held-out docs join the list at their turn and stay for the later turns
+    (the official FC flow extends the tool list in place).
+    """
+    functions = list(entry.get("function", []))
+    for held_turn, docs in sorted(entry.get("missed_function", {}).items(), key=lambda kv: int(kv[0])):
+        if int(held_turn) <= turn:
+            functions.extend(docs)
+    return functions
+
+
+def is_holdout_turn(entry: dict, turn: int) -> bool:
+    """True when turn `turn` only announces held-out functions (its question is empty;
+    the runner sends ADDITIONAL_FUNCTION_PROMPT as the user message)."""
+    return str(turn) in entry.get("missed_function", {})
+
+
+@lru_cache(maxsize=None)
+def _raw_answers(category: str) -> dict:
+    path = bfcl_package_dir() / "data" / "possible_answer" / f"BFCL_v3_{category}.json"
+    if not path.exists():  # irrelevance / relevance: no answers, only the rule
+        return {}
+    return {row["id"]: row["ground_truth"] for row in _read_jsonl(path)}
+
+
+def load_answers(category: str) -> dict[str, object]:
+    """{entry id: ground truth} (fresh copies); {} for the (ir)relevance categories."""
+    _check_category(category)
+    return deepcopy(_raw_answers(category))
+
+
+def backend_class(class_name: str) -> type:
+    """One official multi-turn backend class, imported from the unzipped wheel."""
+    import importlib
+
+    if class_name not in _BACKEND_MODULES:
+        raise KeyError(f"unknown multi-turn backend class {class_name!r}")
+    root = str(bfcl_package_dir().parent)
+    loaded = sys.modules.get("bfcl_eval")
+    if loaded is not None and Path(list(loaded.__path__)[0]).resolve() != Path(root, "bfcl_eval").resolve():
+        # Some other bfcl_eval is imported in this process; its backends may differ.
+        raise RuntimeError(f"a different bfcl_eval is already imported from {list(loaded.__path__)[0]}")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    module = importlib.import_module(f"bfcl_eval.eval_checker.multi_turn_eval.func_source_code.{_BACKEND_MODULES[class_name]}")
+    return getattr(module, class_name)
+
+
+def clear_download() -> None:
+    """Remove the unzipped data (tests and `--refresh` use it)."""
+    shutil.rmtree(cache_root() / "bfcl" / f"bfcl_eval-{BFCL_VERSION}", ignore_errors=True)
