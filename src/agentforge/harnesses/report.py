@@ -35,7 +35,9 @@ summary.json:
            "pass@k": {"1": x, "2": x, ...}, "selected@k": {selector: {"1": x, ...}}}
 The default aggregate is one row, "overall": the micro average over all tasks.
 A harness can pass its own `aggregate` (per-category value -> summary rows),
-e.g. BFCL's overall formula; it is applied to every metric separately.
+e.g. BFCL's overall formula; it is applied to every metric separately. The
+accuracy-vs-k table and the plot show the aggregate row named "overall" (the
+first row if none is).
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def task_metrics(outcome: TaskOutcome, n: int, ks: Sequence[int], selectors: Map
 
 def _mean_rows(rows: Sequence[dict[str, Any]], ks: Sequence[int], names: Sequence[str]) -> dict[str, Any]:
     def mean(xs: list[float]) -> float:
-        return sum(xs) / len(xs) if xs else 0.0
+        return math.fsum(xs) / len(xs) if xs else 0.0  # fsum: exact, so task order cannot change a digit
 
     return {
         "tasks": len(rows),
@@ -190,6 +192,13 @@ def summarize(outcomes: Sequence[TaskOutcome], selectors: Sequence[str] | Mappin
 
 # ---------------------------------------------------------------- rendering
 
+def main_row(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The aggregate row the vs-k table and the plot show: "overall" if there is one, else the first."""
+    agg = summary["aggregate"]
+    name = "overall" if "overall" in agg else next(iter(agg))
+    return name, agg[name]
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
@@ -236,7 +245,7 @@ def tables(summary: dict[str, Any], width: int = 160) -> list[Table]:
         out.append(t)
 
     if summary["aggregate"]:
-        name, row = next(iter(summary["aggregate"].items()))
+        name, row = main_row(summary)
         vs_k = Table(title=f"{name}: accuracy % vs k (selected from k of the {n} candidates)", box=box.SIMPLE_HEAD)
         vs_k.add_column("metric")
         for k in ks:
@@ -284,7 +293,7 @@ def plot_report(summary: dict[str, Any], path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "no plot: matplotlib is not installed (pip install 'agentforge[bench]')"
-    name, row = next(iter(summary["aggregate"].items()))
+    name, row = main_row(summary)
     ks = summary["ks"]
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for s in summary["selectors"]:

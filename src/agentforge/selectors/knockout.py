@@ -36,8 +36,10 @@ JUDGE_SYSTEM = (
 # Greedy and short: the verdict is one letter. A thinking judge needs a larger max_tokens.
 DEFAULT_JUDGE_SAMPLING = Sampling(temperature=0.0, max_tokens=32)
 
-_NAMED = re.compile(r"(?:answer|winner|choice|verdict|better|correct)(?:\s+(?:is|one|candidate))*\s*[:=]?\s*[*(\[\"']*([AB])\b", re.I)
+# Keywords in any case; the letter itself only in capitals ("the answer is a bit..." names nothing).
+_NAMED = re.compile(r"(?i:answer|winner|choice|verdict|better|correct)(?:\s+(?i:is|one|candidate))*\s*[:=]?\s*[*(\[\"']*([AB])\b")
 _LETTER = re.compile(r"(?<![A-Za-z])([AB])(?![A-Za-z])")
+_LEADING = re.compile(r"([AB])(?:\s*$|\s*[.):,*\n])")  # "B", "B.", "**A**", "A)\n..." but not "A or B"
 
 
 def judge_messages(question: str, a: Candidate, b: Candidate) -> list[Message]:
@@ -53,12 +55,13 @@ def judge_messages(question: str, a: Candidate, b: Candidate) -> list[Message]:
 def parse_verdict(reply: str) -> str | None:
     """'A', 'B' or None (unparsable). Tried in order: a named verdict
     ("Answer: B", "the better one is **A**"; the last one counts), a reply that
-    starts with the letter, a reply that mentions exactly one of the letters."""
+    starts with the letter alone ("B.", "**A**"), a reply that mentions exactly
+    one of the letters."""
     named = _NAMED.findall(reply)
     if named:
-        return named[-1].upper()
+        return named[-1]
     stripped = reply.strip().lstrip("*#([\"' ")
-    m = _LETTER.match(stripped)
+    m = _LEADING.match(stripped)
     if m:
         return m.group(1)
     letters = set(_LETTER.findall(reply))

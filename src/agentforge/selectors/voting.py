@@ -84,10 +84,10 @@ def weighted_vote(candidates: Sequence[Candidate], top_percent: float = 0.9, mea
     threshold = percentile([s for _, s in pool], (1 - top_percent) * 100)
     kept = [(i, s) for i, s in pool if s >= threshold]
     weight: dict[str, float] = {}
-    best: dict[str, int] = {}  # most confident index per answer (lowest index on ties)
+    best: dict[str, tuple[int, float]] = {}  # most confident (index, score) per answer; lowest index on ties
     for i, s in kept:
         a = candidates[i].answer
         weight[a] = weight.get(a, 0.0) + s
-        if a not in best or s > measure(candidates[best[a]]):
-            best[a] = i
-    return best[max(weight, key=weight.__getitem__)]
+        if a not in best or s > best[a][1]:
+            best[a] = (i, s)
+    return best[max(weight, key=weight.__getitem__)][0]
