@@ -52,6 +52,7 @@ from agentforge.harnesses.bfcl import data
 from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load_answers, load_entries
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
+from agentforge.harnesses.bfcl.score_cache import Scorer
 
 OFFICIAL_MODEL = "Qwen/Qwen3-8B-FC"  # an OSS FC model: no "." -> "_" in names, like ours
 OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's form of the name
@@ -96,7 +97,7 @@ def run_batch(category, rows, prompts, answers, score_dir):
     handler = ReplayHandler()
     results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
     prompt = [json.loads(json.dumps(prompts[r["id"]])) for r in rows]
-    language = "Java" if is_java(category) else "JavaScript" if is_js(category) else "Python"
+    language = "JavaScript" if is_js(category) else "Java" if is_java(category) else "Python"  # as evaluate_task
     if is_relevance_or_irrelevance(category):
         eval_runner.relevance_file_runner(handler, results, prompt, MODEL_DIR, category, score_dir)
     else:
@@ -343,7 +344,7 @@ _SKIP = object()
 
 def single_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
     """(label, decoded output, decode error) triples for one single-turn entry."""
-    some_doc = entry["function"][0]
+    some_doc = entry["function"][0] if entry["function"] else {"name": "zq_function", "parameters": {}}
     some_call = {some_doc["name"]: {p: _wrong_type("x") for p in some_doc["parameters"].get("required", [])}}
     if answer is None:  # irrelevance / relevance
         return [
@@ -413,6 +414,19 @@ def single_turn_variants(category: str, entry: dict, answer, rng: random.Random)
         add("shuffled", shuffled)
         add("one_call_missing", correct[:-1])
     add("duplicated_call", correct + correct[:1])
+    # Element types, collections and literal syntax.
+    add("nested_element_as_string", _mutate_param(correct, rng, lambda v: [str(x) for x in v] if isinstance(v, list) and v else _SKIP))
+    add("empty_list", _mutate_param(correct, rng, lambda v: [] if isinstance(v, list) else _SKIP))
+    add("list_truncated", _mutate_param(correct, rng, lambda v: v[:-1] if isinstance(v, list) and v else _SKIP))
+    add("dict_key_dropped", _mutate_param(correct, rng, lambda v: dict(list(v.items())[1:]) if isinstance(v, dict) and v else _SKIP))
+    add("dict_value_variant", _mutate_param(correct, rng, lambda v: {k: (x.upper() if isinstance(x, str) else x) for k, x in v.items()} if isinstance(v, dict) and v else _SKIP))
+    add("none_value", _mutate_param(correct, rng, lambda v: None))
+    add("bool_for_int", _mutate_param(correct, rng, lambda v: bool(v) if type(v) is int else _SKIP))
+    if category in ("java", "javascript"):
+        add("literal_quoted", _mutate_param(correct, rng, lambda v: f'"{v}"' if isinstance(v, str) else _SKIP))
+        add("literal_single_quoted", _mutate_param(correct, rng, lambda v: f"'{v}'" if isinstance(v, str) else _SKIP))
+        add("literal_suffix_dropped", _mutate_param(correct, rng, lambda v: v.rstrip("fFlLn") if isinstance(v, str) and v[-1:] in "fFlLn" else _SKIP))
+        add("literal_spaced", _mutate_param(correct, rng, lambda v: f" {v} " if isinstance(v, str) else _SKIP))
     out.append(("empty", [], None))
     out.append(("decode_error", None, "invalid syntax"))
     add("bad_format", [{"a": 1, "b": 2}])
@@ -494,6 +508,22 @@ def multi_turn_variants(category: str, entry: dict, answer, rng: random.Random) 
         t4 = rng.choice(idle)
         t5, i5 = rng.choice(all_calls)
         variant("acts_when_should_decline", lambda turns: turns[t4].append(copy.deepcopy(truth[t5][i5])))
+    if all_calls:
+        t6, i6 = rng.choice(all_calls)
+
+        def method_text_in_string(turns):
+            # The official runner rewrites `method(` inside string arguments too.
+            args = turns[t6][i6]["arguments"]
+            keys = [k for k, v in args.items() if isinstance(v, str)]
+            if not keys:
+                return False
+            args[rng.choice(keys)] += rng.choice([" then ls()", "\ncd (x)", " mean( 1 )", " zq_fn()"])
+        variant("method_text_in_string", method_text_in_string)
+        variant("qualified_name", lambda turns: turns[t6].__setitem__(
+            i6, {**turns[t6][i6], "name": f"{entry['involved_classes'][0]}.{turns[t6][i6]['name']}"}))
+        variant("bad_keyword", lambda turns: turns[t6][i6]["arguments"].update({"bad-key": 1}))
+        variant("infinite_argument", lambda turns: turns[t6][i6]["arguments"].update({"zq": float("inf")}))
+        variant("builtin_called", lambda turns: turns[t6].insert(i6, {"name": "len", "arguments": {}}))
     out.append(("too_few_turns", one_step[:-1], None))
     out.append(("no_output", None, "inference failed"))
     out.append(("undecodable_step", [[[{"arguments": {}}]] + steps for steps in one_step], None))
@@ -505,12 +535,12 @@ def generated_cases(categories: list[str], limit: int | None, seed: int) -> list
     for category in categories:
         entries = load_entries(category)[:limit]
         answers = load_answers(category)
-        for entry in entries:
+        for index, entry in enumerate(entries):  # ids are not unique (live_relevance_3-3-0 twice)
             rng = random.Random(f"{seed}-{entry['id']}")
             answer = answers.get(entry["id"])
             maker = multi_turn_variants if data.is_multi_turn(category) else single_turn_variants
             for batch, (label, output, error) in enumerate(maker(category, entry, answer, rng)):
-                cases.append({"category": category, "id": entry["id"], "batch": batch, "label": label,
+                cases.append({"category": category, "id": entry["id"], "index": index, "batch": batch, "label": label,
                               "output": output, "decode_error": error})
     return cases
 
@@ -518,6 +548,10 @@ def generated_cases(categories: list[str], limit: int | None, seed: int) -> list
 def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
     cases = []
     wanted = set(categories)
+    positions = {c: {} for c in categories}
+    for category in categories:
+        for index, entry in enumerate(load_entries(category, function_docs=False)):
+            positions[category].setdefault(entry["id"], index)
     with open(run_dir / "journal.jsonl") as f:
         for line in f:
             if not line.strip():
@@ -526,28 +560,36 @@ def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
             if row.get("category") not in wanted or "output" not in row:
                 continue
             sample = int(row.get("sample", 0) or 0)
-            cases.append({"category": row["category"], "id": row["task_id"], "batch": sample, "label": f"sample {sample}",
-                          "output": row["output"], "decode_error": row.get("decode_error")})
+            cases.append({"category": row["category"], "id": row["task_id"], "index": positions[row["category"]][row["task_id"]],
+                          "batch": sample, "label": f"sample {sample}", "output": row["output"],
+                          "decode_error": row.get("decode_error")})
     return cases
 
 
 # ------------------------------------------------------------------ ours + comparison
 
 def score_ours(cases: list[dict]) -> float:
-    """Fill each case's `ours` verdict; returns the seconds spent scoring."""
+    """Fill each case's `ours` verdict (score_entry on full entries), and check that
+    the Scorer (cached scoring index) gives the same; returns the seconds spent in score_entry."""
     by_category = defaultdict(list)
     for case in cases:
         by_category[case["category"]].append(case)
     seconds = 0.0
+    scorer = Scorer(model_name=OFFICIAL_MODEL_DIR)
     for category, rows in by_category.items():
-        entries = {e["id"]: e for e in load_entries(category)}
+        entries = load_entries(category)
         answers = load_answers(category)
         started = time.perf_counter()
         for case in rows:
-            v = score_entry(category, entries[case["id"]], answers.get(case["id"]), copy.deepcopy(case["output"]),
+            # The official side gets the output through JSON; so do we (tuples become lists).
+            output = json.loads(json.dumps(case["output"]))
+            v = score_entry(category, entries[case["index"]], answers.get(case["id"]), output,
                             case["decode_error"], model_name=OFFICIAL_MODEL_DIR)
             case["ours"] = {"valid": v.valid, "error_type": v.error_type or None}
         seconds += time.perf_counter() - started
+        for case in rows:
+            v = scorer.score(category, case["id"], json.loads(json.dumps(case["output"])), case["decode_error"])
+            case["scorer_same"] = (v.valid, v.error_type or None) == (case["ours"]["valid"], case["ours"]["error_type"])
     return seconds
 
 
@@ -606,6 +648,8 @@ def main() -> None:
     print("* among outputs both sides fail, how many get the same error_type")
     if total["official_crash"]:
         print(f"official checker crashed on {total['official_crash']} outputs")
+    scorer_same = sum(c["scorer_same"] for c in cases)
+    print(f"our two paths (score_entry on full entries / Scorer on the cached index) agree on {scorer_same}/{len(cases)}")
     print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s (not the speed benchmark; see bfcl_score_speed.py)")
     labels = Counter((c["category"], c["label"]) for c in disagreements)
     if disagreements:

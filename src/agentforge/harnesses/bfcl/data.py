@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from copy import deepcopy
 from functools import lru_cache
 from pathlib import Path
 
@@ -192,19 +191,27 @@ def _check_category(category: str) -> None:
 
 
 @lru_cache(maxsize=None)
-def _raw_entries(category: str) -> tuple[dict, ...]:
-    entries = _read_jsonl(bfcl_package_dir() / "data" / f"BFCL_v3_{category}.json")
-    entries.sort(key=lambda e: _id_order(e["id"]))
-    return tuple(entries)
+def _entry_lines(category: str) -> tuple[str, ...]:
+    # Raw JSON lines, sorted by id; parsing a line afresh is the cheapest way to hand out copies.
+    path = bfcl_package_dir() / "data" / f"BFCL_v3_{category}.json"
+    with open(path, encoding="utf-8") as f:
+        lines = [line for line in f if line.strip()]
+    ids = [json.loads(line)["id"] for line in lines]
+    order = sorted(range(len(lines)), key=lambda i: _id_order(ids[i]))
+    return tuple(lines[i] for i in order)
 
 
 @lru_cache(maxsize=None)
-def func_docs(class_name: str) -> tuple[dict, ...]:
-    """The function docs of one multi-turn backend class, in file order."""
-    return tuple(_read_jsonl(bfcl_package_dir() / "data" / "multi_turn_func_doc" / _FUNC_DOC_FILES[class_name]))
+def _func_doc_text(class_name: str) -> str:
+    return json.dumps(_read_jsonl(bfcl_package_dir() / "data" / "multi_turn_func_doc" / _FUNC_DOC_FILES[class_name]))
 
 
-def load_entries(category: str) -> list[dict]:
+def func_docs(class_name: str) -> list[dict]:
+    """The function docs of one multi-turn backend class, in file order (a fresh copy)."""
+    return json.loads(_func_doc_text(class_name))
+
+
+def load_entries(category: str, *, function_docs: bool = True) -> list[dict]:
     """The test entries of one category (fresh copies, sorted by id).
 
     Multi-turn entries get what the official generation step adds: `function`,
@@ -212,18 +219,23 @@ def load_entries(category: str) -> list[dict]:
     held-out ones, and for miss_func `missed_function` as {turn: [docs]}
     instead of {turn: [names]}. We also add `long_context` (bool), the flag the
     official code derives from the category when it loads the backends.
+    `function_docs=False` skips the docs (scoring does not need them).
+
+    Ids are not unique everywhere: live_relevance holds two entries with the
+    id `live_relevance_3-3-0` (so is the official file); key runs by position.
     """
     _check_category(category)
-    entries = deepcopy(list(_raw_entries(category)))
+    entries = [json.loads(line) for line in _entry_lines(category)]
     if is_multi_turn(category):
         for entry in entries:
-            _add_multi_turn_docs(entry)
+            if function_docs:
+                _add_multi_turn_docs(entry)
             entry["long_context"] = is_long_context(category)
     return entries
 
 
 def _add_multi_turn_docs(entry: dict) -> None:
-    functions = [deepcopy(doc) for cls in entry["involved_classes"] for doc in func_docs(cls)]
+    functions = [doc for cls in entry["involved_classes"] for doc in func_docs(cls)]
     missed: dict[str, list[dict]] = {}
     for turn, names in entry.get("missed_function", {}).items():
         missed[turn] = []
@@ -258,25 +270,22 @@ def is_holdout_turn(entry: dict, turn: int) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _raw_answers(category: str) -> dict:
+def _answer_text(category: str) -> str:
     path = bfcl_package_dir() / "data" / "possible_answer" / f"BFCL_v3_{category}.json"
     if not path.exists():  # irrelevance / relevance: no answers, only the rule
-        return {}
-    return {row["id"]: row["ground_truth"] for row in _read_jsonl(path)}
+        return "{}"
+    return json.dumps({row["id"]: row["ground_truth"] for row in _read_jsonl(path)})
 
 
 def load_answers(category: str) -> dict[str, object]:
     """{entry id: ground truth} (fresh copies); {} for the (ir)relevance categories."""
     _check_category(category)
-    return deepcopy(_raw_answers(category))
+    return json.loads(_answer_text(category))
 
 
-def backend_class(class_name: str) -> type:
-    """One official multi-turn backend class, imported from the unzipped wheel."""
-    import importlib
-
-    if class_name not in _BACKEND_MODULES:
-        raise KeyError(f"unknown multi-turn backend class {class_name!r}")
+@lru_cache(maxsize=None)
+def backends_importable() -> None:
+    """Put the unzipped wheel on sys.path so its backend modules import (also what unpickling them needs)."""
     root = str(bfcl_package_dir().parent)
     loaded = sys.modules.get("bfcl_eval")
     if loaded is not None and Path(list(loaded.__path__)[0]).resolve() != Path(root, "bfcl_eval").resolve():
@@ -284,6 +293,16 @@ def backend_class(class_name: str) -> type:
         raise RuntimeError(f"a different bfcl_eval is already imported from {list(loaded.__path__)[0]}")
     if root not in sys.path:
         sys.path.insert(0, root)
+
+
+@lru_cache(maxsize=None)
+def backend_class(class_name: str) -> type:
+    """One official multi-turn backend class, imported from the unzipped wheel."""
+    import importlib
+
+    if class_name not in _BACKEND_MODULES:
+        raise KeyError(f"unknown multi-turn backend class {class_name!r}")
+    backends_importable()
     module = importlib.import_module(f"bfcl_eval.eval_checker.multi_turn_eval.func_source_code.{_BACKEND_MODULES[class_name]}")
     return getattr(module, class_name)
 

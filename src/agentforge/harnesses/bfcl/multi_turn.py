@@ -12,6 +12,9 @@ parsed with Python's parser (same syntax errors) and evaluated by a small
 interpreter that only knows literals, the backend methods and a few pure
 builtins. Results are strings exactly as officially: `str` as is, a `dict`
 as JSON, anything else `str()`, an exception as `Error during execution: <e>`.
+A call whose text cannot be touched by the rewrite (plain method name, ASCII
+identifier keywords, JSON values without "(" or non-finite floats) skips the
+text round trip and calls the method directly: same effect, much cheaper.
 Known difference: a call to a Python builtin or module global other than
 those few (`open`, `print`, `json`, ...) gets a NameError message here where
 the official `eval` would run it.
@@ -26,6 +29,8 @@ answer's calls of that turn must appear among the model's results of all
 turns so far (as a multiset, any order). Turns whose answer is empty (the
 model should decline: missing parameter or function) are not checked; the
 official irrelevance check for them is switched off in the official runner.
+The answer's side is deterministic, so it runs once per entry and is kept
+(`TruthRun`); fresh backends come from a pickled template of the initial ones.
 """
 
 from __future__ import annotations
@@ -33,19 +38,25 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import keyword
+import math
+import pickle
 import re
 from collections import Counter
 from copy import deepcopy
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from agentforge.harnesses.bfcl.checker import Verdict
-from agentforge.harnesses.bfcl.data import backend_class, category_of, is_long_context
+from agentforge.harnesses.bfcl.data import backend_class, backends_importable, category_of, is_long_context
 
 # The official runner force-quits an entry once a turn has executed more than
 # this many steps (a step = one model response that decoded to >= 1 call; the
 # response without calls that ends a turn does not count). The 21st executed
 # step is the last; no later turn runs, so unless that was the last turn the
-# entry fails as force-terminated (its turn count is short).
+# entry fails as force-terminated (its turn count is short). A force-quit in
+# the last turn is scored like any other episode.
 MAX_STEPS_PER_TURN = 20
 
 DEFAULT_MODEL_NAME = "agentforge"
@@ -55,6 +66,7 @@ _BLOCKED = {"kill", "exit", "quit", "remove", "unlink", "popen", "Popen", "run"}
 _CALLABLE_NAME = re.compile(r"\b([a-zA-Z_]\w*)\s*(?=\()")
 # Pure builtins a model's call may name; the official eval would run them too.
 _BUILTINS = {f.__name__: f for f in (abs, bin, bool, chr, float, hex, int, len, oct, ord, repr, round, str, type)}
+_MAX_INT_BITS = 14000  # repr() of a longer int raises (CPython's 4300-digit limit)
 
 
 class _Unsupported(Exception):
@@ -79,34 +91,140 @@ def call_source(name: str, arguments: dict | str) -> str:
     return f"{name}({','.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
+def _plain(value: Any) -> bool:
+    """A JSON value whose repr round-trips and holds no "(" for the rewrite to touch."""
+    kind = type(value)
+    if kind is str:
+        return "(" not in value
+    if value is None or kind is bool:
+        return True
+    if kind is int:
+        return value.bit_length() < _MAX_INT_BITS
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(_plain(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and "(" not in k and _plain(v) for k, v in value.items())
+    return False
+
+
+def _direct_ok(name: Any, arguments: Any) -> bool:
+    """True when calling the method directly is indistinguishable from the official text round trip."""
+    return (
+        type(name) is str and name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
+        and type(arguments) is dict
+        and all(type(k) is str and k.isidentifier() and k.isascii() and not keyword.iskeyword(k) for k in arguments)
+        and all(_plain(v) for v in arguments.values())
+    )
+
+
+def _fresh(value: Any) -> Any:
+    # eval builds new objects from the literals; a backend may keep or mutate what it gets.
+    kind = type(value)
+    if kind is list:
+        return [_fresh(v) for v in value]
+    if kind is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    return value
+
+
+def _as_result(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        try:
+            return json.dumps(value)
+        except Exception:
+            return str(value)
+    return str(value)
+
+
+@lru_cache(maxsize=None)
+def _public_methods(cls: type) -> tuple[str, ...]:
+    # What the official runner maps: bound methods of an instance not starting with "_".
+    return tuple(name for name, _ in inspect.getmembers(cls(), predicate=inspect.ismethod) if not name.startswith("_"))
+
+
+@lru_cache(maxsize=None)
+def _method_classes(class_names: tuple[str, ...]) -> dict[str, str]:
+    return {method: c for c in class_names for method in _public_methods(backend_class(c))}
+
+
+def _signature(entry: dict) -> tuple:
+    # What the initial backends depend on; kept beside memos keyed by entry id so that
+    # an edited entry with the same id is never served a stale memo (== is cheap).
+    return entry["involved_classes"], entry["initial_config"], entry.get("long_context")
+
+
+_templates: dict[str, tuple[tuple, dict[str, bytes]]] = {}
+
+
+def _unpickle(blob: bytes) -> Any:
+    backends_importable()  # pickled backends name the wheel's modules
+    return pickle.loads(blob)
+
+
+def initial_backends(entry: dict) -> dict[str, bytes]:
+    """{class name: pickled instance in the entry's initial state}, built once per entry.
+
+    One pickle per class: instances of different classes share nothing, and an
+    environment then only unpickles the classes a model actually uses."""
+    signature = _signature(entry)
+    memo = _templates.get(entry["id"])
+    if memo is not None and memo[0] == signature:
+        return memo[1]
+    long_context = entry.get("long_context", is_long_context(category_of(entry["id"])))
+    blobs = {}
+    for class_name in entry["involved_classes"]:
+        instance = backend_class(class_name)()
+        if class_name not in _STATELESS:
+            instance._load_scenario(deepcopy(entry["initial_config"].get(class_name, {})), long_context=long_context)
+        blobs[class_name] = pickle.dumps(instance, protocol=pickle.HIGHEST_PROTOCOL)
+    _templates[entry["id"]] = (deepcopy(signature), blobs)
+    return blobs
+
+
 class MultiTurnEnv:
     """The backends of one multi-turn entry; state persists across calls and turns.
 
     `model_name` only shapes the instance variable names (see the module doc);
-    `eval_run` adds the suffix the official checker adds.
+    `eval_run` adds the suffix the official checker adds; `initial` gives the
+    initial backends (`initial_backends`) instead of building them from the entry.
+    An instance comes to life on first use; `instances` brings all of them.
     """
 
-    def __init__(self, entry: dict, *, model_name: str = DEFAULT_MODEL_NAME, eval_run: bool = False) -> None:
+    def __init__(self, entry: dict, *, model_name: str = DEFAULT_MODEL_NAME, eval_run: bool = False,
+                 initial: dict[str, bytes] | None = None) -> None:
         self.entry_id: str = entry["id"]
-        long_context = entry.get("long_context", is_long_context(category_of(self.entry_id)))
         name = model_name + "_eval" if eval_run else model_name
-        self.instances: dict[str, Any] = {}
-        self._variables: dict[str, Any] = {}
-        self._owner: dict[str, str] = {}  # method name -> instance variable (a later class wins)
-        for class_name in entry["involved_classes"]:
-            instance = backend_class(class_name)()
-            if class_name not in _STATELESS:
-                instance._load_scenario(deepcopy(entry["initial_config"].get(class_name, {})), long_context=long_context)
-            variable = instance_variable(name, self.entry_id, class_name)
-            self.instances[class_name] = instance
-            self._variables[variable] = instance
-            for method, _ in inspect.getmembers(instance, predicate=inspect.ismethod):
-                if not method.startswith("_"):
-                    self._owner[method] = variable
+        self._blobs = initial if initial is not None else initial_backends(entry)
+        self._live: dict[str, Any] = {}  # class name -> instance, once used
+        self._method_class = _method_classes(tuple(self._blobs))  # method -> class (a later class wins)
+        self._variable_class = {instance_variable(name, self.entry_id, c): c for c in self._blobs}
+        self._class_variable = {c: v for v, c in self._variable_class.items()}
+
+    @property
+    def instances(self) -> dict[str, Any]:
+        return {class_name: self.instance(class_name) for class_name in self._blobs}
+
+    def instance(self, class_name: str) -> Any:
+        live = self._live.get(class_name)
+        if live is None:
+            live = self._live[class_name] = _unpickle(self._blobs[class_name])
+        return live
+
+    def used(self, class_name: str) -> bool:
+        """Whether the instance has come to life (an unused one is in its initial state)."""
+        return class_name in self._live
 
     def execute(self, name: str, arguments: dict | str) -> str:
         """Run one tool call; never raises: failures come back as the official error strings."""
         try:
+            if type(arguments) is str:
+                arguments = json.loads(arguments)
+            if _direct_ok(name, arguments) and name in self._method_class:
+                return self._call_direct(name, arguments)
             source = call_source(name, arguments)
         except Exception as e:
             return f"Error during execution: {e}"
@@ -115,6 +233,14 @@ class MultiTurnEnv:
     def execute_step(self, calls: list[dict]) -> list[str]:
         """Run one model response's calls ({"name", "arguments"} each), in order."""
         return [self.execute(c.get("name", ""), c.get("arguments", {})) for c in calls]
+
+    def _call_direct(self, name: str, arguments: dict) -> str:
+        if name in _BLOCKED:
+            return f"Error during execution: Function call {name} is not allowed."
+        try:
+            return _as_result(getattr(self.instance(self._method_class[name]), name)(**_fresh(arguments)))
+        except Exception as e:
+            return f"Error during execution: {e}"
 
     def execute_source(self, source: str) -> str:
         """Run one call written as Python source (how the answers are written)."""
@@ -133,35 +259,24 @@ class MultiTurnEnv:
                 raise Exception(f"unsupported expression {e}") from None
         except Exception as e:
             return f"Error during execution: {e}"
-        if type(result) is str:
-            return result
-        if type(result) is dict:
-            try:
-                return json.dumps(result)
-            except Exception:
-                return str(result)
-        return str(result)
+        return _as_result(result)
 
     def state(self) -> dict[str, dict]:
-        """Public attributes of each stateful instance (what the checker compares)."""
-        return {
-            name: {k: v for k, v in vars(inst).items() if not k.startswith("_")}
-            for name, inst in self.instances.items()
-            if name not in _STATELESS
-        }
+        """Public attributes of each instance (what the checker compares)."""
+        return {name: public_state(inst) for name, inst in self.instances.items()}
 
     def _qualify(self, match: re.Match) -> str:
         method = match.group(1)
-        owner = self._owner.get(method)
-        return f"{owner}.{method}" if owner else method
+        owner = self._method_class.get(method)
+        return f"{self._class_variable[owner]}.{method}" if owner else method
 
     def _eval(self, node: ast.AST) -> Any:
         # Python's own evaluation order: callee, positional args, keyword values.
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
-            if node.id in self._variables:
-                return self._variables[node.id]
+            if node.id in self._variable_class:
+                return self.instance(self._variable_class[node.id])
             if node.id in _BUILTINS:
                 return _BUILTINS[node.id]
             raise NameError(f"name '{node.id}' is not defined")
@@ -174,7 +289,7 @@ class MultiTurnEnv:
             return func(*args, **kwargs)
         if isinstance(node, ast.Attribute):
             owner = self._eval(node.value)
-            if not any(owner is inst for inst in self._variables.values()):
+            if not any(owner is inst for inst in self._live.values()):
                 raise _Unsupported("attribute of a non-backend value")
             return getattr(owner, node.attr)
         if isinstance(node, ast.List):
@@ -195,60 +310,166 @@ class MultiTurnEnv:
         raise _Unsupported(type(node).__name__)
 
 
-def _decode_turns(model_calls: list) -> list[list[list[str]]]:
-    """Per turn, per step, the call sources; steps that fail to decode or hold no call are dropped."""
+def public_state(instance: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(instance).items() if not k.startswith("_")}
+
+
+def _differing(model: Any, expected: dict[str, Any]) -> list[str]:
+    # The official direction: the model's value on the left of !=.
+    return [attr for attr, value in expected.items() if getattr(model, attr) != value]
+
+
+# ---------------------------------------------------------------- the answer's side, run once
+
+@dataclass
+class TruthRun:
+    """The answer's calls run turn by turn, kept for scoring many outputs of one entry.
+
+    Per turn: the results, and, for a turn whose answer is not empty, each
+    instance's public attributes (pickled one by one; an attribute unchanged
+    since the previous turn shares its bytes object, so a check unpickles it
+    once) and how they differ from the initial state (the verdict on an
+    instance the model never used). Plus the initial backends."""
+
+    results: list[list[str]]
+    states: list[dict[str, dict[str, bytes]] | None]
+    differs_from_initial: list[dict[str, list[str]] | None]
+    model_name: str | None  # set when a result depends on the model name (the rewrite hit an argument)
+    initial: dict[str, bytes]
+
+
+def run_truth(entry: dict, answer: list[list[str]], *, model_name: str = DEFAULT_MODEL_NAME) -> TruthRun:
+    initial = initial_backends(entry)
+    env = MultiTurnEnv(entry, model_name=model_name + "_ground_truth", eval_run=True, initial=initial)
+    pristine = {name: _unpickle(blob) for name, blob in initial.items()}
+    results, states, differs, touched = [], [], [], False
+    last: dict[tuple[str, str], bytes] = {}
+    for calls in answer:
+        results.append([env.execute_source(source) for source in calls])
+        touched = touched or any(len(_CALLABLE_NAME.findall(source)) > 1 for source in calls)
+        if not calls:
+            states.append(None)
+            differs.append(None)
+            continue
+        public = {name: public_state(inst) for name, inst in env.instances.items()}
+        snapshot: dict[str, dict[str, bytes]] = {}
+        for name, attrs in public.items():
+            snapshot[name] = {}
+            for attr, value in attrs.items():
+                blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                if last.get((name, attr)) == blob:
+                    blob = last[(name, attr)]  # the same object: unpickled once per check
+                snapshot[name][attr] = last[(name, attr)] = blob
+        states.append(snapshot)
+        differs.append({name: _differing(pristine[name], attrs) for name, attrs in public.items()})
+    return TruthRun(results, states, differs, model_name if touched else None, initial)
+
+
+_truths: dict[str, tuple[tuple, TruthRun]] = {}
+
+
+def remember_truth(entry: dict, answer: list[list[str]], truth: TruthRun) -> None:
+    """Make a precomputed TruthRun (e.g. from a disk cache) available to check_multi_turn."""
+    _truths[entry["id"]] = (deepcopy((_signature(entry), answer)), truth)
+
+
+def _truth_for(entry: dict, answer: list[list[str]], model_name: str) -> TruthRun:
+    memo = _truths.get(entry["id"])
+    if memo is not None and memo[0] == (_signature(entry), answer):
+        truth = memo[1]
+        if truth.model_name is None or truth.model_name == model_name:
+            return truth
+    truth = run_truth(entry, answer, model_name=model_name)
+    remember_truth(entry, answer, truth)
+    return truth
+
+
+# ---------------------------------------------------------------- the checker
+
+def _decode_turns(model_calls: list) -> list[list[list[tuple]]]:
+    """Per turn, per step, the calls as ("direct", name, args) or ("source", text);
+    steps that fail to decode or hold no call are dropped, as officially."""
     turns = []
     for turn in model_calls:
         steps = []
         for step in turn if type(turn) is list else []:
             try:
-                sources = [call_source(call["name"], call["arguments"]) for call in step]
+                calls = []
+                for call in step:
+                    name, arguments = call["name"], call["arguments"]
+                    if type(arguments) is str:
+                        arguments = json.loads(arguments)
+                    if _direct_ok(name, arguments):
+                        calls.append(("direct", name, arguments))
+                    else:
+                        calls.append(("source", call_source(name, arguments)))
             except Exception:
                 continue
-            if sources and not (len(sources) == 1 and sources[0] == ""):
-                steps.append(sources)
+            if calls:
+                steps.append(calls)
         turns.append(steps)
     return turns
 
 
-def check_multi_turn(entry: dict, model_calls: Any, answer: list[list[str]], *, model_name: str = DEFAULT_MODEL_NAME) -> Verdict:
+def _run(env: MultiTurnEnv, call: tuple) -> str:
+    if call[0] == "direct" and call[1] in env._method_class:
+        return env._call_direct(call[1], call[2])
+    if call[0] == "direct":
+        return env.execute_source(call_source(call[1], call[2]))
+    return env.execute_source(call[1])
+
+
+def check_multi_turn(entry: dict, model_calls: Any, answer: list[list[str]], *, model_name: str = DEFAULT_MODEL_NAME,
+                     truth: TruthRun | None = None) -> Verdict:
     """Verdict on a multi-turn episode: `model_calls` is list[turn] of list[step] of
-    list[{"name": str, "arguments": dict}]; `answer` the entry's ground truth."""
+    list[{"name": str, "arguments": dict}]; `answer` the entry's ground truth.
+    `truth`: the answer's run if the caller has it (else it is run once and memoized)."""
     if type(model_calls) is not list:
         return Verdict(False, "multi_turn:inference_error", ["no list of turns (inference failed)"])
     if len(model_calls) != len(answer):
         return Verdict(False, "multi_turn:force_terminated",
                        [f"{len(model_calls)} turns for {len(answer)} expected (force-terminated)"])
     turns = _decode_turns(model_calls)
-    model_env = MultiTurnEnv(entry, model_name=model_name, eval_run=True)
-    truth_env = MultiTurnEnv(entry, model_name=model_name + "_ground_truth", eval_run=True)
-    results_so_far: list[str] = []
+    if truth is None or (truth.model_name is not None and truth.model_name != model_name):
+        truth = _truth_for(entry, answer, model_name)
+    model_env = MultiTurnEnv(entry, model_name=model_name, eval_run=True, initial=truth.initial)
+    results_so_far: Counter[str] = Counter()
+    unpickled: dict[int, Any] = {}  # id(blob) -> value, for attributes unchanged across turns
     for index, expected_calls in enumerate(answer):
         steps = turns[index]
         for step in steps:
-            results_so_far.extend(model_env.execute_source(source) for source in step)
-        expected_results = [truth_env.execute_source(source) for source in expected_calls]
+            results_so_far.update(_run(model_env, call) for call in step)
         if not expected_calls:
             continue  # the model should decline here; not checked officially
         if not steps:
             return Verdict(False, "multi_turn:empty_turn_model_response", [f"no call in turn {index}"])
-        mismatch = _state_mismatch(model_env, truth_env)
+        mismatch = _state_mismatch(model_env, truth, index, unpickled)
         if mismatch:
             return Verdict(False, "multi_turn:instance_state_mismatch", [f"turn {index}: {mismatch}"])
-        missing = Counter(expected_results) - Counter(results_so_far)
+        missing = Counter(truth.results[index]) - results_so_far
         if missing:
             return Verdict(False, "multi_turn:execution_response_mismatch",
                            [f"turn {index}: results never produced: {list(missing.elements())!r}"])
     return Verdict(True)
 
 
-def _state_mismatch(model_env: MultiTurnEnv, truth_env: MultiTurnEnv) -> str:
-    for class_name, truth in truth_env.instances.items():
-        model = model_env.instances[class_name]
-        differing = [
-            attr for attr in vars(truth)
-            if not attr.startswith("_") and getattr(model, attr) != getattr(truth, attr)
-        ]
+def _state_mismatch(model_env: MultiTurnEnv, truth: TruthRun, turn: int, unpickled: dict[int, Any]) -> str:
+    for class_name, blobs in truth.states[turn].items():
+        if not model_env.used(class_name):
+            differing = truth.differs_from_initial[turn][class_name]
+        else:
+            backends_importable()
+            model = model_env.instance(class_name)
+            differing = []
+            for attr, blob in blobs.items():
+                value = unpickled.get(id(blob), _MISSING)
+                if value is _MISSING:
+                    value = unpickled[id(blob)] = pickle.loads(blob)
+                if getattr(model, attr) != value:  # the official direction: model on the left
+                    differing.append(attr)
         if differing:
             return f"{class_name} differs in {', '.join(differing)}"
     return ""
+
+
+_MISSING = object()

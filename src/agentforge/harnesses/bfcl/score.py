@@ -27,7 +27,7 @@ from typing import Any
 
 from agentforge.harnesses.bfcl.checker import Verdict, check_ast, is_call_list
 from agentforge.harnesses.bfcl.data import CATEGORIES, GROUPS, is_multi_turn
-from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME, check_multi_turn
+from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME, TruthRun, check_multi_turn
 
 
 def has_call(decoded: Any) -> bool:
@@ -46,10 +46,12 @@ def score_entry(
     *,
     underscore_to_dot: bool = False,
     model_name: str = DEFAULT_MODEL_NAME,
+    truth: TruthRun | None = None,
 ) -> Verdict:
     """The verdict on one entry. `decoded`: single-turn `[{name: {param: value}}]`,
     multi-turn list[turn] of list[step] of list[{"name", "arguments"}]; `answer`:
-    the entry's ground truth (None for the (ir)relevance categories)."""
+    the entry's ground truth (None for the (ir)relevance categories); `truth`: a
+    multi-turn answer's precomputed run (see score_cache), else run and memoized."""
     if "irrelevance" in category or "relevance" in category:
         called = decode_error is None and has_call(decoded)
         if "irrelevance" in category:
@@ -63,7 +65,7 @@ def score_entry(
         if decode_error is not None:
             decoded = None
         try:
-            return check_multi_turn(entry, decoded, answer, model_name=model_name)
+            return check_multi_turn(entry, decoded, answer, model_name=model_name, truth=truth)
         except Exception as e:  # a checker crash must not lose the run
             return Verdict(False, "checker:exception", [f"{type(e).__name__}: {e}"])
     if decode_error is not None:
