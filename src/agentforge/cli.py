@@ -642,5 +642,11 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
         out.print("[yellow]the server lists no models[/]")
 
 
+# ---------------------------------------------------------------- bench (its own module; imported last: it uses the helpers above)
+
+from agentforge.cli_bench import bench_app  # noqa: E402
+
+app.add_typer(bench_app, name="bench")
+
 if __name__ == "__main__":
     app()

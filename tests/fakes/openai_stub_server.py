@@ -14,13 +14,14 @@ only, so it starts in well under a second.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 
 from aiohttp import web
 
 
-def make_app(model: str, loading_seconds: float) -> web.Application:
+def make_app(model: str, loading_seconds: float, delay: float = 0.0) -> web.Application:
     ready_at = time.monotonic() + loading_seconds
 
     async def health(request: web.Request) -> web.Response:
@@ -31,6 +32,8 @@ def make_app(model: str, loading_seconds: float) -> web.Application:
 
     async def chat(request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        if delay:
+            await asyncio.sleep(delay)
         last = next((m.get("content") for m in reversed(body["messages"]) if m["role"] == "user"), "")
         n, text = body.get("n", 1), f"stub says: {last}"
         head = {"id": "chatcmpl-stub", "created": int(time.time()), "model": body["model"]}
@@ -63,9 +66,10 @@ def main() -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--model", default="stub")
     p.add_argument("--loading-seconds", type=float, default=0.0)
+    p.add_argument("--delay", type=float, default=0.0, help="seconds before each chat answer")
     args = p.parse_args()
     print(f"stub server for {args.model} on {args.host}:{args.port}", flush=True)
-    web.run_app(make_app(args.model, args.loading_seconds), host=args.host, port=args.port,
+    web.run_app(make_app(args.model, args.loading_seconds, args.delay), host=args.host, port=args.port,
                 print=None, handle_signals=True)
 
 

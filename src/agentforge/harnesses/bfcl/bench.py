@@ -78,11 +78,13 @@ def check_run_dir(run_dir: Path, config: BfclConfig) -> None:
 def load_tasks(config: BfclConfig) -> list[Task]:
     from agentforge.harnesses.bfcl.data import expand_categories, load_answers, load_entries
 
-    tasks = []
+    tasks, seen = [], set()
     for category in expand_categories(config.categories):
         answers = load_answers(category)
-        for entry in load_entries(category)[: config.limit]:
-            tasks.append(Task(id=entry["id"], category=category, data=(entry, answers.get(entry["id"]))))
+        for index, entry in enumerate(load_entries(category)[: config.limit]):
+            task_id = entry["id"] if entry["id"] not in seen else f"{entry['id']}@{index}"  # the data repeat an id
+            seen.add(task_id)
+            tasks.append(Task(id=task_id, category=category, data=(entry, answers.get(entry["id"]))))
     return tasks
 
 

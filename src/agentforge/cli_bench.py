@@ -1,0 +1,103 @@
+"""`agent bench ...`: benchmark runs with resume and reports (thin: parses, then
+calls the harness packages)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.text import Text
+
+from agentforge.cli import CliError, _consoles, _fail, _load_backend
+
+bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / selected@N reports.",
+                        no_args_is_help=True)
+
+DEFAULT_BFCL_DIR = "runs/bfcl"
+
+
+@bench_app.command()
+def bfcl(
+    model: Annotated[str, typer.Option("--model", "-m", help="Backend spec (see `agent models`).")] = "embedded",
+    mode: Annotated[str, typer.Option(help="fc: native tools; prompt: a pythonic call list in the text.")] = "fc",
+    categories: Annotated[Optional[List[str]], typer.Option(
+        "--categories", "-c", help="Categories or groups (simple, multiple, non_live, live, multi_turn, all...); "
+        "repeatable or comma-separated. Default: non_live.")] = None,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Candidates per entry.")] = 1,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="First N entries of each category.")] = None,
+    seed: Annotated[int, typer.Option(help="Base seed; each entry and candidate derives its own.")] = 0,
+    temperature: Annotated[float, typer.Option(min=0.0)] = 0.7,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Per model call.")] = 512,
+    top_logprobs: Annotated[int, typer.Option(min=0, max=20, help="Alternatives per token for the confidence "
+                                              "selectors (0: none).")] = 20,
+    constrained: Annotated[bool, typer.Option(help="Grammar-constrained tool calls where the backend can "
+                                              "(embedded; vLLM does it server-side).")] = True,
+    concurrency: Annotated[int, typer.Option(min=1, help="Entries in flight.")] = 8,
+    task_timeout: Annotated[float, typer.Option(min=1.0, help="Seconds per entry before it is recorded as an "
+                                                "error.")] = 900.0,
+    retries: Annotated[int, typer.Option(min=0, help="Retries after a transient model error.")] = 3,
+    retry_errors: Annotated[bool, typer.Option(help="On resume, run again the candidates that ended in an "
+                                               "error.")] = False,
+    run_dir: Annotated[Optional[Path], typer.Option(help=f"Where the run lives (resumes if it exists). Default: "
+                                                    f"{DEFAULT_BFCL_DIR}-<mode>.")] = None,
+    slots: Annotated[int, typer.Option(min=1, help="Embedded backend: sequences decoded together.")] = 16,
+) -> None:
+    """Run BFCL v3 (resumable), then print and save the report."""
+    from agentforge.harnesses.bfcl.bench import BfclConfig, RunDirMismatch, run_bfcl
+    from agentforge.harnesses.report import print_report
+
+    out, err = _consoles()
+    if mode not in ("fc", "prompt"):
+        _fail(err, f"--mode must be fc or prompt, not {mode!r}")
+    cats = [c.strip() for item in (categories or ["non_live"]) for c in item.split(",") if c.strip()]
+    config = BfclConfig(model=model, mode=mode, categories=cats, n=n, limit=limit, seed=seed,
+                        temperature=temperature, top_p=top_p, max_tokens=max_tokens, top_logprobs=top_logprobs,
+                        constrained=constrained, concurrency=concurrency, task_timeout=task_timeout,
+                        retries=retries, retry_errors=retry_errors)
+    directory = run_dir or Path(f"{DEFAULT_BFCL_DIR}-{mode}")
+
+    async def go():
+        from agentforge.harnesses.bfcl.data import expand_categories
+
+        expand_categories(cats)  # fail on a typo before loading a model
+        kw = {"max_slots": slots} if model.partition(":")[0] == "embedded" else {}
+        backend = await _load_backend(model, err, **kw)
+        try:
+            return await run_bfcl(config, directory, backend=backend, console=err)
+        finally:
+            await backend.aclose()
+
+    try:
+        stats, summary = asyncio.run(go())
+    except (CliError, RunDirMismatch, ValueError, KeyError) as e:
+        _fail(err, str(e).strip("'\""))
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
+        raise typer.Exit(130) from None
+    print_report(summary, out)
+    err.print(Text.assemble(
+        f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
+        (f", {stats.errors} errors" if stats.errors else "", "red"),
+        f" · {stats.seconds:.0f} s · report in {directory}/ (summary.json, report.txt, report.png)"), soft_wrap=True)
+    for message in stats.error_messages[:5]:
+        err.print(Text(f"  error: {message}", style="red"), soft_wrap=True)
+
+
+@bench_app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
+    """Rebuild and print the report of a (possibly unfinished) BFCL run."""
+    import json
+
+    from agentforge.harnesses.bfcl.bench import BfclConfig, write_bfcl_report
+    from agentforge.harnesses.report import print_report
+
+    out, err = _consoles()
+    path = run_dir / "config.json"
+    if not path.exists():
+        _fail(err, f"{run_dir} is not a run directory (no config.json)")
+    raw = json.loads(path.read_text())
+    config = BfclConfig(**{k: v for k, v in raw.items() if k in BfclConfig.__dataclass_fields__})
+    print_report(write_bfcl_report(run_dir, config), out)
