@@ -169,3 +169,17 @@ def test_agent_bench_bfcl_killed_repeatedly_resumes_without_loss_or_double_count
     assert all(r["status"] == "ok" and r["correct"] for r in lines)  # plain text is right on irrelevance
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["categories"]["irrelevance"]["pass@1"] == 1.0
+
+
+def test_summary_rows_only_for_groups_that_were_run():
+    from agentforge.harnesses.bfcl.bench import summary_rows
+    from agentforge.harnesses.bfcl.data import GROUPS
+
+    partial = {"simple": 0.5, "multiple": 0.25}
+    assert summary_rows(partial) == {"mean of categories run": pytest.approx(0.375)}
+    non_live = {c: 0.5 for c in GROUPS["non_live"]}
+    rows = summary_rows(non_live)
+    assert rows["non_live"] == pytest.approx(0.5) and rows["simple_ast"] == pytest.approx(0.5)
+    assert "overall" not in rows and "live" not in rows
+    everything = {c: 0.3 for c in GROUPS["all"]}
+    assert summary_rows(everything)["overall"] == pytest.approx(0.3)

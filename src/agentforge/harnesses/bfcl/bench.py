@@ -188,9 +188,31 @@ async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = 
     return stats, summary
 
 
+def summary_rows(accuracy: dict[str, float]) -> dict[str, float]:
+    """The leaderboard's summary rows that this run can honestly give: a row
+    only when every category it averages was run (a missing category would
+    count as 0). Partial runs also get "mean of categories run"."""
+    from agentforge.harnesses.bfcl.data import GROUPS
+    from agentforge.harnesses.bfcl.score import overall
+
+    needs = {  # broadest first: the report plots the first row when there is no "overall"
+        "overall": GROUPS["all"],
+        "non_live": GROUPS["non_live"],
+        "live": GROUPS["live"],
+        "multi_turn": GROUPS["multi_turn"],
+        "simple_ast": ("simple", "java", "javascript"),
+        "non_live_ast": tuple(c for c in GROUPS["non_live"] if c != "irrelevance"),
+        "live_ast": ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"),
+    }
+    full = overall(accuracy)
+    rows = {name: full[name] for name, cats in needs.items() if all(c in accuracy for c in cats)}
+    if "overall" not in rows and accuracy:
+        return {"mean of categories run": sum(accuracy.values()) / len(accuracy), **rows}
+    return rows
+
+
 def write_bfcl_report(run_dir: Path, config: BfclConfig, tasks: list[Task] | None = None) -> dict:
     """Report over the journal; `tasks` limits it to this run's task list."""
-    from agentforge.harnesses.bfcl.score import overall
     from agentforge.harnesses.report import TaskOutcome, write_report
     from agentforge.selectors.candidate import Candidate
 
@@ -208,4 +230,4 @@ def write_bfcl_report(run_dir: Path, config: BfclConfig, tasks: list[Task] | Non
         for tid, rs in grouped.items()
     ]
     title = f"BFCL v3 · {config.model} · {config.mode}{'' if config.constrained else ' (unconstrained)'} · N={config.n}"
-    return write_report(outcomes, run_dir, selectors=config.selectors, aggregate=overall, title=title)
+    return write_report(outcomes, run_dir, selectors=config.selectors, aggregate=summary_rows, title=title)
