@@ -191,7 +191,7 @@ async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = 
 def summary_rows(accuracy: dict[str, float]) -> dict[str, float]:
     """The leaderboard's summary rows that this run can honestly give: a row
     only when every category it averages was run (a missing category would
-    count as 0). Partial runs also get "mean of categories run"."""
+    count as 0). A run that completes no group gets "mean of categories run"."""
     from agentforge.harnesses.bfcl.data import GROUPS
     from agentforge.harnesses.bfcl.score import overall
 
@@ -206,8 +206,8 @@ def summary_rows(accuracy: dict[str, float]) -> dict[str, float]:
     }
     full = overall(accuracy)
     rows = {name: full[name] for name, cats in needs.items() if all(c in accuracy for c in cats)}
-    if "overall" not in rows and accuracy:
-        return {"mean of categories run": sum(accuracy.values()) / len(accuracy), **rows}
+    if not rows and accuracy:
+        rows["mean of categories run"] = sum(accuracy.values()) / len(accuracy)
     return rows
 
 
