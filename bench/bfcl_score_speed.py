@@ -1,17 +1,21 @@
 """Time to score all 4,441 BFCL v3 entries from a results file: ours vs the official checker.
 
-    python bench/bfcl_score_speed.py [--results JOURNAL.jsonl] [--repeats 3] [--seed 0] [--venv PATH]
+    python bench/bfcl_score_speed.py [--results JOURNAL.jsonl] [--repeats 5] [--seed 0] [--venv PATH]
 
 The results file is a harness journal (lines with task_id, category, sample,
 output, decode_error). Without --results, one is generated: one output per
 entry, drawn from bench/bfcl_official_agreement.py's generated outputs (the
-correct one half of the time, else a random perturbation), so about half the
-entries pass and every failure path is exercised.
+correct one for --correct-share of the entries, 0.5 by default, else a random
+perturbation), so every failure path is exercised.
 
-Timed, each side in a fresh process (imports excluded, loading included):
-* ours     - read the results file, load entries and answers with our data
-  module, `score_entry` for every output, per-category accuracies and the
-  summary formula;
+Timed, each side in a fresh process, as process CPU time (the machine is
+shared; wall time is printed too); imports excluded, loading included:
+* ours     - `score_cache.Scorer.score_journal`: read the results file, score
+  every output against our scoring index (per category: the docs the checker
+  reads, the answers, and for multi-turn the answer's run, `TruthRun`; built
+  from the official files on first use and kept as a pickle in the cache),
+  then per-category accuracies and the summary formula. The first repeat
+  starts without the index (cold: it is built and saved); the later ones load it;
 * official - per category, what `bfcl evaluate` does once it has a handler:
   load the prompt, possible-answer and result files (official `load_file`,
   sorted by id), then the official runner function (`ast_file_runner` /
@@ -19,7 +23,7 @@ Timed, each side in a fresh process (imports excluded, loading included):
   files), with the replay handler of the agreement bench. Reported twice: as
   shipped, and with the score-file writing stubbed out (checking only).
 The verdicts of both sides are compared (the official ones read from its
-score files); the ratio is printed per repeat, medians at the end.
+score files); ratios per repeat, medians of the warm repeats at the end.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 from collections import Counter
 import subprocess
@@ -128,15 +133,15 @@ json.dump({"seconds": seconds, "cpu": cpu, "failed": failed}, open(out_path, "w"
 '''
 
 
-def make_results(path: Path, seed: int) -> None:
-    """One output per entry: the correct one half of the time, else a random perturbation."""
+def make_results(path: Path, seed: int, correct_share: float = 0.5) -> None:
+    """One output per entry: the correct one with probability `correct_share`, else a random perturbation."""
     rng = random.Random(seed)
     by_entry: dict[tuple[str, str], list[dict]] = {}
     for case in generated_cases(list(CATEGORIES), None, seed):
         by_entry.setdefault((case["category"], case["index"], case["id"]), []).append(case)
     with open(path, "w") as f:
         for (category, _, task_id), cases in by_entry.items():
-            case = cases[0] if rng.random() < 0.5 else rng.choice(cases)
+            case = cases[0] if rng.random() < correct_share else rng.choice(cases[1:])
             f.write(json.dumps({"task_id": task_id, "category": category, "sample": 0,
                                 "output": case["output"], "decode_error": case["decode_error"]}) + "\n")
 
@@ -170,8 +175,10 @@ def run_script(python: Path | str, source: str, args: list[str], env: dict | Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", type=Path, default=None)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5, help="the first one is cold (builds our index)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--correct-share", type=float, default=0.5,
+                    help="generated results: share of entries given their correct output (the rest a perturbation)")
     ap.add_argument("--venv", default=None)
     args = ap.parse_args()
 
@@ -179,13 +186,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bfcl-speed-") as tmp:
         results = args.results or Path(tmp, "journal.jsonl")
         if args.results is None:
-            make_results(results, args.seed)
+            make_results(results, args.seed, args.correct_share)
         n = sum(1 for _ in open(results))
         official_dir = Path(tmp, "official_results")
         official_dir.mkdir()
         official_results_dir(results, official_dir)
         official_env = dict(os.environ, BFCL_PROJECT_ROOT=tmp)
 
+        # The first run starts without our scoring index (it builds and saves it): the cold figure.
+        from agentforge.harnesses.bfcl.data import bfcl_package_dir
+        shutil.rmtree(bfcl_package_dir().parent / "scoring", ignore_errors=True)
         rows = []
         for repeat in range(args.repeats):
             ours = run_script(sys.executable, OURS, [str(results), OFFICIAL_MODEL_DIR])
@@ -203,7 +213,8 @@ def main() -> None:
                 print(f"  differing entries: {diff[:20]}")
         cold, warm = rows[0], rows[1:] or rows
         med = [statistics.median(col) for col in zip(*warm)]
-        print(f"\nfirst run (builds our scoring index): CPU ours {cold[0]:.2f} s, official {cold[1]:.2f} s ({cold[1] / cold[0]:.1f}x)")
+        print(f"\nfirst run (ours builds its scoring index): CPU ours {cold[0]:.2f} s, official {cold[1]:.2f} s "
+              f"({cold[1] / cold[0]:.1f}x); wall {cold[3]:.2f} / {cold[4]:.2f} s")
         print(f"median of the {len(warm)} later runs, CPU: ours {med[0]:.2f} s, official {med[1]:.2f} s as shipped "
               f"({med[1] / med[0]:.1f}x), {med[2]:.2f} s without score files ({med[2] / med[0]:.1f}x); "
               f"wall: {med[3]:.2f} / {med[4]:.2f} / {med[5]:.2f} s")

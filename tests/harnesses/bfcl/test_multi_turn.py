@@ -2,6 +2,7 @@
 
 import ast
 import copy
+import dataclasses
 import inspect
 import json
 
@@ -120,6 +121,28 @@ def test_a_precomputed_truth_and_the_cached_scorer_give_the_same_verdicts():
         assert check_multi_turn(entry, output, answer, truth=truth) == expected
         assert score_entry("multi_turn_miss_param", entry, answer, output) == expected
         assert scorer.score("multi_turn_miss_param", entry["id"], output) == expected
+
+
+def test_skipping_calls_that_follow_the_answer_changes_no_verdict():
+    # Outputs that follow the answer for a while are not executed until they depart
+    # from it; forcing full execution (no comparable answer calls) must agree.
+    entry, answer = entry_and_answer("multi_turn_base", 7)
+    turns = as_calls(MultiTurnEnv(entry), answer)
+    truth = run_truth(entry, answer)
+    executed = dataclasses.replace(truth, keys=[[None] * len(keys) for keys in truth.keys])
+    variants = [turns]
+    for t, turn in enumerate(turns):
+        if turn:
+            late = copy.deepcopy(turns)
+            late[t][0][-1]["arguments"]["zq"] = 1
+            swapped = copy.deepcopy(turns)
+            swapped[t][0].reverse()
+            extra = copy.deepcopy(turns)
+            extra[t][0].append(copy.deepcopy(turn[0][0]))
+            variants += [late, swapped, extra]
+    verdicts = [check_multi_turn(entry, v, answer, truth=truth) for v in variants]
+    assert verdicts == [check_multi_turn(entry, v, answer, truth=executed) for v in variants]
+    assert verdicts[0].valid and not all(v.valid for v in verdicts)
 
 
 def test_step_cap():

@@ -332,6 +332,7 @@ class TruthRun:
     instance the model never used). Plus the initial backends."""
 
     results: list[list[str]]
+    keys: list[list[tuple | None]]  # each answer call as _call_key (None: not comparable that way)
     states: list[dict[str, dict[str, bytes]] | None]
     differs_from_initial: list[dict[str, list[str]] | None]
     model_name: str | None  # set when a result depends on the model name (the rewrite hit an argument)
@@ -342,9 +343,10 @@ def run_truth(entry: dict, answer: list[list[str]], *, model_name: str = DEFAULT
     initial = initial_backends(entry)
     env = MultiTurnEnv(entry, model_name=model_name + "_ground_truth", eval_run=True, initial=initial)
     pristine = {name: _unpickle(blob) for name, blob in initial.items()}
-    results, states, differs, touched = [], [], [], False
+    results, keys, states, differs, touched = [], [], [], [], False
     last: dict[tuple[str, str], bytes] = {}
     for calls in answer:
+        keys.append([_answer_key(env, source) for source in calls])
         results.append([env.execute_source(source) for source in calls])
         touched = touched or any(len(_CALLABLE_NAME.findall(source)) > 1 for source in calls)
         if not calls:
@@ -362,7 +364,33 @@ def run_truth(entry: dict, answer: list[list[str]], *, model_name: str = DEFAULT
                 snapshot[name][attr] = last[(name, attr)] = blob
         states.append(snapshot)
         differs.append({name: _differing(pristine[name], attrs) for name, attrs in public.items()})
-    return TruthRun(results, states, differs, model_name if touched else None, initial)
+    return TruthRun(results, keys, states, differs, model_name if touched else None, initial)
+
+
+def _call_key(name: str, arguments: dict) -> tuple:
+    """Calls with equal keys do the same thing: same method, same arguments by name,
+    values equal as JSON text (so 1, 1.0 and True differ, as they may to a backend)."""
+    return name, tuple(sorted((k, json.dumps(v)) for k, v in arguments.items()))
+
+
+def _answer_key(env: MultiTurnEnv, source: str) -> tuple | None:
+    """An answer call's key, its positional arguments named by the method's signature."""
+    try:
+        node = ast.parse(source, mode="eval").body
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.func.id not in env._method_class:
+            return None
+        name = node.func.id
+        params = list(inspect.signature(getattr(backend_class(env._method_class[name]), name)).parameters.values())[1:]
+        if len(node.args) > len(params) or any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in params[: len(node.args)]):
+            return None
+        arguments = {params[i].name: ast.literal_eval(a) for i, a in enumerate(node.args)}
+        for k in node.keywords:
+            if k.arg is None or k.arg in arguments:
+                return None
+            arguments[k.arg] = ast.literal_eval(k.value)
+        return _call_key(name, arguments) if _direct_ok(name, arguments) else None
+    except Exception:
+        return None
 
 
 _truths: dict[str, tuple[tuple, TruthRun]] = {}
@@ -435,14 +463,45 @@ def check_multi_turn(entry: dict, model_calls: Any, answer: list[list[str]], *, 
     model_env = MultiTurnEnv(entry, model_name=model_name, eval_run=True, initial=truth.initial)
     results_so_far: Counter[str] = Counter()
     unpickled: dict[int, Any] = {}  # id(blob) -> value, for attributes unchanged across turns
+
+    # While the model's calls are the answer's calls in the answer's order, its
+    # backends are in the answer's state and its results are the answer's (the
+    # backends are deterministic), so nothing needs to run: the matched calls
+    # are held back and replayed only once the model departs from the answer.
+    answer_keys = [key for turn in truth.keys for key in turn]
+    answer_results = [result for turn in truth.results for result in turn]
+    through = [sum(len(turn) for turn in answer[: t + 1]) for t in range(len(answer))]
+    in_step = truth.model_name is None and None not in answer_keys
+    held: list[tuple] = []
+
+    def catch_up() -> None:
+        nonlocal in_step
+        for call in held:
+            _run(model_env, call)  # their results are already counted
+        held.clear()
+        in_step = False
+
     for index, expected_calls in enumerate(answer):
         steps = turns[index]
         for step in steps:
-            results_so_far.update(_run(model_env, call) for call in step)
+            for call in step:
+                if in_step:
+                    at = len(held)
+                    if (call[0] == "direct" and at < len(answer_keys) and call[1] in model_env._method_class
+                            and _call_key(call[1], call[2]) == answer_keys[at]):
+                        held.append(call)
+                        results_so_far[answer_results[at]] += 1
+                        continue
+                    catch_up()
+                results_so_far[_run(model_env, call)] += 1
         if not expected_calls:
             continue  # the model should decline here; not checked officially
         if not steps:
             return Verdict(False, "multi_turn:empty_turn_model_response", [f"no call in turn {index}"])
+        if in_step and len(held) == through[index]:
+            continue  # exactly the answer's calls so far: same state, same results
+        if in_step:
+            catch_up()
         mismatch = _state_mismatch(model_env, truth, index, unpickled)
         if mismatch:
             return Verdict(False, "multi_turn:instance_state_mismatch", [f"turn {index}: {mismatch}"])

@@ -5,8 +5,8 @@ docs of the functions an answer names (single-turn), the answer, and for
 multi-turn entries the run of the answer's calls (`TruthRun`: results, states,
 initial backends), which is deterministic. `category_index` builds that once
 per category and keeps it as a pickle beside the unzipped data, keyed by the
-source of the modules that produce it, so a changed checker never reads a
-stale index. `Scorer` scores `(category, task id, output)` against it.
+source of the modules that produce it (and the date, see _index_version), so
+a changed checker never reads a stale index. `Scorer` scores `(category, task id, output)` against it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pickle
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -32,17 +33,28 @@ from agentforge.harnesses.bfcl.score import score_entry
 
 @dataclass
 class CategoryIndex:
+    """Per entry id, one pickle of (the part of the entry the checker reads, the
+    answer, the TruthRun or None). Opaque bytes until used: a loaded index costs
+    the cyclic GC nothing, and an entry is unpacked only when scored."""
+
     category: str
-    entries: dict[str, dict]  # id -> the part of the entry the checker reads
-    answers: dict[str, Any]
-    truths: dict[str, TruthRun]  # multi-turn only, built with DEFAULT_MODEL_NAME
+    blobs: dict[str, bytes]
+
+    def get(self, task_id: str) -> tuple[dict, Any, TruthRun | None]:
+        blob = self.blobs.get(task_id)
+        if blob is None:
+            raise KeyError(f"no entry {task_id!r} in BFCL category {self.category!r}")
+        return pickle.loads(blob)
 
 
-def _code_version() -> str:
+def _index_version() -> str:
     digest = hashlib.sha1()
     for module in (checker, lang_literals, multi_turn):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # One backend reads today's date (a traveller's age in TravelAPI); the official
+    # checker runs both sides on the same day, so an index is good for one day.
+    digest.update(date.today().isoformat().encode())
     return digest.hexdigest()[:16]
 
 
@@ -62,24 +74,27 @@ def _compact(category: str, entry: dict, answer: Any) -> dict:
 
 
 def build_index(category: str) -> CategoryIndex:
-    entries = load_entries(category, function_docs=False)
     answers = load_answers(category)
-    compact, truths = {}, {}
-    for entry in entries:
+    blobs: dict[str, bytes] = {}
+    for entry in load_entries(category, function_docs=False):
+        if entry["id"] in blobs:
+            continue  # a repeated id (live_relevance): the rule needs no entry
         answer = answers.get(entry["id"])
-        compact.setdefault(entry["id"], _compact(category, entry, answer))
+        truth = None
+        compact = _compact(category, entry, answer)
         if is_multi_turn(category):
-            truth = truths[entry["id"]] = run_truth(entry, answer, model_name=DEFAULT_MODEL_NAME)
+            truth = run_truth(entry, answer, model_name=DEFAULT_MODEL_NAME)
             if truth.model_name is None:  # the backends come from the TruthRun; the id names the instances
-                compact[entry["id"]] = {"id": entry["id"], "involved_classes": entry["involved_classes"]}
-    return CategoryIndex(category, compact, answers, truths)
+                compact = {"id": entry["id"], "involved_classes": entry["involved_classes"]}
+        blobs[entry["id"]] = pickle.dumps((compact, answer, truth), protocol=pickle.HIGHEST_PROTOCOL)
+    return CategoryIndex(category, blobs)
 
 
 @lru_cache(maxsize=None)
 def category_index(category: str) -> CategoryIndex:
     """The category's scoring index, from the disk cache (built and saved on first use)."""
     folder = bfcl_package_dir().parent / "scoring"
-    path = folder / f"{category}-{_code_version()}.pkl"
+    path = folder / f"{category}-{_index_version()}.pkl"
     if path.exists():
         try:
             with open(path, "rb") as f:
@@ -105,13 +120,9 @@ class Scorer:
         self.underscore_to_dot = underscore_to_dot
 
     def score(self, category: str, task_id: str, decoded: Any, decode_error: str | None = None) -> Verdict:
-        index = category_index(category)
-        entry = index.entries.get(task_id)
-        if entry is None:
-            raise KeyError(f"no entry {task_id!r} in BFCL category {category!r}")
-        return score_entry(category, entry, index.answers.get(task_id), decoded, decode_error,
-                           underscore_to_dot=self.underscore_to_dot, model_name=self.model_name,
-                           truth=index.truths.get(task_id))
+        entry, answer, truth = category_index(category).get(task_id)
+        return score_entry(category, entry, answer, decoded, decode_error,
+                           underscore_to_dot=self.underscore_to_dot, model_name=self.model_name, truth=truth)
 
     def score_many(self, rows: Iterable[tuple[str, str, Any, str | None]]) -> list[Verdict]:
         """Verdicts for (category, task id, decoded, decode error) rows, in order."""
