@@ -15,7 +15,6 @@ import pytest
 
 from agentforge.runtime.backends.base import BackendError
 from agentforge.runtime.backends.tool_grammar import (
-    Constraint,
     GrammarCompiler,
     allowed_tokens,
     call_head,
@@ -202,6 +201,19 @@ def test_should_end_once_another_call_would_not_fit(compiler):
         assert c.consume(t) and not c.should_end(1)  # never mid-call
     assert c.consume(ids[-1]) and c.longest_call == len(ids)
     assert c.should_end(2 * len(ids)) and not c.should_end(2 * len(ids) + 1)
+
+
+def test_draw_never_lands_on_a_masked_token(monkeypatch):
+    """The inverse-CDF draw at the extremes of u: a zero weight (a token the
+    grammar masked out) is never picked."""
+    import torch
+
+    from agentforge.runtime.backends.engine import _draw
+
+    monkeypatch.setattr(torch, "rand", lambda *a, **k: torch.zeros(1))
+    assert _draw(torch.tensor([0.0, 0.0, 0.5, 0.5]), None) == 2
+    monkeypatch.setattr(torch, "rand", lambda *a, **k: torch.ones(1))  # u rounded up to the total
+    assert _draw(torch.tensor([0.5, 0.5, 0.0, 0.0]), None) == 1
 
 
 def test_close_objects_closes_declared_objects_only():

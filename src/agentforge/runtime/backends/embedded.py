@@ -193,12 +193,12 @@ class EmbeddedBackend:
     ) -> list | None:
         """One grammar constraint per candidate when the tool choice is constrained, else None."""
         choice = constrained_choice(tools, sampling.tool_choice)
-        if choice is None or sampling.extra_body.get(CONSTRAINED, True) is False:
+        if choice is None or not sampling.extra_body.get(CONSTRAINED, True):
             return None
         compiler = self._grammars or await asyncio.to_thread(self._grammar_compiler)
         if compiler is None:
             return None
-        parallel = sampling.extra_body.get(PARALLEL, True) is not False
+        parallel = bool(sampling.extra_body.get(PARALLEL, True))
         grammar = compiler.cached(tools, choice, parallel)
         try:
             if grammar is None:  # compiling takes milliseconds per tool: off the event loop
