@@ -368,3 +368,49 @@ async def test_backend_compiles_once_per_tool_list_and_rejects_unknown_names(emb
     assert await embedded._constraints(TOOLS, 2, Sampling(tool_choice="auto"), "") is None
     with pytest.raises(BackendError, match="not among the tools"):
         await embedded.complete(PROMPT, tools=TOOLS, sampling=s.merged(tool_choice={"type": "function", "function": {"name": "nope"}}))
+
+
+
+@pytest.mark.model
+def test_auto_grammar_allows_plain_text_or_valid_calls_only(embedded):
+    """The opt-in "auto" grammar: a plain answer or well-formed calls, nothing in between."""
+    import llguidance.hf
+    from llguidance import LLMatcher
+
+    from agentforge.runtime.backends.tool_grammar import AUTO, constrained_choice, tool_call_lark
+    from agentforge.runtime.messages import FunctionSpec, ToolSpec
+
+    tools = [ToolSpec(function=FunctionSpec(name="f", parameters={
+        "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}))]
+    assert constrained_choice(tools, "auto") is None  # off unless asked for
+    assert constrained_choice(tools, None, auto=True) == AUTO
+    assert constrained_choice(tools, "none", auto=True) is None
+    lark, _ = tool_call_lark(tools, AUTO)
+    hf = embedded.tokenizer
+    ll_tok = llguidance.hf.from_tokenizer(hf, n_vocab=len(hf), eos_token=[hf.eos_token_id])
+
+    def accepted(text: str) -> bool:
+        m = LLMatcher(ll_tok, LLMatcher.grammar_from_lark(lark), log_level=0)
+        return all(m.consume_token(t) for t in hf(text, add_special_tokens=False)["input_ids"]) and m.is_accepting()
+
+    assert accepted("The weather is fine.")
+    assert accepted('<tool_call>\n{"name": "f", "arguments": {"x": 3}}\n</tool_call>')
+    assert not accepted('<tool_call>\n{"name": "g", "arguments": {"x": 3}}\n</tool_call>')  # unknown tool
+    assert not accepted('<tool_call>\n{"name": "f", "arguments": {"x": "3"}}\n</tool_call>')  # wrong type
+    assert not accepted('<tool_call>\n{"name": "f", "arguments": {"x": 3}}')  # unfinished
+
+
+@pytest.mark.model
+async def test_auto_constraint_on_request_makes_every_call_well_formed(embedded):
+    from agentforge.runtime.messages import FunctionSpec, Message, Sampling, ToolSpec
+
+    tools = [ToolSpec(function=FunctionSpec(name="get_weather", description="Weather in a city", parameters={
+        "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        "required": ["city"]}))]
+    msgs = [Message.user("Use the tool to get the weather in Paris for 2 days.")]
+    outs = await embedded.complete(msgs, tools, 8, Sampling(temperature=1.0, max_tokens=96, seed=11,
+                                                            extra_body={"constrained": True}))
+    for c in outs:
+        if c.finish_reason == "stop":
+            assert not c.parse_errors, c.text
+            assert "<tool_call>" not in c.text or c.tool_calls, c.text

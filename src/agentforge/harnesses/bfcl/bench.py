@@ -51,7 +51,9 @@ class BfclConfig:
     selectors: list[str] = field(default_factory=lambda: list(DEFAULT_SELECTORS))
 
     def sampling(self) -> Sampling:
-        extra = {} if self.constrained else {"constrained": False}
+        # The embedded backend constrains "auto" turns on request (plain text or valid calls);
+        # other backends get no engine-specific switch (vLLM constrains only forced tool choices).
+        extra = {"constrained": self.constrained} if self.model.partition(":")[0] == "embedded" else {}
         return Sampling(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
                         logprobs=self.top_logprobs > 0, top_logprobs=self.top_logprobs, extra_body=extra)
 

@@ -11,6 +11,8 @@ llguidance), so every candidate is well-formed Hermes calls of the given tools
 with schema-valid arguments. Per-request switches in `Sampling.extra_body`:
 - `{"constrained": False}` turns the grammar off (A/B runs): the turn then
   only starts with the forced prefix, as before;
+- `{"constrained": True}` also constrains `tool_choice` "auto" (or unset):
+  the turn is either plain text without `<tool_call>` or well-formed calls;
 - `{"parallel_tool_calls": False}` allows exactly one call under
   "required" (OpenAI's parameter of that name; default: one or more).
 """
@@ -192,8 +194,9 @@ class EmbeddedBackend:
         self, tools: Sequence[ToolSpec] | None, n: int, sampling: Sampling, prefix: str
     ) -> list | None:
         """One grammar constraint per candidate when the tool choice is constrained, else None."""
-        choice = constrained_choice(tools, sampling.tool_choice)
-        if choice is None or not sampling.extra_body.get(CONSTRAINED, True):
+        wanted = sampling.extra_body.get(CONSTRAINED)
+        choice = constrained_choice(tools, sampling.tool_choice, auto=bool(wanted))
+        if choice is None or (wanted is not None and not wanted):
             return None
         compiler = self._grammars or await asyncio.to_thread(self._grammar_compiler)
         if compiler is None:

@@ -67,9 +67,15 @@ def call_tail() -> str:
     return f"}}\n{TOOL_CALL_CLOSE}"
 
 
-def constrained_choice(tools: Sequence[ToolSpec] | None, tool_choice: Any) -> str | None:
-    """The tool name the turn must call, "" for any tool (required), or None
-    when the turn is not constrained (auto, none, no tools)."""
+AUTO = "<auto>"  # choice: plain text or tool calls (never a tool name: "<" is not allowed in one)
+# Text that never contains the call tag: llguidance regexes take & (and) and ~ (not).
+FREE_TEXT = r"/(?s:.*)/ & ~/(?s:.*)<tool_call>(?s:.*)/"
+
+
+def constrained_choice(tools: Sequence[ToolSpec] | None, tool_choice: Any, auto: bool = False) -> str | None:
+    """The tool name the turn must call, "" for any tool (required), AUTO for
+    "plain text or well-formed calls" (only when `auto` is asked for), or None
+    when the turn is not constrained."""
     if not tools:
         return None
     if tool_choice == "required":
@@ -78,6 +84,8 @@ def constrained_choice(tools: Sequence[ToolSpec] | None, tool_choice: Any) -> st
         name = (tool_choice.get("function") or {}).get("name")
         if name:
             return name
+    if auto and tool_choice in (None, "auto"):
+        return AUTO
     return None
 
 
@@ -137,8 +145,11 @@ def _first_line(error: str) -> str:
 def tool_call_lark(tools: Sequence[ToolSpec], choice: str, parallel: bool = True) -> tuple[str, list[str]]:
     """The Lark grammar of the turn and any schema warnings. `choice` as
     returned by constrained_choice: "" = calls of any tool, one or more if
-    `parallel`, else exactly one."""
-    chosen = [t for t in tools if not choice or t.function.name == choice]
+    `parallel`, else exactly one; AUTO = either plain text without the call
+    tag or such calls (text before a call is not allowed: llguidance's lexer
+    cannot end a free-text lexeme where a call begins)."""
+    auto = choice == AUTO
+    chosen = [t for t in tools if not choice or auto or t.function.name == choice]
     if not chosen:
         raise ValueError(f"tool_choice names {choice!r}, which is not among the tools")
     rules, warnings = [], []
@@ -149,7 +160,8 @@ def tool_call_lark(tools: Sequence[ToolSpec], choice: str, parallel: bool = True
         head = json.dumps(call_head(tool.function.name), ensure_ascii=False)
         rules.append(f"call_{i}: {head} args_{i} {json.dumps(call_tail())}\nargs_{i}: {args}")
     alternatives = " | ".join(f"call_{i}" for i in range(len(chosen)))
-    start = 'start: call ("\\n" call)*' if parallel and not choice else "start: call"
+    calls = 'call ("\\n" call)*' if parallel and (not choice or auto) else "call"
+    start = f"start: TEXT | calls\ncalls: {calls}\nTEXT: {FREE_TEXT}" if auto else f"start: {calls}"
     return "\n".join([start, f"call: {alternatives}", *rules]) + "\n", warnings
 
 
