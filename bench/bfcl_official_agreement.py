@@ -609,7 +609,7 @@ def main() -> None:
     for k, case in enumerate(cases):
         case["key"] = k
         case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
-    print(f"{len(cases)} outputs over {len({(c['category'], c['id']) for c in cases})} entries", file=sys.stderr)
+    print(f"{len(cases)} outputs over {len({(c['category'], c['index']) for c in cases})} entries", file=sys.stderr)
 
     python = find_official_python(args.venv)
     official, official_seconds = run_official(python, [
