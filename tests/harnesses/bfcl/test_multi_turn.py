@@ -145,6 +145,15 @@ def test_skipping_calls_that_follow_the_answer_changes_no_verdict():
     assert verdicts[0].valid and not all(v.valid for v in verdicts)
 
 
+def test_recorded_turns_are_scored_even_after_a_force_quit():
+    entry, answer = entry_and_answer("multi_turn_base")
+    turns = as_calls(MultiTurnEnv(entry), answer)
+    quit_note = "force-quit after too many steps in one turn"
+    assert score_entry("multi_turn_base", entry, answer, turns, quit_note).valid  # in the last turn: scored as is
+    assert score_entry("multi_turn_base", entry, answer, turns[:-1], quit_note).error_type == "multi_turn:force_terminated"
+    assert score_entry("multi_turn_base", entry, answer, None, "backend down").error_type == "multi_turn:inference_error"
+
+
 def test_step_cap():
     assert MAX_STEPS_PER_TURN == 20
     assert not step_limit_reached(20) and step_limit_reached(21)

@@ -5,7 +5,9 @@ Per entry (as the official evaluation runner dispatches):
   error, or an empty call list, counts as "no call");
 - live_relevance: correct iff at least one call was decoded (any call; the
   arguments are not checked);
-- multi_turn_*: the multi-turn checker;
+- multi_turn_*: the multi-turn checker on the recorded turns (a decode error
+  beside a list of turns is ignored, as officially after a force-quit: in the
+  last turn it does not fail the entry, earlier the turn count falls short);
 - everything else: a decode error fails, then the AST checker.
 
 Summary (the official leaderboard table, `generate_leaderboard_csv`):
@@ -62,8 +64,8 @@ def score_entry(
             return Verdict(False, "relevance_error:decoder_failed", [f"no call decoded. {decode_error or ''}".strip()])
         return Verdict(True)
     if is_multi_turn(category):
-        if decode_error is not None:
-            decoded = None
+        # The official runner scores whatever turns were recorded, even after a
+        # force-quit (too many steps): only a missing list of turns fails outright.
         try:
             return check_multi_turn(entry, decoded, answer, model_name=model_name, truth=truth)
         except Exception as e:  # a checker crash must not lose the run
