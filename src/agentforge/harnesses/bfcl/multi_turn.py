@@ -29,8 +29,10 @@ answer's calls of that turn must appear among the model's results of all
 turns so far (as a multiset, any order). Turns whose answer is empty (the
 model should decline: missing parameter or function) are not checked; the
 official irrelevance check for them is switched off in the official runner.
-The answer's side is deterministic, so it runs once per entry and is kept
-(`TruthRun`); fresh backends come from a pickled template of the initial ones.
+The backends are deterministic, so the answer's side runs once per entry and
+is kept (`TruthRun`); fresh backends come from pickled initial ones, each
+unpickled only when the model uses it; and while the model's calls are the
+answer's calls, nothing runs at all (see check_multi_turn).
 """
 
 from __future__ import annotations
