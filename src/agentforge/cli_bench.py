@@ -22,6 +22,8 @@ DEFAULT_BFCL_DIR = "runs/bfcl"
 def bfcl(
     model: Annotated[str, typer.Option("--model", "-m", help="Backend spec (see `agent models`).")] = "embedded",
     mode: Annotated[str, typer.Option(help="fc: native tools; prompt: a pythonic call list in the text.")] = "fc",
+    tool_choice: Annotated[str, typer.Option(help="FC mode, single-turn entries: auto, or required (forces a "
+                                             "call: every irrelevance entry then fails).")] = "auto",
     categories: Annotated[Optional[List[str]], typer.Option(
         "--categories", "-c", help="Categories or groups (simple, multiple, non_live, live, multi_turn, all...); "
         "repeatable or comma-separated. Default: non_live.")] = None,
@@ -52,8 +54,10 @@ def bfcl(
     out, err = _consoles()
     if mode not in ("fc", "prompt"):
         _fail(err, f"--mode must be fc or prompt, not {mode!r}")
+    if tool_choice not in ("auto", "required"):
+        _fail(err, f"--tool-choice must be auto or required, not {tool_choice!r}")
     cats = [c.strip() for item in (categories or ["non_live"]) for c in item.split(",") if c.strip()]
-    config = BfclConfig(model=model, mode=mode, categories=cats, n=n, limit=limit, seed=seed,
+    config = BfclConfig(model=model, mode=mode, tool_choice=tool_choice, categories=cats, n=n, limit=limit, seed=seed,
                         temperature=temperature, top_p=top_p, max_tokens=max_tokens, top_logprobs=top_logprobs,
                         constrained=constrained, concurrency=concurrency, task_timeout=task_timeout,
                         retries=retries, retry_errors=retry_errors)

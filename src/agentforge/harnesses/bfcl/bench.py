@@ -26,7 +26,7 @@ from agentforge.runtime.trajectory import Trajectory, write_atomic
 from agentforge.selectors.candidate import candidate_signals
 
 # What makes two runs comparable; a run directory refuses to mix them.
-IDENTITY = ("model", "mode", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
+IDENTITY = ("model", "mode", "tool_choice", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
 DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10",
                      "weighted_vote_top10", "weighted_vote_top90", "oracle")
 
@@ -35,6 +35,9 @@ DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group
 class BfclConfig:
     model: str = "embedded"
     mode: str = "fc"  # fc | prompt
+    # FC single-turn entries only: "required" forces a call (and so fails every
+    # irrelevance entry); multi-turn turns must be able to end, so they stay on auto.
+    tool_choice: str = "auto"
     categories: list[str] = field(default_factory=lambda: ["non_live"])
     n: int = 1
     limit: int | None = None  # entries per category
@@ -115,6 +118,8 @@ class BfclAttempt:
         entry, answer = task.data
         started = time.monotonic()
         sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, samples[0]))
+        if self.config.mode == "fc" and self.config.tool_choice != "auto":
+            sampling = sampling.merged(tool_choice=self.config.tool_choice)
         outs = await single_turn(self.backend, entry, task.category, self.config.mode, len(samples), sampling)
         seconds = (time.monotonic() - started) / len(samples)
         results = []
@@ -231,5 +236,7 @@ def write_bfcl_report(run_dir: Path, config: BfclConfig, tasks: list[Task] | Non
                       text=json.dumps(r.output)) for r in rs])
         for tid, rs in grouped.items()
     ]
-    title = f"BFCL v3 · {config.model} · {config.mode}{'' if config.constrained else ' (unconstrained)'} · N={config.n}"
+    choice = f" · tool_choice {config.tool_choice}" if config.mode == "fc" and config.tool_choice != "auto" else ""
+    grammar = "" if config.constrained else " · unconstrained"
+    title = f"BFCL v3 · {config.model} · {config.mode}{choice}{grammar} · N={config.n}"
     return write_report(outcomes, run_dir, selectors=config.selectors, aggregate=summary_rows, title=title)
