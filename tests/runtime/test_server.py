@@ -465,3 +465,14 @@ def test_fuzz_no_server_errors(threaded_server, body):
     assert r.status < 500, data[:500]
     if r.status >= 400:
         assert set(json.loads(data)["error"]) == {"message", "type", "param", "code"}
+
+
+def test_engine_switches_in_a_request_reach_the_backend_sampling():
+    from agentforge.runtime.server import ChatRequest
+
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "constrained": False,
+            "parallel_tool_calls": False, "return_token_ids": True}
+    assert ChatRequest.model_validate(body).sampling(64).extra_body == {
+        "constrained": False, "parallel_tool_calls": False, "return_token_ids": True}
+    plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    assert ChatRequest.model_validate(plain).sampling(64).extra_body == {}

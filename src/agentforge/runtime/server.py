@@ -145,7 +145,8 @@ class StreamOptions(BaseModel):
 
 class ChatRequest(BaseModel):
     """The chat.completions request; unknown fields are ignored (vLLM extras top_k
-    and return_token_ids are understood)."""
+    and return_token_ids are understood, and so are parallel_tool_calls and our
+    `constrained` switch for grammar-constrained tool calls)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -166,6 +167,8 @@ class ChatRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     return_token_ids: bool = False
+    parallel_tool_calls: bool | None = None
+    constrained: bool | None = None  # grammar-constrained tool calls (embedded backend): None = its default
 
     @field_validator("tools")
     @classmethod
@@ -191,8 +194,16 @@ class ChatRequest(BaseModel):
             logprobs=self.logprobs,
             top_logprobs=self.top_logprobs,
             tool_choice=choice,
-            extra_body={"return_token_ids": True} if self.return_token_ids else None,
+            extra_body=self._engine_options() or None,
         )
+
+    def _engine_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"return_token_ids": True} if self.return_token_ids else {}
+        if self.parallel_tool_calls is not None:
+            options["parallel_tool_calls"] = self.parallel_tool_calls
+        if self.constrained is not None:
+            options["constrained"] = self.constrained
+        return options
 
 
 def _check_limits(req: ChatRequest, limits: ServerLimits) -> None:
