@@ -21,7 +21,7 @@ def first_user_text(messages) -> str:
     return next(m.content for m in messages if m.role == "user")
 
 
-def gold_calls(answer: list[dict]) -> list[tuple[str, dict]]:
+def gold_calls(answer: list[dict], exposed=tool_name) -> list[tuple[str, dict]]:
     calls = []
     for call in answer:
         (name, params), = call.items()
@@ -30,7 +30,7 @@ def gold_calls(answer: list[dict]) -> list[tuple[str, dict]]:
             usable = [o for o in options if o != ""]
             if usable:
                 args[key] = usable[0]
-        calls.append((tool_name(name), args))
+        calls.append((exposed(name), args))
     return calls
 
 
@@ -183,3 +183,51 @@ def test_summary_rows_only_for_groups_that_were_run():
     assert "overall" not in rows and "live" not in rows
     everything = {c: 0.3 for c in GROUPS["all"]}
     assert summary_rows(everything)["overall"] == pytest.approx(0.3)
+
+
+async def test_prompt_mode_puts_the_docs_in_the_system_prompt_and_scores_pythonic_calls(tmp_path):
+    from agentforge.harnesses.bfcl.episodes import setup
+    from agentforge.runtime.parsing import render_pythonic_calls
+    from agentforge.runtime.messages import FunctionCall, ToolCall
+
+    entry = load_entries("simple")[0]
+    s = setup(entry, "simple", "prompt", entry["question"][0])
+    assert s.tools is None and s.messages[0].role == "system"
+    assert entry["function"][0]["name"] in s.messages[0].content and "[func_name1(" in s.messages[0].content
+    answers = load_answers("simple")
+    by_question = {e["question"][0][-1]["content"]: answers[e["id"]] for e in load_entries("simple")[:3]}
+
+    def reply(messages, tools, index):
+        assert tools is None
+        calls = [ToolCall(function=FunctionCall(name=n, arguments=json.dumps(a)))
+                 for n, a in gold_calls(by_question[messages[-1].content], exposed=str)]
+        return (render_pythonic_calls(calls) if index == 0 else "I would call a function.", [])
+
+    config = BfclConfig(model="scripted", mode="prompt", categories=["simple"], n=2, limit=3)
+    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply), progress=False)
+    records = Journal(tmp_path / "journal.jsonl").load()
+    assert stats.errors == 0 and len(records) == 6
+    assert [records[(t, s)].correct for t in ("simple_0", "simple_1", "simple_2") for s in (0, 1)] == [True, False] * 3
+
+
+async def test_miss_func_entries_announce_held_out_functions_at_their_turn(tmp_path):
+    entry = next(e for e in load_entries("multi_turn_miss_func") if e.get("missed_function"))
+    (turn, held), = entry["missed_function"].items()
+    seen_tools: list[set[str]] = []
+
+    def reply(messages, tools, index):
+        seen_tools.append({t.function.name for t in tools})
+        return ("Done.", [])
+
+    from agentforge.harnesses.bfcl.episodes import multi_turn
+    from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+    from agentforge.runtime.messages import Sampling
+
+    episode = await multi_turn(ScriptedBackend(reply), entry, "multi_turn_miss_func", "fc", Sampling(),
+                               MultiTurnEnv(entry))
+    names = {d["name"] for d in held}
+    assert len(episode.turns) == len(entry["question"])
+    assert all(not (names & s) for s in seen_tools[: int(turn)])
+    assert all(names <= s for s in seen_tools[int(turn):])
+    announce = [m for m in episode.trajectory.messages if m.role == "user"][int(turn)]
+    assert "functions" in announce.content

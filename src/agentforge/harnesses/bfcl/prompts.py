@@ -100,7 +100,7 @@ def official_prompts() -> dict[str, str]:
     from agentforge.harnesses.bfcl.data import bfcl_package_dir
 
     namespace: dict[str, Any] = {}
-    path = bfcl_package_dir() / "bfcl_eval" / "constants" / "default_prompts.py"
+    path = bfcl_package_dir() / "constants" / "default_prompts.py"
     exec(compile(path.read_text(), str(path), "exec"), {"__builtins__": {}}, namespace)
     return {k: v for k, v in namespace.items() if isinstance(v, str)}
 
