@@ -53,6 +53,7 @@ from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.bfcl.score_cache import Scorer
+from agentforge.harnesses.journal import Journal
 
 OFFICIAL_MODEL = "Qwen/Qwen3-8B-FC"  # an OSS FC model: no "." -> "_" in names, like ours
 OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's form of the name
@@ -552,17 +553,15 @@ def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
     for category in categories:
         for index, entry in enumerate(load_entries(category, function_docs=False)):
             positions[category].setdefault(entry["id"], index)
-    with open(run_dir / "journal.jsonl") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if row.get("category") not in wanted or "output" not in row:
-                continue
-            sample = int(row.get("sample", 0) or 0)
-            cases.append({"category": row["category"], "id": row["task_id"], "index": positions[row["category"]][row["task_id"]],
-                          "batch": sample, "label": f"sample {sample}", "output": row["output"],
-                          "decode_error": row.get("decode_error")})
+    # The journal's own reader: the last record per candidate; error records hold no model output.
+    for row in Journal(run_dir / "journal.jsonl").load().values():
+        if row.category not in wanted or row.status == "error":
+            continue
+        entry_id, _, index = row.task_id.partition("@")  # "<id>@<index>": a repeated id in the data
+        cases.append({"category": row.category, "id": entry_id,
+                      "index": int(index) if index else positions[row.category][entry_id],
+                      "batch": row.sample, "label": f"sample {row.sample}", "output": row.output,
+                      "decode_error": row.decode_error})
     return cases
 
 
