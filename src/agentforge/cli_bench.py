@@ -79,7 +79,7 @@ def bfcl(
     except (CliError, RunDirMismatch, ValueError, KeyError) as e:
         _fail(err, str(e).strip("'\""))
     except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
+        err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
     print_report(summary, out)
     err.print(Text.assemble(

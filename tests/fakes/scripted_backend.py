@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Sequence
 
-from agentforge.runtime.backends.base import StreamEvent, stream_from_complete
+from agentforge.runtime.backends.base import stream_from_complete
 from agentforge.runtime.messages import (Completion, FunctionCall, Message, Sampling, TokenLogprob, ToolCall,
                                          ToolSpec, TopLogprob, Usage)
 

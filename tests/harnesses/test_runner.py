@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from agentforge.harnesses.journal import Journal, SampleResult
 from agentforge.harnesses.runner import RunOptions, Task, run_tasks

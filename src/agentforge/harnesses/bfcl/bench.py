@@ -7,6 +7,7 @@ same command again resumes; raising --n adds candidates to a finished run.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -17,7 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from agentforge.harnesses.bfcl import canonical
-from agentforge.harnesses.bfcl.episodes import Decoded, multi_turn, single_turn
+from agentforge.harnesses.bfcl.episodes import multi_turn, single_turn
 from agentforge.harnesses.journal import Journal, SampleResult
 from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
 from agentforge.runtime.backends.base import Backend
@@ -107,8 +108,6 @@ class BfclAttempt:
 
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
         if task.category.startswith("multi_turn"):
-            import asyncio
-
             return list(await asyncio.gather(*(self._multi_turn(task, s) for s in samples)))
         return await self._single_turn(task, samples)
 
