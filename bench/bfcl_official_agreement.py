@@ -60,17 +60,9 @@ OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's f
 
 # ------------------------------------------------------------------ the official side
 
-WORKER = r'''
-import json, sys, tempfile, time, traceback
-from pathlib import Path
-
-from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
-from bfcl_eval.eval_checker import eval_runner
-from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
-from bfcl_eval.model_handler.utils import convert_to_function_call
-from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn, is_relevance_or_irrelevance, load_file
-
-MODEL_DIR = sys.argv[3]
+# The official side's stand-in for a model handler (shared with bfcl_score_speed.py):
+# the outputs are already decoded; `convert_to_function_call` is the official helper.
+REPLAY_HANDLER = r'''
 DECODE_ERROR = "__decode_error__"
 
 
@@ -86,7 +78,20 @@ class ReplayHandler:
         if isinstance(result, dict) and DECODE_ERROR in result:
             raise Exception(result[DECODE_ERROR])
         return convert_to_function_call([{call["name"]: call["arguments"]} for call in result])
+'''
 
+WORKER = r'''
+import json, sys, tempfile, time, traceback
+from pathlib import Path
+
+from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
+from bfcl_eval.eval_checker import eval_runner
+from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
+from bfcl_eval.model_handler.utils import convert_to_function_call
+from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn, is_relevance_or_irrelevance, load_file
+
+MODEL_DIR = sys.argv[3]
+''' + REPLAY_HANDLER + r'''
 
 def clear_instances():
     g = vars(multi_turn_utils)

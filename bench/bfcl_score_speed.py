@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bfcl_official_agreement import (  # noqa: E402
     OFFICIAL_MODEL_DIR,
+    REPLAY_HANDLER,
     find_official_python,
     generated_cases,
 )
@@ -83,20 +84,7 @@ from bfcl_eval.model_handler.utils import convert_to_function_call
 from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn, is_relevance_or_irrelevance, load_file
 
 results_dir, model_dir, write_scores, out_path = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", sys.argv[4]
-DECODE_ERROR = "__decode_error__"
-
-
-class ReplayHandler:
-    def decode_ast(self, result, language="Python"):
-        if isinstance(result, dict) and DECODE_ERROR in result:
-            raise Exception(result[DECODE_ERROR])
-        return result
-
-    def decode_execute(self, result):
-        if isinstance(result, dict) and DECODE_ERROR in result:
-            raise Exception(result[DECODE_ERROR])
-        return convert_to_function_call([{call["name"]: call["arguments"]} for call in result])
-
+''' + REPLAY_HANDLER + r'''
 
 if not write_scores:
     eval_runner.write_list_of_dicts_to_file = lambda *args, **kwargs: None
