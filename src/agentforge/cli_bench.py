@@ -93,15 +93,10 @@ def bfcl(
 @bench_app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
     """Rebuild and print the report of a (possibly unfinished) BFCL run."""
-    import json
-
-    from agentforge.harnesses.bfcl.bench import BfclConfig, write_bfcl_report
+    from agentforge.harnesses.bfcl.bench import load_config, write_bfcl_report
     from agentforge.harnesses.report import print_report
 
     out, err = _consoles()
-    path = run_dir / "config.json"
-    if not path.exists():
+    if not (run_dir / "config.json").exists():
         _fail(err, f"{run_dir} is not a run directory (no config.json)")
-    raw = json.loads(path.read_text())
-    config = BfclConfig(**{k: v for k, v in raw.items() if k in BfclConfig.__dataclass_fields__})
-    print_report(write_bfcl_report(run_dir, config), out)
+    print_report(write_bfcl_report(run_dir, load_config(run_dir)), out)

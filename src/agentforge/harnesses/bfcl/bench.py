@@ -18,7 +18,11 @@ from typing import Any
 from rich.console import Console
 
 from agentforge.harnesses.bfcl import canonical
+from agentforge.harnesses.bfcl.checker import Verdict
+from agentforge.harnesses.bfcl.data import is_multi_turn
 from agentforge.harnesses.bfcl.episodes import multi_turn, single_turn
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.journal import Journal, SampleResult
 from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
 from agentforge.runtime.backends.base import Backend
@@ -66,6 +70,12 @@ class RunDirMismatch(ValueError):
     pass
 
 
+def load_config(run_dir: Path) -> BfclConfig:
+    """The settings a run directory was made with (keys this version does not know are dropped)."""
+    raw = json.loads((Path(run_dir) / "config.json").read_text())
+    return BfclConfig(**{k: v for k, v in raw.items() if k in BfclConfig.__dataclass_fields__})
+
+
 def check_run_dir(run_dir: Path, config: BfclConfig) -> None:
     """Write config.json, or refuse to resume a run made with other settings."""
     path = run_dir / "config.json"
@@ -107,13 +117,11 @@ class BfclAttempt:
         self.sampling = config.sampling()
 
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
-        if task.category.startswith("multi_turn"):
+        if is_multi_turn(task.category):
             return list(await asyncio.gather(*(self._multi_turn(task, s) for s in samples)))
         return await self._single_turn(task, samples)
 
     async def _single_turn(self, task: Task, samples: list[int]) -> list[SampleResult]:
-        from agentforge.harnesses.bfcl.score import score_entry
-
         entry, answer = task.data
         started = time.monotonic()
         sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, samples[0]))
@@ -123,17 +131,15 @@ class BfclAttempt:
         seconds = (time.monotonic() - started) / len(samples)
         results = []
         for sample, (decoded, completion) in zip(samples, outs):
-            verdict = score_entry(task.category, entry, answer, decoded.official(), decoded.error)
+            output = decoded.official()
+            verdict = score_entry(task.category, entry, answer, output, decoded.error)
             traj = Trajectory(task_id=task.id, messages=[completion.message()], status="done",
                               final_reward=float(verdict.valid), metadata={"sample": sample})
-            results.append(self._result(task, sample, verdict, [completion], seconds, decoded.official(),
-                                        decoded.error, canonical.canonical_calls(decoded.calls), traj))
+            results.append(await self._result(task, sample, verdict, [completion], seconds, output,
+                                              decoded.error, canonical.canonical_calls(decoded.calls), traj))
         return results
 
     async def _multi_turn(self, task: Task, sample: int) -> SampleResult:
-        from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
-        from agentforge.harnesses.bfcl.score import score_entry
-
         entry, answer = task.data
         started = time.monotonic()
         sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, sample))
@@ -143,29 +149,22 @@ class BfclAttempt:
         verdict = score_entry(task.category, entry, answer, episode.turns, error)
         episode.trajectory.final_reward = float(verdict.valid)
         episode.trajectory.metadata["sample"] = sample
-        return self._result(task, sample, verdict, episode.completions, time.monotonic() - started,
-                            episode.turns, error, canonical.canonical_turns(episode.turns), episode.trajectory)
+        return await self._result(task, sample, verdict, episode.completions, time.monotonic() - started,
+                                  episode.turns, error, canonical.canonical_turns(episode.turns), episode.trajectory)
 
-    def _result(self, task: Task, sample: int, verdict: Any, completions: list[Completion], seconds: float,
-                output: Any, decode_error: str | None, answer: str, traj: Trajectory) -> SampleResult:
+    async def _result(self, task: Task, sample: int, verdict: Verdict, completions: list[Completion],
+                      seconds: float, output: Any, decode_error: str | None, answer: str,
+                      traj: Trajectory) -> SampleResult:
         logprobs, confidences = candidate_signals(completions)
         relative = f"trajectories/{_safe(task.id)}/{sample}.json"
         traj.finished_at = time.time()
-        traj.save(self.run_dir / relative)
+        await asyncio.to_thread(traj.save, self.run_dir / relative)  # fsync'ed: off the event loop
         return SampleResult(
-            task_id=task.id, sample=sample, category=task.category, correct=bool(verdict.valid),
+            task_id=task.id, sample=sample, category=task.category, correct=verdict.valid,
             answer=answer, output=output, decode_error=decode_error,
-            detail={k: v for k, v in _verdict_dict(verdict).items() if k != "valid"},
+            detail={"error_type": verdict.error_type, "errors": verdict.errors},
             token_logprobs=[round(x, 4) for x in logprobs], token_confidences=[round(x, 4) for x in confidences],
             tokens=sum(c.usage.completion_tokens for c in completions), seconds=seconds, trajectory=relative)
-
-
-def _verdict_dict(verdict: Any) -> dict:
-    if hasattr(verdict, "model_dump"):
-        return verdict.model_dump()
-    if hasattr(verdict, "__dataclass_fields__"):
-        return asdict(verdict)
-    return dict(verdict)
 
 
 def _safe(task_id: str) -> str:

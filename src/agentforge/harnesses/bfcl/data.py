@@ -82,11 +82,6 @@ _BACKEND_MODULES = {
     "VehicleControlAPI": "vehicle_control",
 }
 
-# The user message of a miss_func turn whose functions were held out until now
-# (the turn has no user message of its own); this is the benchmark's own text.
-ADDITIONAL_FUNCTION_PROMPT = "I have updated some more functions you can choose from. What about now?"
-
-
 def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
@@ -265,7 +260,7 @@ def functions_at_turn(entry: dict, turn: int) -> list[dict]:
 
 def is_holdout_turn(entry: dict, turn: int) -> bool:
     """True when turn `turn` only announces held-out functions (its question is empty;
-    the runner sends ADDITIONAL_FUNCTION_PROMPT as the user message)."""
+    the harness sends the official announcement, prompts.added_functions_message)."""
     return str(turn) in entry.get("missed_function", {})
 
 

@@ -5,8 +5,8 @@ Outputs are decoded into the official formats the checker reads:
 - multi-turn: turns -> steps -> calls `{"name", "arguments"}`; a step that ends
   the turn (plain text, or calls that do not decode) is an empty list.
 The multi-turn loop follows the official inference loop: per user turn the
-model calls tools until it answers without one; more than MAX_STEPS_PER_TURN
-steps in a turn force-quits the whole entry.
+model calls tools until it answers without one; too many steps in a turn
+(multi_turn.step_limit_reached) force-quits the whole entry.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
+from agentforge.harnesses.bfcl.data import functions_at_turn, is_holdout_turn
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, step_limit_reached
 from agentforge.harnesses.bfcl.prompts import added_functions_message, prepare_functions, to_tools, with_system_prompt
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.messages import Completion, Message, Sampling
 from agentforge.runtime.parsing import parse_pythonic
 from agentforge.runtime.trajectory import Step, Trajectory
-
-MAX_STEPS_PER_TURN = 20  # the official harness force-quits an entry past this
 
 
 @dataclass
@@ -105,23 +104,20 @@ class Episode:
 
 
 async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
-                     env: Any, task_id: str = "") -> Episode:
-    """One multi-turn episode against a live environment (`env.execute(name, arguments) -> str`)."""
-    held_out: dict[str, list] = entry.get("missed_function", {}) or {}
-    entry = {**entry, "function": list(entry.get("function", []))}
+                     env: MultiTurnEnv, task_id: str = "") -> Episode:
+    """One multi-turn episode against a live environment."""
     s: Setup | None = None
     traj = Trajectory(task_id=task_id, messages=[])
     episode = Episode(turns=[], trajectory=traj, completions=[])
     for index, turn in enumerate(entry["question"]):
-        added = held_out.get(str(index))
         if s is None:
             s = setup(entry, category, mode, turn)
             traj.messages.extend(s.messages)
         else:
-            if added:
-                entry["function"].extend(added)
-                new = setup(entry, category, mode, [])
-                s.tools, s.names = new.tools, new.names
+            if is_holdout_turn(entry, index):  # held-out functions join the tools from this turn on
+                now = setup({**entry, "function": functions_at_turn(entry, index)}, category, mode, [])
+                s.tools, s.names = now.tools, now.names
+                added = entry["missed_function"][str(index)]
                 user = [added_functions_message(prepare_functions(added, category), mode)]
             else:
                 user = [Message.model_validate(m) for m in turn]
@@ -138,10 +134,10 @@ async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sa
                 steps.append([])
                 break
             steps.append(decoded.calls)
-            results = await asyncio.to_thread(_execute_all, env, decoded.calls)
+            results = await asyncio.to_thread(env.execute_step, decoded.calls)
             step.observations = _observations(s, completion, decoded.calls, results)
             traj.messages.extend(step.observations)
-            if len(steps) > MAX_STEPS_PER_TURN:
+            if step_limit_reached(len(steps)):  # every step so far made calls
                 episode.force_quit = True
                 break
         episode.turns.append(steps)
@@ -149,10 +145,6 @@ async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sa
             break
     traj.status = "step_limit" if episode.force_quit else "done"
     return episode
-
-
-def _execute_all(env: Any, calls: list[dict]) -> list[str]:
-    return [env.execute(c["name"], c["arguments"]) for c in calls]
 
 
 def _observations(s: Setup, completion: Completion, calls: list[dict], results: list[str]) -> list[Message]:

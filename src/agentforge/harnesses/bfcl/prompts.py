@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from agentforge.harnesses.bfcl.checker import language_of
 from agentforge.runtime.messages import FunctionSpec, Message, ToolSpec
 
 # BFCL type name -> JSON schema type (a fact of the benchmark's type system).
@@ -28,13 +29,10 @@ JSON_TYPE = {
 }
 SCHEMA_KEYS = {"description", "enum", "default", "format", "minimum", "maximum", "minItems", "maxItems"}
 LANGUAGE_HINT = {
-    "java": "The function is written in Java 8 SDK syntax.",
-    "javascript": "The function is written in JavaScript syntax.",
+    "Python": "The function is written in Python 3 syntax.",
+    "Java": "The function is written in Java 8 SDK syntax.",
+    "JavaScript": "The function is written in JavaScript syntax.",
 }
-
-
-def language(category: str) -> str:
-    return category if category in LANGUAGE_HINT else "python"
 
 
 def prepare_functions(functions: list[dict], category: str) -> list[dict]:
@@ -42,14 +40,14 @@ def prepare_functions(functions: list[dict], category: str) -> list[dict]:
     the docs: a language note in each description, and Java/JavaScript
     parameters declared as strings holding the language's literal."""
     functions = copy.deepcopy(functions)
-    lang = language(category)
+    lang = language_of(category)
     for fn in functions:
-        fn["description"] = f"{fn.get('description', '')} {LANGUAGE_HINT.get(lang, 'The function is written in Python 3 syntax.')}"
-        if lang == "python":
+        fn["description"] = f"{fn.get('description', '')} {LANGUAGE_HINT[lang]}"
+        if lang == "Python":
             continue
         for name, prop in fn.get("parameters", {}).get("properties", {}).items():
             declared = prop.get("type", "any")
-            note = f" Pass a {lang.capitalize()} value of type {declared} as a string."
+            note = f" Pass a {lang} value of type {declared} as a string."
             if declared in ("ArrayList", "Array") and "items" in prop:
                 note += f" Its elements are of type {prop['items'].get('type', 'any')}."
                 del prop["items"]

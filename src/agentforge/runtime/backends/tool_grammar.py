@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ def call_tail() -> str:
 
 AUTO = "<auto>"  # choice: plain text or tool calls (never a tool name: "<" is not allowed in one)
 # Text that never contains the call tag: llguidance regexes take & (and) and ~ (not).
-FREE_TEXT = r"/(?s:.*)/ & ~/(?s:.*)<tool_call>(?s:.*)/"
+FREE_TEXT = rf"/(?s:.*)/ & ~/(?s:.*){re.escape(TOOL_CALL_OPEN)}(?s:.*)/"
 
 
 def constrained_choice(tools: Sequence[ToolSpec] | None, tool_choice: Any, auto: bool = False) -> str | None:
