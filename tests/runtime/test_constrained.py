@@ -24,6 +24,7 @@ from agentforge.runtime.backends.tool_grammar import (
 )
 from agentforge.runtime.messages import FunctionSpec, Message, Sampling, ToolSpec
 from agentforge.runtime.parsing import parse_hermes
+from tests.runtime.engine_idle import engine_idle
 
 pytest.importorskip("llguidance")
 
@@ -345,10 +346,7 @@ async def test_cancelling_a_constrained_request_frees_its_slots(embedded):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(50):
-        if not embedded.engine.active and embedded.engine.prefilling is None:
-            break
-        await asyncio.sleep(0.1)
+    await engine_idle(embedded.engine)
     assert not embedded.engine.active
     s = Sampling(temperature=0, max_tokens=30, tool_choice="required")
     [c] = await embedded.complete([Message.user("Weather in Rome?")], tools=TOOLS[3:], sampling=s)

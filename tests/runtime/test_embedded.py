@@ -10,6 +10,7 @@ import pytest
 
 from agentforge.runtime.backends.base import BackendError
 from agentforge.runtime.messages import FunctionSpec, Message, Sampling, ToolSpec
+from tests.runtime.engine_idle import engine_idle
 
 pytestmark = pytest.mark.model
 
@@ -113,10 +114,7 @@ async def test_cancelling_a_request_frees_its_slots(embedded):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(50):
-        if not embedded.engine.active and embedded.engine.prefilling is None:
-            break
-        await asyncio.sleep(0.1)
+    await engine_idle(embedded.engine)
     assert not embedded.engine.active
     [c] = await embedded.complete(ask("Name a fruit."), sampling=GREEDY)  # the engine still serves
     assert c.text
