@@ -1,0 +1,194 @@
+"""What every sandbox shares: limits, the result of one command, output capping.
+
+A sandbox runs model-written shell commands in a workspace directory. Each
+backend (bwrap, docker, local) decides how strongly it isolates; all of them
+report a broken limit as a clean tool error in `ExecResult`, never by raising.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORKDIR = "/workspace"  # where the workspace appears inside isolating sandboxes
+DIFF_CHARS = 20_000_000  # a diff is read whole, up to this size
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (could not start, backend missing) — not the command."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-command limits. The defaults suit an agent step, not a full test suite."""
+
+    timeout: float = 120.0  # wall seconds per command
+    memory_mb: int = 4096
+    pids: int = 512
+    cpu_seconds: int | None = None  # CPU time; None = only the wall timeout
+    file_size_mb: int = 2048  # largest file a command may write
+    output_chars: int = 10_000  # longer outputs keep head and tail halves (the paper's scaffold)
+    max_output_bytes: int = 64 * 1024 * 1024  # a command printing more than this is killed
+
+
+@dataclass
+class ExecResult:
+    returncode: int
+    output: str  # stdout and stderr interleaved, capped to head + tail
+    seconds: float = 0.0
+    timed_out: bool = False
+    truncated: bool = False  # output was cut to head + tail
+    error: str | None = None  # why a limit stopped the command, in words
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and self.error is None
+
+    def observation(self) -> str:
+        """The text an agent sees: return code, output, and any limit that was hit."""
+        parts = [f"<returncode>{self.returncode}</returncode>"]
+        if self.error:
+            parts.append(f"<error>{self.error}</error>")
+        parts.append(f"<output>\n{self.output}</output>")
+        return "\n".join(parts)
+
+
+class OutputCap:
+    """Collects a stream keeping only the first and last `chars // 2` characters.
+
+    Memory stays bounded however much a command prints; `total` counts all of it.
+    """
+
+    def __init__(self, chars: int):
+        self.half = max(1, chars // 2)
+        self.chars = chars
+        self.head = ""
+        self.tail = ""
+        self.total = 0
+
+    def feed(self, text: str) -> None:
+        self.total += len(text)
+        if len(self.head) < self.half:
+            room = self.half - len(self.head)
+            self.head += text[:room]
+            text = text[room:]
+        if text:
+            self.tail = (self.tail + text)[-self.half:]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > self.chars
+
+    def text(self) -> str:
+        if not self.truncated:
+            return self.head + self.tail
+        cut = self.total - len(self.head) - len(self.tail)
+        return (f"{self.head}\n<warning>output too long: {cut} characters cut; "
+                f"showing the first and last {self.half}</warning>\n{self.tail}")
+
+
+@dataclass
+class Mount:
+    """A host directory visible inside the sandbox at `target`."""
+
+    source: Path
+    target: str
+    writable: bool = False
+
+
+@dataclass
+class SandboxSpec:
+    """Everything needed to start a sandbox, independent of the backend."""
+
+    workspace: Path  # host directory, writable, the command's working directory
+    limits: Limits = field(default_factory=Limits)
+    network: bool = False
+    mounts: list[Mount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    image: str | None = None  # docker only
+
+
+class Sandbox(abc.ABC):
+    """start → exec … → diff → stop. Use as `async with`."""
+
+    name: str = "sandbox"
+    #: the workspace path as commands inside see it
+    workdir: str = WORKDIR
+
+    def __init__(self, spec: SandboxSpec):
+        self.spec = spec
+        self.workspace = Path(spec.workspace).resolve()
+        self.limits = spec.limits
+
+    async def __aenter__(self) -> "Sandbox":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if not self.workspace.is_dir():
+            raise SandboxError(f"workspace {self.workspace} is not a directory")
+
+    async def stop(self) -> None:
+        return None
+
+    @abc.abstractmethod
+    async def exec(self, command: str, timeout: float | None = None,
+                   env: dict[str, str] | None = None,
+                   output_chars: int | None = None) -> ExecResult:
+        """Run `command` with bash in the workspace.
+
+        `output_chars` overrides the head+tail cap (e.g. to read a whole diff).
+        """
+
+    # Files live in the workspace on the host for every backend that mounts it,
+    # so reading and writing need no round trip through the sandbox.
+    def host_path(self, path: str) -> Path:
+        """Map a path as the agent wrote it (relative, or under `workdir`) to the host.
+
+        Refuses anything that resolves outside the workspace, symlinks included.
+        """
+        p = path
+        if p == self.workdir or p.startswith(self.workdir.rstrip("/") + "/"):
+            p = p[len(self.workdir):].lstrip("/")
+        candidate = Path(p)
+        if candidate.is_absolute():
+            candidate = Path(str(candidate))
+        full = (self.workspace / candidate).resolve()
+        if full != self.workspace and self.workspace not in full.parents:
+            raise PermissionError(f"{path} is outside the workspace {self.workdir}")
+        return full
+
+    async def read_file(self, path: str) -> str:
+        return await asyncio.to_thread(self.host_path(path).read_text, errors="replace")
+
+    async def write_file(self, path: str, content: str) -> None:
+        target = self.host_path(path)
+
+        def write() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+
+        await asyncio.to_thread(write)
+
+    async def diff(self, base: str | None = None) -> str:
+        """`git diff` of the workspace against `base` (default: HEAD), new files included.
+
+        git runs inside the sandbox, never on the host: a model-written
+        .git/config can name programs (fsmonitor, diff drivers) that git would run.
+        """
+        against = shlex.quote(base) if base else "HEAD"
+        result = await self.exec(
+            "git add -A >/dev/null 2>&1 && "
+            f"git -c core.fileMode=false diff --cached --no-color --no-ext-diff {against}",
+            timeout=max(60.0, self.limits.timeout), output_chars=DIFF_CHARS)
+        if result.returncode != 0 or result.error:
+            raise SandboxError(f"git diff failed in the sandbox: {result.error or ''} {result.output[-500:]}")
+        if result.truncated:
+            raise SandboxError(f"the diff is over {DIFF_CHARS} characters")
+        return result.output

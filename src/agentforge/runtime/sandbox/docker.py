@@ -1,0 +1,193 @@
+"""Docker sandbox: one fresh container per command, the workspace bind-mounted.
+
+A container per command gives the same semantics as the bwrap backend (only
+the workspace persists; nothing a command starts outlives it) and makes every
+limit the engine's: `--network none`, memory and swap, pids, CPUs, read-only
+root file system with a private /tmp, no capabilities, no new privileges.
+Needs the `docker` extra and a running engine; images come from a registry
+where one is reachable, else from `images.ensure_base_image` (built locally).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from .base import WORKDIR, ExecResult, OutputCap, Sandbox, SandboxError, SandboxSpec
+
+DEFAULT_IMAGE = "agentforge/swe-base:bookworm"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+OUT_DIR = "/.agentforge-out"  # where a command's output file is mounted
+POLL = 0.05  # seconds between checks of a running command
+
+
+def docker_client():
+    try:
+        import docker
+    except ImportError as exc:  # pragma: no cover - depends on extras
+        raise SandboxError("the docker sandbox needs the docker SDK: pip install 'agentforge[docker]'") from exc
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(f"cannot reach a Docker engine ({exc}); start dockerd, or choose --sandbox bwrap") from exc
+    return client
+
+
+class DockerSandbox(Sandbox):
+    name = "docker"
+    workdir = WORKDIR
+
+    def __init__(self, spec: SandboxSpec, client=None):
+        super().__init__(spec)
+        self.image = spec.image or DEFAULT_IMAGE
+        self._client = client
+
+    async def start(self) -> None:
+        await super().start()
+        if self._client is None:
+            self._client = await asyncio.to_thread(docker_client)
+        try:
+            await asyncio.to_thread(self._client.images.get, self.image)
+        except Exception as exc:
+            raise SandboxError(f"docker image {self.image} is not available ({exc}); build it with "
+                               "`agent sandbox build-image` or pull it") from exc
+
+    def _run_kwargs(self, command: str, env: dict[str, str] | None) -> dict:
+        limits = self.limits
+        volumes = {str(self.workspace): {"bind": self.workdir, "mode": "rw"}}
+        for m in self.spec.mounts:
+            volumes[str(m.source)] = {"bind": m.target, "mode": "rw" if m.writable else "ro"}
+        environment = {"HOME": "/tmp", "LANG": "C.UTF-8", "TERM": "dumb", "PYTHONDONTWRITEBYTECODE": "1",
+                       "GIT_PAGER": "cat", "PAGER": "cat", **self.spec.env, **(env or {})}
+        if self.spec.network and os.path.exists(CA_BUNDLE):
+            # The host's CA bundle: where TLS is intercepted, containers need it to reach PyPI.
+            volumes[CA_BUNDLE] = {"bind": CA_BUNDLE, "mode": "ro"}
+            environment.update(PIP_CERT=CA_BUNDLE, SSL_CERT_FILE=CA_BUNDLE, REQUESTS_CA_BUNDLE=CA_BUNDLE)
+        memory = f"{limits.memory_mb}m"
+        return dict(
+            image=self.image, command=["/bin/bash", "-c", command], detach=True,
+            working_dir=self.workdir, environment=environment, volumes=volumes,
+            network_mode="bridge" if self.spec.network else "none",
+            mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
+            nano_cpus=int((os.cpu_count() or 1) * 1e9), read_only=True,
+            tmpfs={"/tmp": "size=1g", "/run": "size=64m", "/var/tmp": "size=256m"},
+            cap_drop=["ALL"], cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"],
+            security_opt=["no-new-privileges"], ulimits=self._ulimits(), hostname="sandbox",
+            stdin_open=False, tty=False)
+
+    def _ulimits(self):
+        import docker
+
+        size = self.limits.file_size_mb * 1024 * 1024
+        return [docker.types.Ulimit(name="fsize", soft=size, hard=size),
+                docker.types.Ulimit(name="core", soft=0, hard=0)]
+
+    async def exec(self, command: str, timeout: float | None = None,
+                   env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
+        timeout = self.limits.timeout if timeout is None else timeout
+        return await asyncio.to_thread(self._exec_blocking, command, timeout, env,
+                                       output_chars or self.limits.output_chars)
+
+    def _exec_blocking(self, command: str, timeout: float, env, output_chars: int) -> ExecResult:
+        if self._client is None:
+            raise SandboxError("the docker sandbox was not started")
+        started = time.monotonic()
+        # Output goes to a file on the host rather than through the engine's log
+        # API, which is far too slow to notice a command flooding its output.
+        with tempfile.TemporaryDirectory(prefix="agentforge-out-") as out_dir:
+            wrapped = f"exec >{OUT_DIR}/log 2>&1\n{command}"
+            kwargs = self._run_kwargs(wrapped, env)
+            kwargs["volumes"][out_dir] = {"bind": OUT_DIR, "mode": "rw"}
+            container = self._client.containers.run(**kwargs)
+            log = Path(out_dir) / "log"
+            timed_out = flooded = False
+            pid_hits = 0
+            try:
+                deadline = started + timeout
+                while True:
+                    container.reload()
+                    if container.status not in ("created", "running"):
+                        break
+                    # read while it runs: the engine drops the cgroup when the container stops
+                    pid_hits = max(pid_hits, _pid_limit_hits(container.id))
+                    if _size(log) > self.limits.max_output_bytes:
+                        flooded = True
+                        break
+                    if time.monotonic() > deadline:
+                        timed_out = True
+                        break
+                    time.sleep(POLL)
+                if timed_out or flooded:
+                    _kill(container)
+                state = container.wait(timeout=60)
+                returncode = int(state.get("StatusCode", 137))
+                container.reload()
+                oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            finally:
+                try:
+                    container.remove(force=True)
+                except Exception:
+                    pass
+            cap = OutputCap(output_chars)
+            _read_capped(log, cap)
+        error = None
+        if timed_out:
+            error = f"the command timed out after {timeout:g} s and was killed"
+        elif flooded:
+            error = f"the command printed more than {self.limits.max_output_bytes // (1024 * 1024)} MB and was killed"
+        elif oom:
+            error = f"killed: the memory limit ({self.limits.memory_mb} MB) was reached"
+        elif pid_hits:
+            error = f"the process limit ({self.limits.pids}) was reached; some forks failed"
+        elif returncode == 137:
+            error = "the command was killed by signal 9"
+        return ExecResult(returncode=returncode, output=cap.text(), seconds=time.monotonic() - started,
+                          timed_out=timed_out, truncated=cap.truncated, error=error)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read_capped(path: Path, cap: OutputCap) -> None:
+    """Feed the head and the tail of a possibly huge file into `cap`, skipping the middle."""
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if size <= 4 * cap.chars:
+            cap.feed(f.read().decode("utf-8", errors="replace"))
+            return
+        head = f.read(cap.half * 4).decode("utf-8", errors="replace")[:cap.half]
+        f.seek(size - cap.half * 4)
+        tail = f.read().decode("utf-8", errors="replace")[-cap.half:]
+    cap.head, cap.tail, cap.total = head, tail, size  # bytes, close enough to characters for the notice
+
+
+def _pid_limit_hits(container_id: str) -> int:
+    """How often the container hit its pids limit (cgroup v1 and v2 layouts of the cgroupfs driver)."""
+    for path in (Path("/sys/fs/cgroup/pids/docker") / container_id / "pids.events",
+                 Path("/sys/fs/cgroup/system.slice") / f"docker-{container_id}.scope" / "pids.events",
+                 Path("/sys/fs/cgroup/docker") / container_id / "pids.events"):
+        try:
+            for line in path.read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "max":
+                    return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def _kill(container) -> None:
+    try:
+        container.kill()
+    except Exception:
+        pass
