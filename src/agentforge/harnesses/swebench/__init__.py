@@ -1,0 +1,1 @@
+"""SWE-bench: instances, per-instance environments, official-style evaluation, the harness."""
