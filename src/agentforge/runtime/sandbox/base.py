@@ -109,6 +109,8 @@ class SandboxSpec:
     mounts: list[Mount] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     image: str | None = None  # docker only
+    writable_root: bool = False  # docker only: official SWE-bench images edit /testbed in place
+    workdir: str | None = None  # docker only: start commands here instead of the workspace mount
 
 
 class Sandbox(abc.ABC):

@@ -52,9 +52,14 @@ class DockerSandbox(Sandbox):
             self._client = await asyncio.to_thread(docker_client)
         try:
             await asyncio.to_thread(self._client.images.get, self.image)
-        except Exception as exc:
-            raise SandboxError(f"docker image {self.image} is not available ({exc}); build it with "
-                               "`agent sandbox build-image` or pull it") from exc
+        except Exception:
+            try:
+                await asyncio.to_thread(self._client.images.pull, self.image)
+            except Exception as exc:
+                hint = ("build it with `agent sandbox build-image`" if self.image == DEFAULT_IMAGE
+                        else "pull it where a registry is reachable and `docker load` it here")
+                raise SandboxError(f"docker image {self.image} is not here and cannot be pulled ({exc}); "
+                                   f"{hint}") from exc
 
     def _run_kwargs(self, command: str, env: dict[str, str] | None) -> dict:
         limits = self.limits
@@ -70,10 +75,10 @@ class DockerSandbox(Sandbox):
         memory = f"{limits.memory_mb}m"
         return dict(
             image=self.image, command=["/bin/bash", "-c", command], detach=True,
-            working_dir=self.workdir, environment=environment, volumes=volumes,
+            working_dir=self.spec.workdir or self.workdir, environment=environment, volumes=volumes,
             network_mode="bridge" if self.spec.network else "none",
             mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
-            nano_cpus=int((os.cpu_count() or 1) * 1e9), read_only=True,
+            nano_cpus=int((os.cpu_count() or 1) * 1e9), read_only=not self.spec.writable_root,
             tmpfs={"/tmp": "size=1g", "/run": "size=64m", "/var/tmp": "size=256m"},
             cap_drop=["ALL"], cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"],
             security_opt=["no-new-privileges"], ulimits=self._ulimits(), hostname="sandbox",

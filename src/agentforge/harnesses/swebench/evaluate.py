@@ -1,0 +1,133 @@
+"""Evaluate one patch on one instance, the way the official harness does.
+
+Fresh checkout at the base commit → apply the model patch (git apply, then
+--3way, then --reject, then `patch --fuzz=5`) → the instance's eval script
+(resets the test files, applies the test patch, runs the tests between the
+output markers) → parse the log with the instance's parser → FAIL_TO_PASS all
+pass and PASS_TO_PASS all still pass = resolved.
+
+Instances with an `environment` run in our sandboxes (bwrap, docker, local) on
+a cached venv; official rows without one need their official docker image.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentforge.harnesses.swebench.environment import EnvHandle, build_env, env_sandbox
+from agentforge.harnesses.swebench.grading import APPLY_PATCH_FAIL, APPLY_PATCH_PASS, TESTS_TIMEOUT, Grade, grade_log
+from agentforge.harnesses.swebench.instances import Instance
+from agentforge.harnesses.swebench.repos import RepoSource
+from agentforge.runtime.sandbox import Limits, Mount, SandboxSpec, make_sandbox, resolve_kind
+
+EVAL_DIR = "/agentforge/eval"  # patch and eval script, mounted read-only
+APPLY_COMMANDS = ("git apply --verbose", "git apply --verbose --3way", "git apply --verbose --reject",
+                  "patch --batch --fuzz=5 -p1 -i")
+LOG_CHARS = 50_000_000  # eval logs are read whole
+
+
+@dataclass
+class EvalResult:
+    instance_id: str
+    resolved: bool
+    grade: Grade | None = None
+    applied: str | None = None  # the command that applied the patch; None = empty patch or failure
+    empty_patch: bool = False
+    error: str | None = None  # why there is no grade (patch failed, timeout, infrastructure)
+    log: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def detail(self) -> dict:
+        return {"applied": self.applied, "empty_patch": self.empty_patch, "error": self.error,
+                "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+                "grade": self.grade.model_dump() if self.grade else None}
+
+
+def apply_section(patch_path: str) -> str:
+    """Shell that applies the model patch with the official fallbacks, printing the official markers.
+
+    Unlike the official harness we reset the tree between tries, so a failed
+    `--reject` leaves no half-applied hunks for `patch` to trip over.
+    """
+    tries = " ".join(shlex.quote(c) for c in APPLY_COMMANDS)
+    return f"""
+applied=""
+if [ -s {patch_path} ]; then
+  for cmd in {tries}; do
+    if $cmd {patch_path}; then applied="$cmd"; break; fi
+    git checkout -q -- . 2>/dev/null; git clean -fdq 2>/dev/null
+  done
+  if [ -z "$applied" ]; then echo "{APPLY_PATCH_FAIL}"; exit 1; fi
+  echo "{APPLY_PATCH_PASS} ($applied)"
+fi
+"""
+
+
+def _applied_with(log: str) -> str | None:
+    for line in log.splitlines():
+        if line.startswith(APPLY_PATCH_PASS + " ("):
+            return line[len(APPLY_PATCH_PASS) + 2:-1]
+    return None
+
+
+async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos: RepoSource | None = None,
+                   env: EnvHandle | None = None, timeout: float = 1800.0, log=None) -> EvalResult:
+    """Grade `patch` on `instance`. Never raises for a bad patch or failing tests."""
+    kind = resolve_kind(kind)
+    seconds: dict[str, float] = {}
+    empty = not patch.strip()
+    if not instance.eval_script:
+        return EvalResult(instance.instance_id, False, empty_patch=empty,
+                          error="the instance has no eval_script (use the SWE-bench rows that carry one)")
+    with tempfile.TemporaryDirectory(prefix="agentforge-eval-") as tmp:
+        tmp_path = Path(tmp)
+        files = tmp_path / "eval"
+        files.mkdir()
+        (files / "model.patch").write_text(patch if not empty else "")
+        (files / "eval.sh").write_text(instance.eval_script)
+        limits = Limits(timeout=timeout, memory_mb=8192, pids=4096, output_chars=LOG_CHARS)
+        started = time.monotonic()
+        if instance.environment is None:
+            box = _official_image_sandbox(instance, kind, tmp_path, files, limits)
+            inside = EVAL_DIR
+        else:
+            env = env or await build_env(instance.environment, kind, log=log)
+            seconds["env"] = time.monotonic() - started
+            started = time.monotonic()
+            workspace = await (repos or RepoSource()).checkout(instance.repo, instance.base_commit,
+                                                                tmp_path / "repo")
+            seconds["checkout"] = time.monotonic() - started
+            mounts = [] if kind == "local" else [Mount(files, EVAL_DIR)]
+            box = env_sandbox(kind, workspace, env, limits, mounts=mounts)
+            inside = str(files) if kind == "local" else EVAL_DIR
+        started = time.monotonic()
+        async with box:
+            result = await box.exec(apply_section(f"{inside}/model.patch") + f"\nbash {inside}/eval.sh\n")
+        seconds["eval"] = time.monotonic() - started
+    output = result.output
+    if result.timed_out:
+        output += f"\n{TESTS_TIMEOUT}\n"
+        return EvalResult(instance.instance_id, False, empty_patch=empty, log=output, seconds=seconds,
+                          error=f"tests timed out after {timeout:g} s")
+    if APPLY_PATCH_FAIL in output:
+        return EvalResult(instance.instance_id, False, empty_patch=empty, log=output, seconds=seconds,
+                          error="the patch did not apply")
+    grade = grade_log(output, instance.row())
+    return EvalResult(instance.instance_id, grade.resolved, grade=grade, applied=_applied_with(output),
+                      empty_patch=empty, log=output, seconds=seconds, error=grade.log_error or result.error)
+
+
+def _official_image_sandbox(instance: Instance, kind: str, tmp: Path, files: Path, limits: Limits):
+    """Official rows: their eval script expects the official image (/testbed, conda env 'testbed')."""
+    if kind != "docker":
+        raise RuntimeError(f"{instance.instance_id} has no `environment`: official SWE-bench rows run only in "
+                           "their official docker image (--sandbox docker, with a reachable registry)")
+    scratch = tmp / "scratch"
+    scratch.mkdir()
+    return make_sandbox("docker", SandboxSpec(workspace=scratch, limits=limits, image=instance.official_image(),
+                                              mounts=[Mount(files, EVAL_DIR)], writable_root=True,
+                                              workdir="/testbed"))

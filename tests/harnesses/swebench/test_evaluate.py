@@ -1,0 +1,74 @@
+"""Official-style evaluation on a real tiny repository, in every sandbox backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentforge.harnesses.swebench.evaluate import evaluate
+from agentforge.harnesses.swebench.repos import RepoSource, RepoUnavailable
+
+from .tiny_repo import CALC, diff_of, make_instance
+
+KINDS = ["bwrap", pytest.param("docker", marks=pytest.mark.docker), "local"]
+
+
+@pytest.fixture(scope="module")
+def docker_image():
+    from agentforge.runtime.sandbox.images import ensure_base_image
+
+    return ensure_base_image()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_gold_resolves_and_empty_does_not(tmp_path, kind, request):
+    if kind == "docker":
+        request.getfixturevalue("docker_image")
+    instance, mirror = make_instance(tmp_path)
+    repos = RepoSource(mirror=mirror)
+    gold = await evaluate(instance, instance.patch, kind=kind, repos=repos)
+    assert gold.resolved, gold.log[-2000:]
+    assert gold.applied == "git apply --verbose"
+    assert gold.grade.f2p_passed == ["tests/test_calc.py::test_add"]
+    empty = await evaluate(instance, "", kind=kind, repos=repos)
+    assert not empty.resolved and empty.empty_patch and empty.error is None
+    assert empty.grade.f2p_failed == ["tests/test_calc.py::test_add"]
+    assert empty.grade.p2p_passed == ["tests/test_calc.py::test_mul"]
+
+
+async def test_patch_that_breaks_pass_to_pass_is_not_resolved(tmp_path):
+    instance, mirror = make_instance(tmp_path)
+    fixed_add_broken_mul = CALC.replace("a - b", "a + b").replace("a * b", "0")
+    bad = diff_of(mirror / "acme__calc", "calc.py", fixed_add_broken_mul)
+    result = await evaluate(instance, bad, repos=RepoSource(mirror=mirror), kind="bwrap")
+    assert not result.resolved
+    assert result.grade.f2p_passed == ["tests/test_calc.py::test_add"]
+    assert result.grade.p2p_failed == ["tests/test_calc.py::test_mul"]
+
+
+async def test_patch_with_shifted_context_falls_back_to_fuzz(tmp_path):
+    instance, mirror = make_instance(tmp_path)
+    # Wrong line numbers and one wrong context line: git apply refuses, `patch --fuzz=5` applies it.
+    shifted = instance.patch.replace("@@ -1,5 +1,5 @@", "@@ -3,5 +3,5 @@").replace(" def mul(a, b):", " def mul(x, y):")
+    result = await evaluate(instance, shifted, repos=RepoSource(mirror=mirror), kind="bwrap")
+    assert result.applied == "patch --batch --fuzz=5 -p1 -i", result.log[:3000]
+    assert result.resolved
+
+
+async def test_garbage_patch_reports_apply_failure(tmp_path):
+    instance, mirror = make_instance(tmp_path)
+    result = await evaluate(instance, "diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n",
+                            repos=RepoSource(mirror=mirror), kind="bwrap")
+    assert not result.resolved and result.error == "the patch did not apply"
+
+
+async def test_missing_repository_says_what_to_do(tmp_path):
+    instance, _ = make_instance(tmp_path)
+    with pytest.raises(RepoUnavailable, match="--repos DIR"):
+        await evaluate(instance, instance.patch, repos=RepoSource(mirror=tmp_path / "nowhere"), kind="bwrap")
+
+
+async def test_eval_timeout_is_a_clean_unresolved(tmp_path):
+    instance, mirror = make_instance(tmp_path)
+    slow = instance.patch.replace("+    return a + b", "+    import time; time.sleep(30); return a + b")
+    result = await evaluate(instance, slow, repos=RepoSource(mirror=mirror), kind="bwrap", timeout=3)
+    assert not result.resolved and "timed out" in result.error
