@@ -91,12 +91,88 @@ def bfcl(
 
 
 @bench_app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
-    """Rebuild and print the report of a (possibly unfinished) BFCL run."""
-    from agentforge.harnesses.bfcl.bench import load_config, write_bfcl_report
+def swebench(
+    instances: Annotated[Path, typer.Option("--instances", "-i", help="SWE-bench rows: JSONL, JSON or parquet "
+                                            "(e.g. ../shared/data/swebench_verified.jsonl, or the instances.jsonl "
+                                            "of `agent train synth swe`).")],
+    source: Annotated[str, typer.Option(help="Where patches come from: agent, gold, empty, predictions.")] = "agent",
+    predictions: Annotated[Optional[Path], typer.Option(help="--source predictions: an official predictions "
+                                                        "file (.jsonl or .json).")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="Backend spec for --source agent.")] = "embedded",
+    sandbox: Annotated[str, typer.Option(help="auto, bwrap, docker or local (no isolation).")] = "auto",
+    repos: Annotated[Optional[Path], typer.Option(help="Directory of git clones named owner__name.")] = None,
+    repo_url: Annotated[Optional[str], typer.Option(help="Clone URL template, e.g. "
+                                                    "'https://github.com/{repo}.git'.")] = None,
+    ids: Annotated[Optional[List[str]], typer.Option("--id", help="Only these instance ids (repeatable).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="First N instances.")] = None,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, help="Candidates per instance (agent only).")] = 1,
+    seed: int = 0,
+    temperature: Annotated[float, typer.Option(min=0.0)] = 0.7,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Per model call.")] = 1024,
+    max_steps: Annotated[int, typer.Option(min=1, help="Agent steps per candidate.")] = 200,
+    format: Annotated[str, typer.Option(help="text (THOUGHT + one bash block) or tools (bash + "
+                                        "str_replace_editor).")] = "text",
+    concurrency: Annotated[int, typer.Option(min=1, help="Instances in flight.")] = 2,
+    eval_timeout: Annotated[float, typer.Option(min=1.0, help="Seconds for one evaluation.")] = 1800.0,
+    retry_errors: Annotated[bool, typer.Option(help="On resume, run errored candidates again.")] = False,
+    run_dir: Annotated[Path, typer.Option(help="Where the run lives (resumes if it exists).")] = Path("runs/swebench"),
+) -> None:
+    """Run SWE-bench (resumable): patches from the agent, gold, empty or a predictions file, graded like
+    the official harness; writes official predictions and the report."""
+    from agentforge.harnesses.rundir import RunDirMismatch
+    from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
     from agentforge.harnesses.report import print_report
+
+    out, err = _consoles()
+    config = SweConfig(instances=str(instances), ids=ids or None, limit=limit, source=source,
+                       predictions=str(predictions) if predictions else None, model=model, sandbox=sandbox,
+                       repos=str(repos) if repos else None, repo_url=repo_url, n=n, seed=seed,
+                       temperature=temperature, top_p=top_p, max_tokens=max_tokens, max_steps=max_steps,
+                       format=format, concurrency=concurrency, eval_timeout=eval_timeout, retry_errors=retry_errors)
+
+    async def go():
+        backend = await _load_backend(model, err) if source == "agent" else None
+        try:
+            return await run_swebench(config, run_dir, backend=backend, console=err)
+        finally:
+            if backend is not None:
+                await backend.aclose()
+
+    try:
+        stats, summary = asyncio.run(go())
+    except (CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError) as e:
+        _fail(err, str(e).strip("'\""))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
+        raise typer.Exit(130) from None
+    print_report(summary, out)
+    err.print(Text.assemble(
+        f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
+        (f", {stats.errors} errors" if stats.errors else "", "red"),
+        f" · {stats.seconds:.0f} s · predictions in {run_dir}/predictions.jsonl · report in {run_dir}/"),
+        soft_wrap=True)
+    for message in stats.error_messages[:5]:
+        err.print(Text(f"  error: {message}", style="red"), soft_wrap=True)
+
+
+@bench_app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
+    """Rebuild and print the report of a (possibly unfinished) run of any harness."""
+    from agentforge.harnesses.report import print_report
+    from agentforge.harnesses.rundir import harness_of
 
     out, err = _consoles()
     if not (run_dir / "config.json").exists():
         _fail(err, f"{run_dir} is not a run directory (no config.json)")
-    print_report(write_bfcl_report(run_dir, load_config(run_dir)), out)
+    if harness_of(run_dir) == "swebench":
+        from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
+                                                         write_swebench_report)
+
+        config = load_config(run_dir)
+        write_swebench_predictions(run_dir, config)
+        print_report(write_swebench_report(run_dir, config), out)
+        return
+    from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
+
+    print_report(write_bfcl_report(run_dir, load_bfcl_config(run_dir)), out)

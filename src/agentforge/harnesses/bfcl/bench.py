@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,13 @@ from agentforge.harnesses.bfcl.data import is_multi_turn
 from agentforge.harnesses.bfcl.episodes import multi_turn, single_turn
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
+from agentforge.harnesses import rundir
 from agentforge.harnesses.journal import Journal, SampleResult
+from agentforge.harnesses.rundir import RunDirMismatch  # noqa: F401  (re-exported for the CLI)
 from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Completion, Sampling
-from agentforge.runtime.trajectory import Trajectory, write_atomic
+from agentforge.runtime.trajectory import Trajectory
 from agentforge.selectors.candidate import candidate_signals
 
 # What makes two runs comparable; a run directory refuses to mix them.
@@ -66,29 +68,12 @@ class BfclConfig:
                         logprobs=self.top_logprobs > 0, top_logprobs=self.top_logprobs, extra_body=extra)
 
 
-class RunDirMismatch(ValueError):
-    pass
-
-
 def load_config(run_dir: Path) -> BfclConfig:
-    """The settings a run directory was made with (keys this version does not know are dropped)."""
-    raw = json.loads((Path(run_dir) / "config.json").read_text())
-    return BfclConfig(**{k: v for k, v in raw.items() if k in BfclConfig.__dataclass_fields__})
+    return rundir.load_config(run_dir, BfclConfig)
 
 
 def check_run_dir(run_dir: Path, config: BfclConfig) -> None:
-    """Write config.json, or refuse to resume a run made with other settings."""
-    path = run_dir / "config.json"
-    mine = asdict(config)
-    if path.exists():
-        theirs = json.loads(path.read_text())
-        diff = [k for k in IDENTITY if theirs.get(k) != mine.get(k)]
-        if diff:
-            raise RunDirMismatch(
-                f"{run_dir} holds a run with other settings ({', '.join(f'{k}: {theirs.get(k)!r} vs {mine.get(k)!r}' for k in diff)}); "
-                "use another --run-dir or the same settings")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps({**mine, "saved_at": time.time()}, indent=2))
+    rundir.check_run_dir(run_dir, config, IDENTITY, "bfcl")
 
 
 def load_tasks(config: BfclConfig) -> list[Task]:

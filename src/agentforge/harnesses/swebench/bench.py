@@ -1,0 +1,209 @@
+"""`agent bench swebench`: SWE-bench through the shared runner, graded like the official harness.
+
+Where each candidate patch comes from (`source`):
+  agent        the code agent, in a sandbox on a fresh checkout (the benchmark proper)
+  gold         the instance's own patch (checks an instance set: must be 100%)
+  empty        no patch (must be 0%)
+  predictions  an official predictions file (re-grades another system's output)
+
+A run directory holds config.json, journal.jsonl, trajectories/, logs/<instance>/<sample>.log,
+predictions.jsonl (official format: sample 0 of every instance) plus
+predictions/sample-<k>.jsonl, summary.json, report.txt and report.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from agentforge.harnesses import rundir
+from agentforge.harnesses.journal import Journal, SampleResult
+from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
+from agentforge.harnesses.swebench.evaluate import evaluate
+from agentforge.harnesses.swebench.instances import Instance, load_instances
+from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
+from agentforge.harnesses.swebench.repos import RepoSource
+from agentforge.runtime.backends.base import Backend
+
+SOURCES = ("agent", "gold", "empty", "predictions")
+IDENTITY = ("source", "model", "predictions", "temperature", "top_p", "max_tokens", "max_steps", "format",
+            "top_logprobs", "seed")
+DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10", "oracle")
+
+
+@dataclass
+class SweConfig:
+    instances: str = ""
+    ids: list[str] | None = None
+    limit: int | None = None
+    source: str = "agent"
+    predictions: str | None = None
+    model: str = "embedded"
+    sandbox: str = "auto"
+    repos: str | None = None
+    repo_url: str | None = None
+    n: int = 1
+    seed: int = 0
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 1024  # per model call
+    max_steps: int = 200  # the paper's scaffold
+    context_tokens: int = 65_536  # the paper's 64k context
+    format: str = "text"  # text: THOUGHT + one bash block; tools: bash + str_replace_editor
+    top_logprobs: int = 20
+    command_timeout: float = 120.0  # per agent command
+    eval_timeout: float = 1800.0
+    concurrency: int = 2
+    task_timeout: float | None = 7200.0
+    retries: int = 3
+    retry_errors: bool = False
+    selectors: list[str] = field(default_factory=lambda: list(DEFAULT_SELECTORS))
+
+    def repo_source(self) -> RepoSource:
+        return RepoSource(mirror=Path(self.repos) if self.repos else None, url=self.repo_url)
+
+
+def check_config(config: SweConfig) -> None:
+    if config.source not in SOURCES:
+        raise ValueError(f"--source must be one of {', '.join(SOURCES)}, not {config.source!r}")
+    if config.source == "predictions" and not config.predictions:
+        raise ValueError("--source predictions needs --predictions FILE")
+    if config.source != "agent" and config.n != 1:
+        raise ValueError(f"--source {config.source} gives one patch per instance: use -n 1")
+
+
+def load_tasks(config: SweConfig) -> list[Task]:
+    return [Task(id=i.instance_id, category=i.repo, data=i)
+            for i in load_instances(config.instances, ids=config.ids, limit=config.limit)]
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+class SweAttempt:
+    """The runner's attempt: get a patch (agent / gold / empty / predictions), grade it, journal it."""
+
+    def __init__(self, config: SweConfig, run_dir: Path, backend: Backend | None,
+                 predictions: dict[str, Prediction] | None = None, log=None):
+        self.config, self.run_dir, self.backend = config, run_dir, backend
+        self.predictions = predictions or {}
+        self.repos = config.repo_source()
+        self.log = log
+
+    async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
+        return list(await asyncio.gather(*(self._one(task, s) for s in samples)))
+
+    async def _one(self, task: Task, sample: int) -> SampleResult:
+        instance: Instance = task.data
+        started = time.monotonic()
+        signals: dict = {}
+        trajectory = None
+        if self.config.source == "gold":
+            patch = instance.patch
+        elif self.config.source == "empty":
+            patch = ""
+        elif self.config.source == "predictions":
+            pred = self.predictions.get(instance.instance_id)
+            patch = (pred.model_patch or "") if pred else ""
+        else:
+            from agentforge.harnesses.swebench.agent_run import solve_instance
+
+            outcome = await solve_instance(instance, self.backend, self.config, self.repos, sample,
+                                           self.run_dir, log=self.log)
+            patch, signals, trajectory = outcome.patch, outcome.signals, outcome.trajectory
+        agent_seconds = time.monotonic() - started
+        result = await evaluate(instance, patch, kind=self.config.sandbox, repos=self.repos,
+                                timeout=self.config.eval_timeout, log=self.log)
+        log_path = self.run_dir / "logs" / _safe(instance.instance_id) / f"{sample}.log"
+        await asyncio.to_thread(_write, log_path, result.log)
+        from agentforge.runtime.coding.patches import normalize_patch
+
+        detail = result.detail() | {"agent_seconds": round(agent_seconds, 2), "log": str(log_path.relative_to(self.run_dir))}
+        return SampleResult(task_id=instance.instance_id, sample=sample, category=instance.repo,
+                            correct=result.resolved, answer=normalize_patch(patch), output=patch,
+                            detail=detail, seconds=time.monotonic() - started, trajectory=trajectory,
+                            **signals)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+async def run_swebench(config: SweConfig, run_dir: Path, backend: Backend | None = None,
+                       console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
+    """Run (or resume) a SWE-bench run; writes predictions and the report. Returns (stats, summary)."""
+    check_config(config)
+    run_dir = Path(run_dir)
+    tasks = load_tasks(config)  # before anything is written: a bad path fails fast
+    rundir.check_run_dir(run_dir, config, IDENTITY, "swebench")
+    predictions = None
+    if config.source == "predictions":
+        predictions = {p.instance_id: p for p in load_predictions(config.predictions)}
+    own = backend is None and config.source == "agent"
+    if own:
+        from agentforge.runtime.backends import make_backend
+
+        backend = await make_backend(config.model)
+    log = (console.print if console else None)
+    try:
+        options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,
+                             retries=config.retries, retry_errors=config.retry_errors, progress=progress)
+        stats = await run_tasks(tasks, SweAttempt(config, run_dir, backend, predictions, log),
+                                Journal(run_dir / "journal.jsonl"), options, console)
+    finally:
+        if own and backend is not None:
+            await backend.aclose()
+    write_swebench_predictions(run_dir, config, tasks)
+    return stats, write_swebench_report(run_dir, config, tasks)
+
+
+def _records(run_dir: Path, config: SweConfig, tasks: list[Task] | None) -> dict[str, list[SampleResult]]:
+    records = Journal(Path(run_dir) / "journal.jsonl").load()
+    wanted = None if tasks is None else {t.id for t in tasks}
+    grouped: dict[str, list[SampleResult]] = {}
+    for r in sorted(records.values(), key=lambda r: (r.task_id, r.sample)):
+        if (wanted is None or r.task_id in wanted) and r.sample < config.n:
+            grouped.setdefault(r.task_id, []).append(r)
+    return grouped
+
+
+def model_name(config: SweConfig) -> str:
+    return config.model if config.source == "agent" else f"{config.source}"
+
+
+def write_swebench_predictions(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> None:
+    """Official predictions files: predictions.jsonl (sample 0) and predictions/sample-<k>.jsonl."""
+    grouped = _records(run_dir, config, tasks)
+    for k in range(config.n):
+        preds = [Prediction(instance_id=tid, model_name_or_path=model_name(config),
+                            model_patch=r.output if r.status == "ok" else "")
+                 for tid, rs in grouped.items() for r in rs if r.sample == k]
+        write_predictions(Path(run_dir) / "predictions" / f"sample-{k}.jsonl", preds)
+        if k == 0:
+            write_predictions(Path(run_dir) / "predictions.jsonl", preds)
+
+
+def write_swebench_report(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> dict:
+    from agentforge.harnesses.report import TaskOutcome, write_report
+    from agentforge.selectors.candidate import Candidate
+
+    outcomes = [
+        TaskOutcome(task_id=tid, category=rs[0].category, candidates=[
+            Candidate(answer=r.answer if r.status == "ok" else "", token_logprobs=r.token_logprobs,
+                      token_confidences=r.token_confidences, correct=bool(r.correct), text=str(r.output or ""))
+            for r in rs])
+        for tid, rs in _records(run_dir, config, tasks).items()
+    ]
+    what = config.model if config.source == "agent" else f"{config.source} patches"
+    title = f"SWE-bench · {Path(config.instances).name} · {what} · {config.sandbox} · N={config.n}"
+    return write_report(outcomes, run_dir, selectors=config.selectors, title=title)
+
+
+def load_config(run_dir: Path) -> SweConfig:
+    return rundir.load_config(run_dir, SweConfig)
