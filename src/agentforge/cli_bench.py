@@ -48,7 +48,8 @@ def bfcl(
     slots: Annotated[int, typer.Option(min=1, help="Embedded backend: sequences decoded together.")] = 16,
 ) -> None:
     """Run BFCL v3 (resumable), then print and save the report."""
-    from agentforge.harnesses.bfcl.bench import BfclConfig, RunDirMismatch, run_bfcl
+    from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
+    from agentforge.harnesses.rundir import RunDirMismatch
     from agentforge.harnesses.report import print_report
 
     out, err = _consoles()

@@ -47,3 +47,8 @@ def load_config(run_dir: Path, cls: type[C]) -> C:
     """The settings a run directory was made with (keys this version does not know are dropped)."""
     raw = json.loads((Path(run_dir) / "config.json").read_text())
     return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+
+def safe_name(name: str) -> str:
+    """A task id as a file or directory name."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)

@@ -11,6 +11,7 @@ with the same journal skips every sample already recorded.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ class Task:
     id: str
     category: str = ""
     data: Any = None
+
+
+def request_seed(seed: int, task_id: str, sample: int) -> int:
+    """A sampling seed of its own for every (run seed, task, candidate)."""
+    digest = hashlib.sha256(f"{seed}/{task_id}/{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
 
 
 Attempt = Callable[[Task, list[int]], Awaitable[list[SampleResult]]]

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from agentforge.harnesses.bfcl.bench import BfclConfig, RunDirMismatch, load_tasks, run_bfcl
+from agentforge.harnesses.bfcl.bench import BfclConfig, load_tasks, run_bfcl
+from agentforge.harnesses.rundir import RunDirMismatch
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
 from agentforge.harnesses.bfcl.prompts import tool_name
 from agentforge.harnesses.journal import Journal

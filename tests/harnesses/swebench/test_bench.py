@@ -97,3 +97,50 @@ print(json.dumps([len(preds), len(rows)]))
     done = subprocess.run([official_python(), "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [1, 1]
+
+
+def fixing_agent(replacements=("a + b",)):
+    """A scripted model (no real model can be made to fix the bug on cue): step 1 edits
+    the bug with sed, step 2 submits. The k-th episode to start uses replacements[k]."""
+    started = []
+
+    def reply(messages, tools, index):
+        if not any(m.role == "assistant" for m in messages):
+            replacement = replacements[len(started) % len(replacements)]
+            started.append(replacement)
+            return f"THOUGHT: add subtracts.\n\n```bash\nsed -i 's/a - b/{replacement}/' calc.py\n```", []
+        return "THOUGHT: done.\n\n```bash\necho AGENTFORGE_SUBMIT_PATCH\n```", []
+
+    return reply
+
+
+async def test_agent_source_runs_the_code_agent_and_grades_its_patch(tmp_path):
+    from tests.fakes.scripted_backend import ScriptedBackend
+
+    path, mirror = instance_file(tmp_path)
+    backend = ScriptedBackend(fixing_agent())
+    config = SweConfig(instances=str(path), source="agent", model="scripted", repos=str(mirror), sandbox="bwrap",
+                       max_steps=5)
+    stats, summary = await run_swebench(config, tmp_path / "run", backend=backend, progress=False)
+    assert stats.errors == 0, stats.error_messages
+    record = next(iter(Journal(tmp_path / "run" / "journal.jsonl").load().values()))
+    assert record.correct and record.detail["agent_status"] == "submitted" and record.detail["agent_steps"] == 2
+    assert "+    return a + b" in record.output and record.token_confidences
+    traj = json.loads((tmp_path / "run" / record.trajectory).read_text())
+    assert traj["task_id"] == "acme__calc-0"
+    assert summary["aggregate"]["overall"]["pass@1"] == 1.0
+
+
+async def test_n_candidates_give_pass_at_k_and_per_sample_predictions(tmp_path):
+    from tests.fakes.scripted_backend import ScriptedBackend
+
+    path, mirror = instance_file(tmp_path)
+    config = SweConfig(instances=str(path), source="agent", model="scripted", repos=str(mirror), sandbox="bwrap",
+                       n=2, max_steps=5)
+    _, summary = await run_swebench(config, tmp_path / "run", backend=ScriptedBackend(fixing_agent(("a + b", "a * b"))), progress=False)
+    overall = summary["aggregate"]["overall"]
+    assert overall["pass@1"] == 0.5 and overall["pass@N"] == 1.0
+    assert overall["selected@k"]["oracle"]["2"] == 1.0
+    patches = [load_predictions(tmp_path / "run" / "predictions" / f"sample-{k}.jsonl")[0].model_patch
+               for k in range(2)]
+    assert sorted("a * b" in p for p in patches) == [False, True]

@@ -8,7 +8,6 @@ same command again resumes; raising --n adds candidates to a finished run.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -25,8 +24,8 @@ from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses import rundir
 from agentforge.harnesses.journal import Journal, SampleResult
-from agentforge.harnesses.rundir import RunDirMismatch  # noqa: F401  (re-exported for the CLI)
-from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
+from agentforge.harnesses.rundir import safe_name
+from agentforge.harnesses.runner import RunOptions, RunStats, Task, request_seed, run_tasks
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Completion, Sampling
 from agentforge.runtime.trajectory import Trajectory
@@ -89,11 +88,6 @@ def load_tasks(config: BfclConfig) -> list[Task]:
     return tasks
 
 
-def request_seed(seed: int, task_id: str, sample: int) -> int:
-    digest = hashlib.sha256(f"{seed}/{task_id}/{sample}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
 class BfclAttempt:
     """The runner's attempt function: sample, decode, score, save trajectories."""
 
@@ -141,7 +135,7 @@ class BfclAttempt:
                       seconds: float, output: Any, decode_error: str | None, answer: str,
                       traj: Trajectory) -> SampleResult:
         logprobs, confidences = candidate_signals(completions)
-        relative = f"trajectories/{_safe(task.id)}/{sample}.json"
+        relative = f"trajectories/{safe_name(task.id)}/{sample}.json"
         traj.finished_at = time.time()
         await asyncio.to_thread(traj.save, self.run_dir / relative)  # fsync'ed: off the event loop
         return SampleResult(
@@ -151,9 +145,6 @@ class BfclAttempt:
             token_logprobs=[round(x, 4) for x in logprobs], token_confidences=[round(x, 4) for x in confidences],
             tokens=sum(c.usage.completion_tokens for c in completions), seconds=seconds, trajectory=relative)
 
-
-def _safe(task_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in task_id)
 
 
 async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = None,

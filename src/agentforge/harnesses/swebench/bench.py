@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from agentforge.harnesses import rundir
+from agentforge.harnesses.rundir import safe_name
 from agentforge.harnesses.journal import Journal, SampleResult
 from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
 from agentforge.harnesses.swebench.evaluate import evaluate
@@ -81,9 +82,6 @@ def load_tasks(config: SweConfig) -> list[Task]:
             for i in load_instances(config.instances, ids=config.ids, limit=config.limit)]
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-
 
 class SweAttempt:
     """The runner's attempt: get a patch (agent / gold / empty / predictions), grade it, journal it."""
@@ -103,6 +101,7 @@ class SweAttempt:
         started = time.monotonic()
         signals: dict = {}
         trajectory = None
+        agent: dict = {}
         if self.config.source == "gold":
             patch = instance.patch
         elif self.config.source == "empty":
@@ -116,14 +115,16 @@ class SweAttempt:
             outcome = await solve_instance(instance, self.backend, self.config, self.repos, sample,
                                            self.run_dir, log=self.log)
             patch, signals, trajectory = outcome.patch, outcome.signals, outcome.trajectory
+            agent = {"agent_status": outcome.status, "agent_steps": outcome.steps}
         agent_seconds = time.monotonic() - started
         result = await evaluate(instance, patch, kind=self.config.sandbox, repos=self.repos,
                                 timeout=self.config.eval_timeout, log=self.log)
-        log_path = self.run_dir / "logs" / _safe(instance.instance_id) / f"{sample}.log"
+        log_path = self.run_dir / "logs" / safe_name(instance.instance_id) / f"{sample}.log"
         await asyncio.to_thread(_write, log_path, result.log)
         from agentforge.runtime.coding.patches import normalize_patch
 
-        detail = result.detail() | {"agent_seconds": round(agent_seconds, 2), "log": str(log_path.relative_to(self.run_dir))}
+        detail = result.detail() | agent | {"agent_seconds": round(agent_seconds, 2),
+                                            "log": str(log_path.relative_to(self.run_dir))}
         return SampleResult(task_id=instance.instance_id, sample=sample, category=instance.repo,
                             correct=result.resolved, answer=normalize_patch(patch), output=patch,
                             detail=detail, seconds=time.monotonic() - started, trajectory=trajectory,
