@@ -645,8 +645,10 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 # ---------------------------------------------------------------- bench (its own module; imported last: it uses the helpers above)
 
 from agentforge.cli_bench import bench_app  # noqa: E402
+from agentforge.cli_sandbox import sandbox_app  # noqa: E402
 
 app.add_typer(bench_app, name="bench")
+app.add_typer(sandbox_app, name="sandbox")
 
 if __name__ == "__main__":
     app()
