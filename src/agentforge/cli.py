@@ -646,9 +646,11 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 
 from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
+from agentforge.solve import solve_command  # noqa: E402
 
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
+app.command("solve")(solve_command)
 
 if __name__ == "__main__":
     app()
