@@ -20,7 +20,8 @@ from .process import run_process
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
 MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+EXTRA_BIN = "/agentforge/bin"
+PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{EXTRA_BIN}"
 
 
 def bwrap_binary() -> str | None:
@@ -61,6 +62,8 @@ class BwrapSandbox(Sandbox):
             args += ["--ro-bind", d, d]
         args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
                  "--dir", "/var/tmp"]
+        if not os.path.exists("/usr/bin/python") and os.path.exists("/usr/bin/python3"):
+            args += ["--symlink", "/usr/bin/python3", f"{EXTRA_BIN}/python"]  # agents type `python`
         for m in self.spec.mounts:
             args += ["--bind" if m.writable else "--ro-bind", str(Path(m.source).resolve()), m.target]
         args += ["--bind", str(self.workspace), self.workdir, "--chdir", self.workdir]

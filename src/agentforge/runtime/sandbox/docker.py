@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .base import WORKDIR, ExecResult, OutputCap, Sandbox, SandboxError, SandboxSpec
 
-DEFAULT_IMAGE = "agentforge/swe-base:bookworm"
+DEFAULT_IMAGE = "agentforge/swe-base:bookworm-2"  # bump when images.py changes what goes in
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 OUT_DIR = "/.agentforge-out"  # where a command's output file is mounted
 POLL = 0.05  # seconds between checks of a running command

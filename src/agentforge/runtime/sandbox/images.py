@@ -45,6 +45,7 @@ def ensure_base_image(tag: str = DEFAULT_IMAGE, client=None, mirror: str = MIRRO
                               str(rootfs), mirror], capture_output=True, text=True)
         if run.returncode != 0:
             raise SandboxError(f"debootstrap failed ({run.returncode}): {run.stderr[-2000:] or run.stdout[-2000:]}")
+        (rootfs / "usr/local/bin/python").symlink_to("/usr/bin/python3")  # agents type `python`
         tarball = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], check=True)
         log(f"importing {tag}")
