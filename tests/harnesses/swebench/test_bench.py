@@ -144,3 +144,19 @@ async def test_n_candidates_give_pass_at_k_and_per_sample_predictions(tmp_path):
     patches = [load_predictions(tmp_path / "run" / "predictions" / f"sample-{k}.jsonl")[0].model_patch
                for k in range(2)]
     assert sorted("a * b" in p for p in patches) == [False, True]
+
+
+@pytest.mark.model
+async def test_embedded_model_end_to_end(tmp_path, embedded):
+    """The real embedded model through the whole harness: checkout, env, agent, eval, report.
+    (It is far too small to fix anything; the run must complete and be graded honestly.)"""
+    path, mirror = instance_file(tmp_path)
+    config = SweConfig(instances=str(path), source="agent", model="embedded", repos=str(mirror), sandbox="bwrap",
+                       max_steps=2, max_tokens=96)
+    stats, summary = await run_swebench(config, tmp_path / "run", backend=embedded, progress=False)
+    assert stats.errors == 0, stats.error_messages
+    record = next(iter(Journal(tmp_path / "run" / "journal.jsonl").load().values()))
+    assert record.detail["agent_status"] in ("submitted", "step_limit", "context_exhausted")
+    assert record.detail["agent_steps"] <= 2 and record.tokens > 0 and record.token_confidences
+    assert record.correct is False and summary["aggregate"]["overall"]["pass@1"] == 0.0
+    assert load_predictions(tmp_path / "run" / "predictions.jsonl")[0].model_name_or_path == "embedded"
