@@ -647,10 +647,16 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
 from agentforge.solve import solve_command  # noqa: E402
+from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
+
+train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",
+                        no_args_is_help=True)
+train_app.add_typer(synth_app, name="synth")
 
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
 app.command("solve")(solve_command)
+app.add_typer(train_app, name="train")
 
 if __name__ == "__main__":
     app()

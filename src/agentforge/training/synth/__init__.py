@@ -1,0 +1,1 @@
+"""Data synthesis: coding tasks from real packages (swe/); tool-use data later."""

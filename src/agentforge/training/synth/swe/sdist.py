@@ -1,0 +1,480 @@
+"""Real packages to mutate: PyPI source distributions that ship their tests.
+
+    archive = download_sdist("toolz", "1.0.0")          # cached in the user cache
+    tree = unpack_sdist(archive, dest)                   # safe: no links, nothing outside dest
+    layout = detect_layout(tree)                         # source files, tests, PYTHONPATH
+    requirements = read_requirements(tree)               # runtime + test-extra requirements
+
+Only pure-Python packages fit: the tests import the workspace's code through
+PYTHONPATH, nothing is built or installed from the tree itself.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from pathlib import Path, PurePosixPath
+
+# Pinned so that runs are reproducible. 8.x still accepts the py.path hook
+# arguments that older conftest files use (9 removed them).
+PYTEST_REQUIREMENT = "pytest==8.4.2"
+
+# Packages whose sdists ship a fast (< ~10 s here) test suite and no compiled code.
+DEFAULT_PACKAGES: tuple[str, ...] = (
+    "more-itertools==10.5.0",
+    "toolz==1.0.0",
+    "cachetools==5.5.0",
+    "inflection==0.5.1",
+    "parse==1.20.2",
+    "tabulate==0.10.0",
+)
+
+TEST_EXTRAS = ("test", "tests", "testing")
+TEST_DIR_NAMES = ("tests", "test", "testing")
+# Top-level directories that hold no library code.
+NOT_SOURCE_DIRS = {"docs", "doc", "documentation", "examples", "example", "benchmarks", "benchmark", "bench",
+                   "scripts", "tools", "build", "dist", "changelog.d", "ci", "site", "bin"} | set(TEST_DIR_NAMES)
+NOT_SOURCE_FILES = {"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "tasks.py", "runtests.py",
+                    "run_tests.py", "__main__.py"}
+SKIPPED_NAMES = {"__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", ".eggs"}
+
+# pytest options (from a package's pytest config) that need a plugin installed.
+PLUGIN_FLAGS: tuple[tuple[str, str], ...] = (
+    ("--cov", "pytest-cov"),
+    ("--timeout", "pytest-timeout"),
+    ("--benchmark", "pytest-benchmark"),
+    ("--doctest-plus", "pytest-doctestplus"),
+    ("--xdoctest", "xdoctest"),
+    ("--mypy", "pytest-mypy"),
+    ("--flake8", "pytest-flake8"),
+    ("--black", "pytest-black"),
+    ("--randomly", "pytest-randomly"),
+    ("-n ", "pytest-xdist"),
+    ("--numprocesses", "pytest-xdist"),
+    ("--reruns", "pytest-rerunfailures"),
+    ("--mpl", "pytest-mpl"),
+    ("--hypothesis", "hypothesis"),
+)
+
+
+class SdistError(RuntimeError):
+    pass
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageRef:
+    name: str
+    version: str
+
+    @classmethod
+    def parse(cls, text: str) -> "PackageRef":
+        """`NAME==VERSION`; an exact pin is required so that a run is reproducible."""
+        name, sep, version = text.strip().partition("==")
+        if not sep or not name.strip() or not version.strip() or any(c in version for c in "<>=!~,; "):
+            raise ValueError(f"expected NAME==VERSION, got {text!r}")
+        return cls(name.strip(), version.strip())
+
+    @property
+    def normalized(self) -> str:
+        """PEP 503 name: lower case, runs of `-_.` become `-`."""
+        return normalize_name(self.name)
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+def normalize_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- download ------------------------------------------------------------------------
+
+
+def cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("AGENTFORGE_CACHE") or user_cache_dir("agentforge"))
+
+
+def sdist_cache() -> Path:
+    return cache_root() / "swe-synth" / "sdists"
+
+
+def _archive_in(directory: Path, ref: PackageRef) -> Path | None:
+    """The sdist of `ref` in `directory`, whatever spelling of the name it uses."""
+    if not directory.is_dir():
+        return None
+    want = ref.normalized.replace("-", "_")
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        for suffix in (".tar.gz", ".tgz", ".zip", ".tar.bz2"):
+            if name.endswith(suffix):
+                stem = name[: -len(suffix)]
+                dist, _, version = stem.rpartition("-")
+                if version == ref.version and normalize_name(dist).replace("-", "_") == want:
+                    return path
+    return None
+
+
+def download_sdist(name: str, version: str, cache: Path | None = None) -> Path:
+    """The sdist archive of NAME==VERSION, downloaded once into the user cache with pip."""
+    ref = PackageRef(name, version)
+    root = Path(cache or sdist_cache())
+    found = _archive_in(root, ref)
+    if found:
+        return found
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               f"{ref.name}=={ref.version}", "-d", tmp, "-q", "--disable-pip-version-check"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        got = _archive_in(Path(tmp), ref)
+        if proc.returncode != 0 or got is None:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
+            raise SdistError(f"pip could not download the sdist of {ref} (is PyPI reachable? does the release "
+                             f"ship an sdist?)\n{tail}")
+        final = root / got.name
+        os.replace(got, final)  # atomic: a concurrent download of the same file is harmless
+    return final
+
+
+# --- unpack --------------------------------------------------------------------------
+
+
+def _safe_parts(name: str) -> tuple[str, ...] | None:
+    """The path's components below the archive's top directory, or None when unsafe/empty."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or any(p == ".." for p in path.parts):
+        raise SdistError(f"unsafe path in archive: {name!r}")
+    parts = tuple(p for p in path.parts if p not in ("", "."))
+    return parts[1:] or None  # strip `name-version/`
+
+
+def unpack_sdist(archive: Path, dest: Path) -> Path:
+    """Extract regular files and directories of `archive` into `dest` (which must not exist).
+
+    The archive's single top directory is stripped. Absolute paths and `..`
+    components are refused; links, devices and fifos are skipped, so nothing
+    can be written outside `dest`. Files keep only their executable bit.
+    """
+    archive, dest = Path(archive), Path(dest)
+    if dest.exists():
+        raise SdistError(f"{dest} already exists")
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        name = archive.name
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    parts = _safe_parts(info.filename)
+                    mode = info.external_attr >> 16
+                    if parts is None or stat.S_ISLNK(mode):
+                        continue
+                    if info.is_dir():
+                        staging.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+                        continue
+                    _write(staging, parts, zf.read(info), bool(mode & 0o111))
+        elif name.endswith((".tar.gz", ".tgz", ".tar.bz2", ".tar")):
+            with tarfile.open(archive) as tf:
+                for member in tf:
+                    parts = _safe_parts(member.name)
+                    if parts is None:
+                        continue
+                    if member.isdir():
+                        staging.joinpath(*parts).mkdir(parents=True, exist_ok=True)
+                    elif member.isfile():
+                        data = tf.extractfile(member).read()
+                        _write(staging, parts, data, bool(member.mode & 0o111))
+                    # symlinks, hard links, devices, fifos: skipped
+        else:
+            raise SdistError(f"unknown archive type: {archive}")
+        os.replace(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+def _write(root: Path, parts: tuple[str, ...], data: bytes, executable: bool) -> None:
+    target = root.joinpath(*parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.is_dir():
+        raise SdistError(f"archive member {'/'.join(parts)} collides with a directory or link")
+    target.write_bytes(data)
+    target.chmod(0o755 if executable else 0o644)
+
+
+def clean_tree(root: Path) -> None:
+    """Remove byte code and VCS leftovers that some sdists ship."""
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.name in SKIPPED_NAMES and path.is_dir():
+            shutil.rmtree(path)
+        elif path.suffix in (".pyc", ".pyo") and path.is_file():
+            path.unlink()
+
+
+# --- layout --------------------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    source_root: str  # "" (flat) or "src"
+    modules: list[str]  # top-level importable names
+    source_files: list[str]  # .py files (relative to the tree) that may be mutated
+    tests: list[str]  # test directories/files (relative), as pytest is given them
+    pythonpath: list[str] = field(default_factory=lambda: ["."])
+
+
+def _is_test_path(rel: PurePosixPath) -> bool:
+    name = rel.name
+    if any(p in TEST_DIR_NAMES for p in rel.parts[:-1]):
+        return True
+    return name.startswith("test_") or name.endswith("_test.py") or name in ("conftest.py", "tests.py")
+
+
+def _has_python(directory: Path) -> bool:
+    return any(p.suffix == ".py" for p in directory.iterdir()) or any(
+        (d / "__init__.py").is_file() for d in directory.iterdir() if d.is_dir())
+
+
+def _top_level_txt(root: Path, source_root: Path) -> list[str] | None:
+    for base in (source_root, root):
+        for info in sorted(base.glob("*.egg-info")):
+            top = info / "top_level.txt"
+            if top.is_file():
+                names = [line.strip() for line in top.read_text().splitlines() if line.strip()]
+                if names:
+                    return names
+    return None
+
+
+def detect_layout(root: Path) -> Layout:
+    """Where the library code and the tests are in an unpacked sdist."""
+    root = Path(root)
+    src = root / "src"
+    source_root = "src" if src.is_dir() and _has_python(src) else ""
+    base = root / source_root if source_root else root
+    listed = _top_level_txt(root, base)
+    modules: list[str] = []
+    for entry in sorted(base.iterdir()):
+        if entry.name.startswith(".") or entry.name.endswith((".egg-info", ".dist-info")):
+            continue
+        if entry.is_dir() and (entry / "__init__.py").is_file() and entry.name not in NOT_SOURCE_DIRS:
+            modules.append(entry.name)
+        elif (entry.is_file() and entry.suffix == ".py" and entry.name not in NOT_SOURCE_FILES
+              and not _is_test_path(PurePosixPath(entry.name))):
+            modules.append(entry.stem)
+    if listed:
+        modules = [m for m in modules if m.split(".")[0] in {n.split("/")[0] for n in listed}] or modules
+    if not modules:
+        raise SdistError(f"no Python package or module found in {root}")
+
+    source_files: list[str] = []
+    for module in modules:
+        path = base / module
+        candidates = sorted(path.rglob("*.py")) if path.is_dir() else [base / f"{module}.py"]
+        for file in candidates:
+            rel = PurePosixPath(file.relative_to(root).as_posix())
+            inner = PurePosixPath(file.relative_to(base).as_posix())
+            if not any(p in SKIPPED_NAMES for p in rel.parts) and not _is_test_path(inner):
+                source_files.append(str(rel))
+
+    tests: list[str] = []
+    for directory in (root, base) if source_root else (root,):
+        for name in TEST_DIR_NAMES:
+            d = directory / name
+            if d.is_dir() and any(d.rglob("*.py")):
+                tests.append(d.relative_to(root).as_posix())
+    for module in modules:
+        for name in TEST_DIR_NAMES:
+            d = base / module / name
+            if d.is_dir() and any(d.rglob("*.py")):
+                tests.append(d.relative_to(root).as_posix())
+    for file in sorted(root.glob("*.py")):
+        if file.name.startswith("test_") or file.name.endswith("_test.py"):
+            tests.append(file.name)
+    if not tests:
+        raise SdistError(f"the sdist at {root} ships no tests (no tests/, test/ or test_*.py found)")
+    pythonpath = [source_root] if source_root else ["."]
+    return Layout(source_root=source_root, modules=modules, source_files=source_files,
+                  tests=sorted(dict.fromkeys(tests)), pythonpath=pythonpath)
+
+
+# --- requirements --------------------------------------------------------------------
+
+
+def read_pkg_info(root: Path) -> str:
+    path = Path(root) / "PKG-INFO"
+    if not path.is_file():
+        raise SdistError(f"{root} has no PKG-INFO: not an sdist?")
+    return path.read_text(errors="replace")
+
+
+def _requires_txt(root: Path) -> list[str]:
+    """setuptools' `*.egg-info/requires.txt` as Requires-Dist strings (older sdists have only this)."""
+    out: list[str] = []
+    paths = sorted(Path(root).glob("*.egg-info/requires.txt")) + sorted(Path(root).glob("src/*.egg-info/requires.txt"))
+    for path in paths:
+        extra, marker = "", ""
+        for raw in path.read_text().splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                extra, _, marker = line[1:-1].partition(":")
+                continue
+            conditions = [f"({marker})"] if marker else []
+            if extra:
+                conditions.append(f'extra == "{extra}"')
+            out.append(line + (f"; {' and '.join(conditions)}" if conditions else ""))
+        if out:
+            break
+    return out
+
+
+def requirements_from_metadata(pkg_info: str, extras: tuple[str, ...] = TEST_EXTRAS,
+                               environment: dict[str, str] | None = None) -> list[str]:
+    """Runtime requirements plus those of the test extras, markers evaluated, pytest itself left out."""
+    from packaging.markers import default_environment
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    headers = HeaderParser().parsestr(pkg_info)
+    lines = headers.get_all("Requires-Dist") or []
+    provided = [normalize_name(e) for e in headers.get_all("Provides-Extra") or []]
+    wanted = [e for e in provided if e in extras] or list(extras)
+    env = dict(default_environment())
+    env.update(environment or {})
+    out: list[str] = []
+    for line in lines:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None:
+            if "extra" in str(req.marker):
+                ok = any(req.marker.evaluate({**env, "extra": e}) for e in wanted)
+            else:
+                ok = req.marker.evaluate({**env, "extra": ""})
+            if not ok:
+                continue
+        if normalize_name(req.name) == "pytest":
+            continue
+        text = req.name + (f"[{','.join(sorted(req.extras))}]" if req.extras else "")
+        text += f" @ {req.url}" if req.url else str(req.specifier)
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def read_requirements(root: Path, extras: tuple[str, ...] = TEST_EXTRAS) -> list[str]:
+    """What the package needs at run time and for its tests, from PKG-INFO (or egg-info/requires.txt)."""
+    pkg_info = read_pkg_info(root)
+    headers = HeaderParser().parsestr(pkg_info)
+    if not headers.get_all("Requires-Dist"):
+        lines = _requires_txt(root)
+        if lines:
+            pkg_info += "".join(f"\nRequires-Dist: {line}" for line in lines) + "\n"
+            pkg_info = _move_headers_up(pkg_info)
+    return requirements_from_metadata(pkg_info, extras)
+
+
+def _move_headers_up(pkg_info: str) -> str:
+    """PKG-INFO's headers end at the first blank line; put appended ones before the body."""
+    head, sep, body = pkg_info.partition("\n\n")
+    extra = [line for line in body.splitlines() if line.startswith("Requires-Dist: ")]
+    body = "\n".join(line for line in body.splitlines() if not line.startswith("Requires-Dist: "))
+    return head + "".join(f"\n{line}" for line in extra) + sep + body
+
+
+def pytest_config(root: Path) -> dict[str, str]:
+    """The ini options pytest would read from `root` (the first config file that has a pytest section)."""
+    root = Path(root)
+    candidates = [("pytest.ini", "pytest"), ("pyproject.toml", None), ("tox.ini", "pytest"),
+                  ("setup.cfg", "tool:pytest")]
+    for name, section in candidates:
+        path = root / name
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        if section is None:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                continue
+            try:
+                options = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options")
+            except Exception:
+                continue
+            if options is None:
+                continue
+            return {k: " ".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in options.items()}
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            continue
+        if parser.has_section(section):
+            return dict(parser.items(section))
+        if name == "pytest.ini":
+            return {}  # pytest.ini is the config even when empty
+    return {}
+
+
+def config_plugins(root: Path) -> list[str]:
+    """Plugins the package's pytest config needs (`--cov` in addopts needs pytest-cov, ...)."""
+    config = pytest_config(root)
+    addopts = " " + config.get("addopts", "").replace("\n", " ") + " "
+    found: list[str] = []
+    for flag, plugin in PLUGIN_FLAGS:
+        if (f" {flag}" in addopts) and plugin not in found:
+            found.append(plugin)
+    for plugin in config.get("required_plugins", "").split():
+        if plugin not in found:
+            found.append(plugin)
+    return found
+
+
+def ensure_metadata(root: Path, layout: Layout, name: str) -> str | None:
+    """Make `importlib.metadata` find the distribution when the tree is on sys.path.
+
+    setuptools sdists ship `NAME.egg-info/`; others (flit, hatch, poetry) do not,
+    and code that asks `importlib.metadata.version(NAME)` would fail without an
+    install. We put the sdist's PKG-INFO into `<source root>/NAME.egg-info/`, as a
+    development install would. Returns the created directory (relative) or None.
+    """
+    root = Path(root)
+    want = normalize_name(name).replace("-", "_")
+    for base in {root, root / layout.source_root}:
+        for info in list(base.glob("*.egg-info")) + list(base.glob("*.dist-info")):
+            stem = info.name.rsplit(".", 1)[0]
+            if normalize_name(stem.split("-")[0]).replace("-", "_") == want:
+                return None
+    target = (root / layout.source_root if layout.source_root else root) / f"{want}.egg-info"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "PKG-INFO").write_text(read_pkg_info(root))
+    return target.relative_to(root).as_posix()
+
+
+def tree_digest(root: Path) -> str:
+    """A content hash of a tree (paths, modes and bytes), for caching."""
+    h = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(root).as_posix().encode() + b"\0")
+            h.update(b"x" if os.access(path, os.X_OK) else b"-")
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
