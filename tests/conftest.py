@@ -21,3 +21,18 @@ def checkpoint_dir():
     from agentforge.runtime.backends.checkpoint import default_checkpoint
 
     return default_checkpoint()
+
+
+@pytest.fixture(scope="session")
+def docker_image():
+    """The docker sandbox's base image, built with debootstrap on first use (about a minute)."""
+    from agentforge.runtime.sandbox.images import ensure_base_image
+
+    return ensure_base_image()
+
+
+@pytest.fixture(autouse=True)
+def _docker_ready(request):
+    # Every test marked `docker` gets the base image first, whatever order tests run in.
+    if request.node.get_closest_marker("docker"):
+        request.getfixturevalue("docker_image")

@@ -18,6 +18,15 @@ bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / sele
 DEFAULT_BFCL_DIR = "runs/bfcl"
 
 
+def _print_run_end(err, stats, where: str) -> None:
+    err.print(Text.assemble(
+        f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
+        (f", {stats.errors} errors" if stats.errors else "", "red"),
+        f" · {stats.seconds:.0f} s · {where}"), soft_wrap=True)
+    for message in stats.error_messages[:5]:
+        err.print(Text(f"  error: {message}", style="red"), soft_wrap=True)
+
+
 @bench_app.command()
 def bfcl(
     model: Annotated[str, typer.Option("--model", "-m", help="Backend spec (see `agent models`).")] = "embedded",
@@ -83,12 +92,7 @@ def bfcl(
         err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
     print_report(summary, out)
-    err.print(Text.assemble(
-        f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
-        (f", {stats.errors} errors" if stats.errors else "", "red"),
-        f" · {stats.seconds:.0f} s · report in {directory}/ (summary.json, report.txt, report.png)"), soft_wrap=True)
-    for message in stats.error_messages[:5]:
-        err.print(Text(f"  error: {message}", style="red"), soft_wrap=True)
+    _print_run_end(err, stats, f"report in {directory}/ (summary.json, report.txt, report.png)")
 
 
 @bench_app.command()
@@ -148,13 +152,7 @@ def swebench(
         err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
     print_report(summary, out)
-    err.print(Text.assemble(
-        f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
-        (f", {stats.errors} errors" if stats.errors else "", "red"),
-        f" · {stats.seconds:.0f} s · predictions in {run_dir}/predictions.jsonl · report in {run_dir}/"),
-        soft_wrap=True)
-    for message in stats.error_messages[:5]:
-        err.print(Text(f"  error: {message}", style="red"), soft_wrap=True)
+    _print_run_end(err, stats, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/")
 
 
 @bench_app.command()

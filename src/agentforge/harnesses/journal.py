@@ -68,27 +68,29 @@ class Journal:
     def append(self, results: Iterable[SampleResult]) -> None:
         """Durably append; returns only after the data is on disk."""
         data = b"".join(r.model_dump_json().encode() + b"\n" for r in results)
-        if not data:
-            return
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                self._heal(fd)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        if data:
+            with self._lock:
+                append_durably(self.path, data)
 
-    def _heal(self, fd: int) -> None:
-        """If the file ends in a torn line (a kill mid-write), start a new line so
-        the next record is not glued onto it."""
+
+def append_durably(path: Path, data: bytes) -> None:
+    """Append `data` with one write + fsync; returns only once it is on disk.
+
+    If the file ends in a torn line (a kill mid-write), a newline goes first so
+    the new record is not glued onto it. Callers serialize their own appends.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
         size = os.fstat(fd).st_size
-        if size == 0:
-            return
-        with self.path.open("rb") as f:
-            f.seek(size - 1)
-            if f.read(1) != b"\n":
-                os.write(fd, b"\n")
+        if size:
+            with path.open("rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    os.write(fd, b"\n")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -141,7 +141,9 @@ def _errors(task: Task, samples: list[int], message: str, started: float) -> lis
     ]
 
 
-class _NoProgress:
+class NoProgress:
+    """Stands in for a rich Progress when progress display is off."""
+
     def __enter__(self):
         return self
 
@@ -157,7 +159,7 @@ class _NoProgress:
 
 def _progress(console: Console | None, enabled: bool):
     if not enabled:
-        return _NoProgress()
+        return NoProgress()
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[acc]}"), TimeElapsedColumn(), TimeRemainingColumn(),

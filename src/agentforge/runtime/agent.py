@@ -102,7 +102,7 @@ async def run_agent(
             sampling = sampling.merged(tool_choice="auto")
         if not step.observations:  # no tool call and no format error: the final answer
             traj.status = "done"
-        await _after_step(traj, step, save_to, on_step)
+        await after_step(traj, step, save_to, on_step)
 
     traj.finished_at = time.time()
     if save_to is not None:
@@ -126,7 +126,7 @@ async def _observe(completion: Completion, toolbox: Toolbox) -> list[Message]:
     return out
 
 
-async def _after_step(traj: Trajectory, step: Step, save_to, on_step: StepHook | None) -> None:
+async def after_step(traj: Trajectory, step: Step, save_to, on_step: StepHook | None) -> None:
     if save_to is not None:
         await asyncio.to_thread(traj.save, save_to)
     if on_step is not None:

@@ -12,17 +12,8 @@ from .tiny_repo import CALC, diff_of, make_instance
 KINDS = ["bwrap", pytest.param("docker", marks=pytest.mark.docker), "local"]
 
 
-@pytest.fixture(scope="module")
-def docker_image():
-    from agentforge.runtime.sandbox.images import ensure_base_image
-
-    return ensure_base_image()
-
-
 @pytest.mark.parametrize("kind", KINDS)
-async def test_gold_resolves_and_empty_does_not(tmp_path, kind, request):
-    if kind == "docker":
-        request.getfixturevalue("docker_image")
+async def test_gold_resolves_and_empty_does_not(tmp_path, kind):
     instance, mirror = make_instance(tmp_path)
     repos = RepoSource(mirror=mirror)
     gold = await evaluate(instance, instance.patch, kind=kind, repos=repos)

@@ -13,21 +13,12 @@ ALL = [*ISOLATING, "local"]
 TIGHT = Limits(timeout=4, memory_mb=256, pids=64, output_chars=2000, max_output_bytes=8 * 1024 * 1024)
 
 
-@pytest.fixture(scope="session")
-def docker_image():
-    from agentforge.runtime.sandbox.images import ensure_base_image
-
-    return ensure_base_image()
-
-
 @pytest.fixture
-async def sandbox_factory(tmp_path, request):
+async def sandbox_factory(tmp_path):
     """make(kind, **spec_fields) → a started sandbox on a fresh workspace under tmp_path."""
     opened = []
 
     async def make(kind: str, limits: Limits = TIGHT, **fields):
-        if kind == "docker":
-            request.getfixturevalue("docker_image")
         workspace = fields.pop("workspace", None) or tmp_path / f"ws-{len(opened)}"
         workspace.mkdir(parents=True, exist_ok=True)
         box = make_sandbox(kind, SandboxSpec(workspace=workspace, limits=limits, **fields))

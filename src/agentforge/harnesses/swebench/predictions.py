@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agentforge.runtime.trajectory import write_atomic
 
 
 class Prediction(BaseModel):
@@ -102,18 +103,5 @@ def write_predictions(path: str | os.PathLike[str], preds: Iterable[Prediction |
     else:
         text = json.dumps(dumped, ensure_ascii=False, indent=2) + "\n"
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, text)
     return path

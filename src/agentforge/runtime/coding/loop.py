@@ -23,8 +23,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable, Literal, Sequence
+from typing import Literal, Sequence
 
+from agentforge.runtime.agent import StepHook, after_step
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.coding.actions import EDITOR_NAME, parse_action
 from agentforge.runtime.coding.env import CodingEnv
@@ -42,8 +43,6 @@ ActionFormat = Literal["text", "tools"]
 TRAJECTORY_STATUS = {"submitted": "done", "step_limit": "step_limit", "context_exhausted": "token_limit",
                      "time_limit": "time_limit", "model_error": "error"}
 CHARS_PER_TOKEN = 4  # the estimate for text no model has tokenized yet
-
-StepHook = Callable[[Trajectory, Step], Awaitable[None] | None]
 
 
 @dataclass
@@ -161,7 +160,7 @@ async def run_coding_agent(
         traj.metadata["actions"].append(action)
         if env.submitted:
             status = "submitted"
-        await _after_step(traj, step, save_to, on_step)
+        await after_step(traj, step, save_to, on_step)
 
     patch = ""
     try:
@@ -265,11 +264,3 @@ def _context_tokens(traj: Trajectory) -> int:
 def _chars(m: Message) -> int:
     return len(m.content or "") + sum(len(c.function.arguments) + len(c.name) for c in m.tool_calls or ())
 
-
-async def _after_step(traj: Trajectory, step: Step, save_to, on_step: StepHook | None) -> None:
-    if save_to is not None:
-        await asyncio.to_thread(traj.save, save_to)
-    if on_step is not None:
-        result = on_step(traj, step)
-        if asyncio.iscoroutine(result):
-            await result

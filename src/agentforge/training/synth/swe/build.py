@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from agentforge.harnesses.runner import NoProgress
 from agentforge.harnesses.swebench.environment import EnvHandle, EnvSpec, build_env, env_sandbox
 from agentforge.harnesses.swebench.log_parsers import TestStatus, parse_log_pytest
 from agentforge.runtime.sandbox import Limits, resolve_kind
@@ -517,26 +518,12 @@ class _PackageProgress:
                         info=f"tried {self.state['tried']} · {self.state['note']}")
 
 
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *args, **kwargs) -> int:
-        return 0
-
-    def update(self, *args, **kwargs) -> None:
-        pass
-
-
 def _progress_bar(console, enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not enabled:
-        return _NoProgress()
+        return NoProgress()
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
                     console=console or Console(stderr=True), transient=False)

@@ -9,10 +9,12 @@ per id, so a re-run neither redoes a finished mutation nor emits one twice.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from agentforge.harnesses.journal import append_durably
+from agentforge.runtime.trajectory import write_atomic
 
 KEPT = "kept"  # became an instance
 REJECTED = "rejected"  # tried, and not a usable bug (the reason says why); never retried
@@ -47,39 +49,13 @@ class SynthJournal:
         """Durably append one record; returns once it is on disk."""
         data = json.dumps(record, ensure_ascii=False).encode() + b"\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                size = os.fstat(fd).st_size
-                if size:
-                    with self.path.open("rb") as f:
-                        f.seek(size - 1)
-                        if f.read(1) != b"\n":  # a torn line from a kill: start a fresh one
-                            os.write(fd, b"\n")
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_durably(self.path, data)
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
     """Replace `path` with `rows`, all or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(Path(path), "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def append_jsonl(path: Path, row: dict[str, Any]) -> None:
-    path = Path(path)
-    with path.open("a") as f:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    append_durably(Path(path), json.dumps(row, ensure_ascii=False).encode() + b"\n")
