@@ -88,6 +88,13 @@ async def run_process(argv: list[str], limits: Limits, *, timeout: float | None 
         deadline = started + timeout
         exited_at: float | None = None
         while True:
+            if reader.done() and proc.returncode is None and not flooded:
+                # The pipe is closed, so waiting for the exit cannot hang on it.
+                try:
+                    await asyncio.wait_for(proc.wait(), max(0.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    timed_out = True
+                break
             await asyncio.wait({reader}, timeout=POLL)
             now = time.monotonic()
             if proc.returncode is not None:
