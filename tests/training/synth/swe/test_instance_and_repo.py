@@ -21,6 +21,7 @@ def test_eval_script_has_the_official_shape_without_conda():
         f"git checkout {BASE} -- tests/test_a.py 'tests/test b.py'",
         ": '>>>>> Start Test Output'",
         "python -m pytest -rA -p no:cacheprovider --color=no tests/test_a.py 'tests/test b.py'",
+        'echo ">>>>> Test Exit Code: $?"',
         ": '>>>>> End Test Output'",
         f"git checkout {BASE} -- tests/test_a.py 'tests/test b.py'",
     ]

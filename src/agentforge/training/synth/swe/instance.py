@@ -52,6 +52,7 @@ def eval_script(base_commit: str, test_files: Iterable[str]) -> str:
         f"git checkout {base_commit} -- {files}",
         f": '{START_TEST_OUTPUT}'",
         f"{PYTEST_COMMAND} {files}",
+        'echo ">>>>> Test Exit Code: $?"',  # lets grading tell a crash that printed no results from a run
         f": '{END_TEST_OUTPUT}'",
         f"git checkout {base_commit} -- {files}",
         "",
