@@ -63,3 +63,30 @@ async def test_eval_timeout_is_a_clean_unresolved(tmp_path):
     slow = instance.patch.replace("+    return a + b", "+    import time; time.sleep(30); return a + b")
     result = await evaluate(instance, slow, repos=RepoSource(mirror=mirror), kind="bwrap", timeout=3)
     assert not result.resolved and "timed out" in result.error
+
+
+def verified_row():
+    from pathlib import Path
+
+    from agentforge.harnesses.swebench.instances import load_instances
+
+    path = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "swebench_verified.jsonl"
+    return load_instances(path, limit=1)[0]
+
+
+async def test_official_rows_need_their_docker_image():
+    row = verified_row()
+    assert row.environment is None and row.eval_script
+    assert row.official_image() == "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest"
+    with pytest.raises(RuntimeError, match="official docker image"):
+        await evaluate(row, row.patch, kind="bwrap")
+
+
+@pytest.mark.docker
+async def test_official_image_that_cannot_be_pulled_says_so():
+    # No registry is reachable from our machines: the error must say what to do.
+    from agentforge.runtime.sandbox import SandboxError
+
+    row = verified_row()
+    with pytest.raises(SandboxError, match="cannot be pulled"):
+        await evaluate(row, row.patch, kind="docker")
