@@ -160,3 +160,25 @@ async def test_embedded_model_end_to_end(tmp_path, embedded):
     assert record.detail["agent_steps"] <= 2 and record.tokens > 0 and record.token_confidences
     assert record.correct is False and summary["aggregate"]["overall"]["pass@1"] == 0.0
     assert load_predictions(tmp_path / "run" / "predictions.jsonl")[0].model_name_or_path == "embedded"
+
+
+async def test_one_failing_candidate_does_not_take_its_siblings_down(tmp_path, monkeypatch):
+    from agentforge.harnesses.swebench import agent_run
+    from tests.fakes.scripted_backend import ScriptedBackend
+
+    real = agent_run.solve_instance
+
+    async def flaky(instance, backend, config, repos, sample, run_dir, log=None):
+        if sample == 1:
+            raise RuntimeError("environment exploded")
+        return await real(instance, backend, config, repos, sample, run_dir, log=log)
+
+    monkeypatch.setattr(agent_run, "solve_instance", flaky)
+    path, mirror = instance_file(tmp_path)
+    config = SweConfig(instances=str(path), source="agent", model="scripted", repos=str(mirror), sandbox="bwrap",
+                       n=2, max_steps=5)
+    stats, _ = await run_swebench(config, tmp_path / "run", backend=ScriptedBackend(fixing_agent()), progress=False)
+    records = Journal(tmp_path / "run" / "journal.jsonl").load()
+    assert records[("acme__calc-0", 0)].correct is True
+    assert records[("acme__calc-0", 1)].status == "error" and "environment exploded" in records[("acme__calc-0", 1)].error
+    assert stats.errors == 1

@@ -41,7 +41,7 @@ async def test_patch_with_shifted_context_falls_back_to_fuzz(tmp_path):
     # Wrong line numbers and one wrong context line: git apply refuses, `patch --fuzz=5` applies it.
     shifted = instance.patch.replace("@@ -1,5 +1,5 @@", "@@ -3,5 +3,5 @@").replace(" def mul(a, b):", " def mul(x, y):")
     result = await evaluate(instance, shifted, repos=RepoSource(mirror=mirror), kind="bwrap")
-    assert result.applied == "patch --batch --fuzz=5 -p1 -i", result.log[:3000]
+    assert result.applied == "patch --batch --forward --fuzz=5 -p1 -i", result.log[:3000]
     assert result.resolved
 
 
@@ -90,3 +90,18 @@ async def test_official_image_that_cannot_be_pulled_says_so():
     row = verified_row()
     with pytest.raises(SandboxError, match="cannot be pulled"):
         await evaluate(row, row.patch, kind="docker")
+
+
+async def test_many_concurrent_builds_of_one_environment_do_not_deadlock(tmp_path, monkeypatch):
+    # More waiters than executor threads once hung (a blocking flock held a thread
+    # the build needed). A fresh cache dir forces a real build.
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agentforge.harnesses.swebench.environment import EnvSpec, build_env
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2))
+    spec = EnvSpec(pip=[])
+    handles = await asyncio.wait_for(
+        asyncio.gather(*(build_env(spec, "bwrap", cache_dir=tmp_path) for _ in range(5))), 120)
+    assert len({h.path for h in handles}) == 1 and (handles[0].path / ".complete").exists()

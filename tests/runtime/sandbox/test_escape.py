@@ -58,6 +58,21 @@ async def test_writes_outside_the_workspace_fail(sandbox_factory, kind, tmp_path
 
 
 @pytest.mark.parametrize("kind", ISOLATING)
+async def test_mounts_cannot_be_undone_or_added(sandbox_factory, kind):
+    # Root inside the sandbox must not be able to remount the read-only system
+    # rw, unmask a hidden file, or mount cgroupfs to escape its limits.
+    box = await sandbox_factory(kind)
+    result = await box.exec(
+        "mount -o remount,rw,bind /usr 2>&1; touch /usr/agentforge-remount 2>&1; "
+        "umount /etc/shadow 2>&1; mkdir -p /tmp/cg && mount -t cgroup -o pids none /tmp/cg 2>&1; "
+        "ls /tmp/cg | head -3; grep CapEff /proc/self/status")
+    assert not os.path.exists("/usr/agentforge-remount")
+    cap_eff = int(result.output.split("CapEff:")[1].split()[0], 16)
+    assert not cap_eff & (1 << 21), "CAP_SYS_ADMIN left to the command"
+    assert "pids.max" not in result.output  # no cgroup hierarchy got mounted
+
+
+@pytest.mark.parametrize("kind", ISOLATING)
 async def test_host_secrets_are_not_visible(sandbox_factory, kind):
     box = await sandbox_factory(kind)
     # (the docker image has its own /etc/shadow; what matters is not seeing the host's)
@@ -163,3 +178,27 @@ async def test_diff_sees_edits_and_new_files(sandbox_factory, kind):
     await box.write_file("new/g.txt", "new\n")
     patch = await box.diff()
     assert "-b\n+B" in patch and "new/g.txt" in patch and "+new" in patch
+
+
+@pytest.mark.parametrize("kind", ALL)
+async def test_cancelled_command_leaves_nothing_running(sandbox_factory, kind):
+    # A harness timeout or Ctrl-C cancels the awaiting task mid-command.
+    import asyncio
+
+    marker = f"agentforge-cancel-{uuid.uuid4().hex[:8]}"
+    box = await sandbox_factory(kind)
+    task = asyncio.ensure_future(box.exec(f"exec -a {marker} sleep 60", timeout=60))
+    await asyncio.sleep(1.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(1.0)
+    assert _running(marker) == ""
+
+
+@pytest.mark.parametrize("kind", ISOLATING)
+async def test_file_api_refuses_fifos_instead_of_hanging(sandbox_factory, kind):
+    box = await sandbox_factory(kind)
+    await box.exec("mkfifo pipe")
+    with pytest.raises(ValueError, match="not a regular file"):
+        await box.read_file("pipe")

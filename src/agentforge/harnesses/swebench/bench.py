@@ -28,11 +28,11 @@ from agentforge.harnesses.swebench.evaluate import evaluate
 from agentforge.harnesses.swebench.instances import Instance, load_instances
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 from agentforge.harnesses.swebench.repos import RepoSource
-from agentforge.runtime.backends.base import Backend
+from agentforge.runtime.backends.base import Backend, TransientBackendError
 
 SOURCES = ("agent", "gold", "empty", "predictions")
-IDENTITY = ("source", "model", "predictions", "temperature", "top_p", "max_tokens", "max_steps", "format",
-            "top_logprobs", "seed")
+IDENTITY = ("source", "model", "predictions", "sandbox", "temperature", "top_p", "max_tokens", "max_steps",
+            "format", "top_logprobs", "seed", "eval_timeout")
 DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10", "oracle")
 
 
@@ -94,7 +94,19 @@ class SweAttempt:
         self.log = log
 
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
-        return list(await asyncio.gather(*(self._one(task, s) for s in samples)))
+        # One candidate's failure (a broken environment, an unreachable repository)
+        # is that candidate's error record; its siblings keep their results.
+        outcomes = await asyncio.gather(*(self._one(task, s) for s in samples), return_exceptions=True)
+        results = []
+        for sample, outcome in zip(samples, outcomes):
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, (TransientBackendError, asyncio.CancelledError)) or \
+                        not isinstance(outcome, Exception):
+                    raise outcome  # the runner retries transient model errors; cancellation is not ours
+                outcome = SampleResult(task_id=task.id, sample=sample, category=task.category, status="error",
+                                       correct=False, error=f"{type(outcome).__name__}: {outcome}")
+            results.append(outcome)
+        return results
 
     async def _one(self, task: Task, sample: int) -> SampleResult:
         instance: Instance = task.data

@@ -18,6 +18,7 @@ import os
 import shlex
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from agentforge.runtime.sandbox import Limits, Mount, Sandbox, SandboxError, San
 
 ENV_DIR = "/agentforge/env"  # outside the read-only system dirs, so bwrap can create the mount point
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_LOCKS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]" = weakref.WeakKeyDictionary()
 BUILD_LIMITS = Limits(timeout=1800, memory_mb=8192, pids=4096, output_chars=20_000)
 
 
@@ -78,16 +80,27 @@ async def build_env(spec: EnvSpec, kind: str = "auto", *, image: str | None = No
     handle = EnvHandle(spec=spec, kind=kind, path=path, image=image)
     if (path / ".complete").exists():
         return handle
-    lock_path = root / f"{path.name}.lock"
-    with open(lock_path, "w") as lock:
-        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
-        try:
-            if not (path / ".complete").exists():
-                if log:
-                    log(f"building environment {path.name}: {' '.join(spec.pip) or '(no packages)'}")
-                await _build(handle)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # One build per key in this process (an asyncio lock), and across processes
+    # (a file lock, polled: a blocking flock would tie up an executor thread that
+    # the build itself needs).
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})  # asyncio locks belong to one loop
+    async with locks.setdefault(path.name, asyncio.Lock()):
+        if (path / ".complete").exists():
+            return handle
+        with open(root / f"{path.name}.lock", "w") as lock:
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(0.5)
+            try:
+                if not (path / ".complete").exists():
+                    if log:
+                        log(f"building environment {path.name}: {' '.join(spec.pip) or '(no packages)'}")
+                    await _build(handle)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
     return handle
 
 

@@ -25,8 +25,9 @@ from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.sandbox import Limits, Mount, SandboxSpec, make_sandbox, resolve_kind
 
 EVAL_DIR = "/agentforge/eval"  # patch and eval script, mounted read-only
+# The official harness's attempts, in its order (swebench 5.0.2, run_evaluation.GIT_APPLY_CMDS).
 APPLY_COMMANDS = ("git apply --verbose", "git apply --verbose --3way", "git apply --verbose --reject",
-                  "patch --batch --fuzz=5 -p1 -i")
+                  "patch --batch --forward --fuzz=5 -p1 -i")
 LOG_CHARS = 50_000_000  # eval logs are read whole
 
 
@@ -48,19 +49,24 @@ class EvalResult:
 
 
 def apply_section(patch_path: str) -> str:
-    """Shell that applies the model patch with the official fallbacks, printing the official markers.
+    """Shell that applies the model patch the way the official harness does, printing its markers.
 
-    Unlike the official harness we reset the tree between tries, so a failed
-    `--reject` leaves no half-applied hunks for `patch` to trip over.
+    Between tries the tree goes back to pristine (officially `git checkout -- .;
+    git clean -fd`; we reset the index too, which a conflicted --3way needs).
+    If every try fails but the patch turns out applied already (`git apply
+    --check --reverse`), that counts as applied, as officially.
     """
     tries = " ".join(shlex.quote(c) for c in APPLY_COMMANDS)
     return f"""
 applied=""
 if [ -s {patch_path} ]; then
+  first=1
   for cmd in {tries}; do
+    if [ -z "$first" ]; then git reset -q --hard; git clean -fdq; fi
+    first=""
     if $cmd {patch_path}; then applied="$cmd"; break; fi
-    git checkout -q -- . 2>/dev/null; git clean -fdq 2>/dev/null
   done
+  if [ -z "$applied" ] && git apply --check --reverse {patch_path} 2>/dev/null; then applied="already applied"; fi
   if [ -z "$applied" ]; then echo "{APPLY_PATCH_FAIL}"; exit 1; fi
   echo "{APPLY_PATCH_PASS} ($applied)"
 fi
@@ -128,6 +134,7 @@ def _official_image_sandbox(instance: Instance, kind: str, tmp: Path, files: Pat
                            "their official docker image (--sandbox docker, with a reachable registry)")
     scratch = tmp / "scratch"
     scratch.mkdir()
+    # The official harness gives these containers the network; so do we, to grade alike.
     return make_sandbox("docker", SandboxSpec(workspace=scratch, limits=limits, image=instance.official_image(),
                                               mounts=[Mount(files, EVAL_DIR)], writable_root=True,
-                                              workdir="/testbed"))
+                                              workdir="/testbed", network=True))

@@ -18,6 +18,14 @@ PASS_TO_PASS test still does. The details that decide real cases:
 * A log that shows the patch did not apply, the reset failed, the tests errored or
   timed out, or that lacks the test-output markers, is not graded at all: the
   instance is unresolved.
+
+Where we knowingly differ from swebench 5.0.2's grading.py (both only ever
+refuse credit the official code would give to a broken run, or give credit the
+official parser's own id truncation took away):
+* the prefix match for cut ids above (officially a plain `case in map`);
+* a log whose test section parses to nothing is not graded (officially graded
+  as all-missing, which is unresolved too unless both lists are empty);
+* `>>>>> Test Exit Code: N` non-zero with no FAILED/ERROR reported → not graded.
 """
 
 from __future__ import annotations

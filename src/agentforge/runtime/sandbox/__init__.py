@@ -13,13 +13,15 @@ from .base import (DIFF_CHARS, WORKDIR, ExecResult, Limits, Mount, OutputCap, Sa
 KINDS = ("auto", "bwrap", "docker", "local")
 
 
-def available_kinds() -> list[str]:
-    """Isolating backends usable on this machine, best first."""
+def available_kinds(first_only: bool = False) -> list[str]:
+    """Isolating backends usable on this machine, best first (`first_only`: stop at the first)."""
     from .bwrap import bwrap_binary
 
     found = []
     if bwrap_binary():
         found.append("bwrap")
+        if first_only:
+            return found
     try:
         from .docker import docker_client
 
@@ -36,7 +38,7 @@ def resolve_kind(kind: str) -> str:
         raise SandboxError(f"unknown sandbox {kind!r}; choose one of {', '.join(KINDS)}")
     if kind != "auto":
         return kind
-    found = available_kinds()
+    found = available_kinds(first_only=True)  # bwrap found: no round trip to a docker engine
     if not found:
         raise SandboxError("no isolating sandbox here: install bubblewrap (`apt-get install bubblewrap`) "
                            "or start a Docker engine; `--sandbox local` runs without isolation")

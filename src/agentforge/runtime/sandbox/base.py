@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import os
 import shlex
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +56,25 @@ class ExecResult:
             parts.append(f"<error>{self.error}</error>")
         parts.append(f"<output>\n{self.output}</output>")
         return "\n".join(parts)
+
+
+def limit_error(limits: Limits, *, timed_out: bool = False, flooded: bool = False, timeout: float = 0.0,
+                oom: bool = False, pid_limit: bool = False, signal: int | None = None) -> str | None:
+    """The words an agent sees for the limit that stopped its command (the first that applies)."""
+    if timed_out:
+        return f"the command timed out after {timeout:g} s and was killed"
+    if flooded:
+        return f"the command printed more than {limits.max_output_bytes // (1024 * 1024)} MB and was killed"
+    if oom:
+        return f"killed: the memory limit ({limits.memory_mb} MB) was reached"
+    if pid_limit:
+        return f"the process limit ({limits.pids}) was reached; some forks failed"
+    if signal:
+        return f"the command was killed by signal {signal}"
+    return None
+
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # the file API reads no bigger file into host memory
 
 
 class OutputCap:
@@ -167,7 +188,21 @@ class Sandbox(abc.ABC):
         return full
 
     async def read_file(self, path: str) -> str:
-        return await asyncio.to_thread(self.host_path(path).read_text, errors="replace")
+        """A regular file's text. A FIFO or device (which would block a host thread) or
+        a file over MAX_FILE_BYTES is refused with ValueError."""
+        target = self.host_path(path)
+
+        def read() -> str:
+            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise ValueError(f"{path} is not a regular file")
+                if info.st_size > MAX_FILE_BYTES:
+                    raise ValueError(f"{path} is {info.st_size} bytes, over the {MAX_FILE_BYTES} byte limit")
+                return f.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
+
+        return await asyncio.to_thread(read)
 
     async def write_file(self, path: str, content: str) -> None:
         target = self.host_path(path)
@@ -187,7 +222,7 @@ class Sandbox(abc.ABC):
         against = shlex.quote(base) if base else "HEAD"
         result = await self.exec(
             "git add -A >/dev/null 2>&1 && "
-            f"git -c core.fileMode=false diff --cached --no-color --no-ext-diff {against}",
+            f"git -c core.fileMode=false diff --cached --binary --no-color --no-ext-diff {against}",
             timeout=max(60.0, self.limits.timeout), output_chars=DIFF_CHARS)
         if result.returncode != 0 or result.error:
             raise SandboxError(f"git diff failed in the sandbox: {result.error or ''} {result.output[-500:]}")

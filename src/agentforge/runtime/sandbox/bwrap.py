@@ -19,7 +19,8 @@ from .base import WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
 from .process import run_process
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
-MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-")
+MASKED_DIRS = ("/etc/ssl/private", "/etc/ssh", "/etc/sudoers.d", "/etc/docker")  # keys and secrets
 EXTRA_BIN = "/agentforge/bin"
 PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{EXTRA_BIN}"
 
@@ -49,7 +50,9 @@ class BwrapSandbox(Sandbox):
                                "or choose --sandbox docker")
 
     def argv(self, command: str) -> list[str]:
-        args = [self.binary, "--die-with-parent", "--new-session", "--unshare-all",
+        # --cap-drop ALL: run as root, bwrap would otherwise leave the command every
+        # capability, and `mount -o remount,rw` would undo the read-only binds.
+        args = [self.binary, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL",
                 "--hostname", "sandbox"]
         if self.spec.network:
             args.append("--share-net")
@@ -58,6 +61,9 @@ class BwrapSandbox(Sandbox):
         for f in MASKED_FILES:
             if os.path.exists(f):
                 args += ["--ro-bind", "/dev/null", f]
+        for d in MASKED_DIRS:
+            if os.path.isdir(d):
+                args += ["--tmpfs", d]
         for d in _python_dirs():
             args += ["--ro-bind", d, d]
         args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",

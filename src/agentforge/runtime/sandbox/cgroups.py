@@ -42,6 +42,27 @@ def _writable_child(base: Path, name: str) -> Path | None:
         return None
 
 
+STALE_AFTER = 600.0  # seconds: an empty group this old was left by a killed process
+
+
+def _group_parent(base: Path) -> Path | None:
+    """`<base>/agentforge`, the parent of our groups, swept of groups a killed process left."""
+    parent = base / "agentforge"
+    try:
+        parent.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    now = time.time()
+    for old in parent.iterdir():
+        try:
+            if old.is_dir() and now - old.stat().st_mtime > STALE_AFTER and \
+                    not (old / "cgroup.procs").read_text().strip():
+                old.rmdir()
+        except OSError:
+            pass
+    return parent
+
+
 class Cgroup:
     def __init__(self, dirs: dict[str, Path], v2: bool):
         self.dirs = dirs  # controller ("pids", "memory") → its directory; v2: both the same
@@ -59,7 +80,8 @@ class Cgroup:
                 continue
             child = None
             for parent in (base / _own_path(controller).lstrip("/"), base):
-                child = _writable_child(parent, name)
+                grouped = _group_parent(parent)
+                child = _writable_child(grouped, name) if grouped else None
                 if child:
                     break
             if child:

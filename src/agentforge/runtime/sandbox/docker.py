@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .base import WORKDIR, ExecResult, OutputCap, Sandbox, SandboxError, SandboxSpec
+from .base import WORKDIR, ExecResult, OutputCap, Sandbox, SandboxError, SandboxSpec, limit_error
 
 DEFAULT_IMAGE = "agentforge/swe-base:bookworm-2"  # bump when images.py changes what goes in
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -82,7 +82,14 @@ class DockerSandbox(Sandbox):
             tmpfs={"/tmp": "size=1g", "/run": "size=64m", "/var/tmp": "size=256m"},
             cap_drop=["ALL"], cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"],
             security_opt=["no-new-privileges"], ulimits=self._ulimits(), hostname="sandbox",
-            stdin_open=False, tty=False)
+            stdin_open=False, tty=False, user=self._user())
+
+    def _user(self) -> str | None:
+        """The host user, so files it writes in the workspace stay the user's and git
+        trusts the repository; official images (writable root) expect their own root."""
+        if os.getuid() == 0 or self.spec.writable_root:
+            return None
+        return f"{os.getuid()}:{os.getgid()}"
 
     def _ulimits(self):
         import docker
@@ -94,10 +101,16 @@ class DockerSandbox(Sandbox):
     async def exec(self, command: str, timeout: float | None = None,
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         timeout = self.limits.timeout if timeout is None else timeout
-        return await asyncio.to_thread(self._exec_blocking, command, timeout, env,
-                                       output_chars or self.limits.output_chars)
+        running: list = []  # the container, once the thread has created it
+        try:
+            return await asyncio.to_thread(self._exec_blocking, command, timeout, env,
+                                           output_chars or self.limits.output_chars, running)
+        except asyncio.CancelledError:
+            for container in running:  # the thread cannot be cancelled; its container can
+                _kill(container)
+            raise
 
-    def _exec_blocking(self, command: str, timeout: float, env, output_chars: int) -> ExecResult:
+    def _exec_blocking(self, command: str, timeout: float, env, output_chars: int, running: list) -> ExecResult:
         if self._client is None:
             raise SandboxError("the docker sandbox was not started")
         started = time.monotonic()
@@ -108,6 +121,7 @@ class DockerSandbox(Sandbox):
             kwargs = self._run_kwargs(wrapped, env)
             kwargs["volumes"][out_dir] = {"bind": OUT_DIR, "mode": "rw"}
             container = self._client.containers.run(**kwargs)
+            running.append(container)
             log = Path(out_dir) / "log"
             timed_out = flooded = False
             pid_hits = 0
@@ -139,17 +153,8 @@ class DockerSandbox(Sandbox):
                     pass
             cap = OutputCap(output_chars)
             _read_capped(log, cap)
-        error = None
-        if timed_out:
-            error = f"the command timed out after {timeout:g} s and was killed"
-        elif flooded:
-            error = f"the command printed more than {self.limits.max_output_bytes // (1024 * 1024)} MB and was killed"
-        elif oom:
-            error = f"killed: the memory limit ({self.limits.memory_mb} MB) was reached"
-        elif pid_hits:
-            error = f"the process limit ({self.limits.pids}) was reached; some forks failed"
-        elif returncode == 137:
-            error = "the command was killed by signal 9"
+        error = limit_error(self.limits, timed_out=timed_out, flooded=flooded, timeout=timeout, oom=oom,
+                            pid_limit=bool(pid_hits), signal=9 if returncode == 137 else None)
         return ExecResult(returncode=returncode, output=cap.text(), seconds=time.monotonic() - started,
                           timed_out=timed_out, truncated=cap.truncated, error=error)
 

@@ -32,7 +32,8 @@ class LocalSandbox(Sandbox):
 
     async def exec(self, command: str, timeout: float | None = None,
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
-        environment = {**os.environ, "GIT_PAGER": "cat", "PAGER": "cat", **self.spec.env, **(env or {})}
+        environment = {**os.environ, "GIT_PAGER": "cat", "PAGER": "cat", "PYTHONDONTWRITEBYTECODE": "1",
+                       **self.spec.env, **(env or {})}
         return await run_process(["/bin/bash", "-c", command], self.limits, timeout=timeout,
                                  output_chars=output_chars, env=environment, cwd=self.workdir)
 

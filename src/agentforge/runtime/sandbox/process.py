@@ -14,7 +14,7 @@ import resource
 import signal
 import time
 
-from .base import ExecResult, Limits, OutputCap
+from .base import ExecResult, Limits, OutputCap, limit_error
 from .cgroups import Cgroup
 
 READ_CHUNK = 64 * 1024
@@ -60,8 +60,8 @@ async def run_process(argv: list[str], limits: Limits, *, timeout: float | None 
     cap = OutputCap(output_chars or limits.output_chars)
     cgroup = Cgroup.create(limits.memory_mb, limits.pids) if use_cgroup else None
     started = time.monotonic()
-    error: str | None = None
     timed_out = False
+    proc: asyncio.subprocess.Process | None = None
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -115,21 +115,15 @@ async def run_process(argv: list[str], limits: Limits, *, timeout: float | None 
         _kill(proc, cgroup)
         cap.feed(decoder.decode(b"", final=True))
         returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
-        if timed_out:
-            error = f"the command timed out after {timeout:g} s and was killed"
-        elif flooded:
-            error = (f"the command printed more than {limits.max_output_bytes // (1024 * 1024)} MB "
-                     "and was killed")
-        elif cgroup is not None and cgroup.oom_kills():
-            error = f"killed: the memory limit ({limits.memory_mb} MB) was reached"
-        elif cgroup is not None and cgroup.pid_limit_hits():
-            error = f"the process limit ({limits.pids}) was reached; some forks failed"
-        elif returncode < 0:
-            error = f"the command was killed by signal {-returncode}"
+        error = limit_error(limits, timed_out=timed_out, flooded=flooded, timeout=timeout,
+                            oom=bool(cgroup and cgroup.oom_kills()), pid_limit=bool(cgroup and cgroup.pid_limit_hits()),
+                            signal=-returncode if returncode < 0 else None)
         if returncode < 0:
             returncode = 128 - returncode  # the shell's convention: 137 = killed by SIGKILL
         return ExecResult(returncode=returncode, output=cap.text(), seconds=time.monotonic() - started,
                           timed_out=timed_out, truncated=cap.truncated, error=error)
     finally:
+        if proc is not None and proc.returncode is None:  # cancelled mid-command: nothing may outlive it
+            _kill(proc, cgroup)
         if cgroup is not None:
             await asyncio.to_thread(cgroup.remove)

@@ -2,7 +2,7 @@
 mutate, test, validate, emit; then the SWE-bench harness grades the set
 (gold 100%, empty 0%).
 
-Needs PyPI (pip download; cached in the user cache afterwards), bubblewrap and
+Needs PyPI (the sdist, then cached in the user cache; the venv), bubblewrap and
 a Docker engine (CI installs both). cachetools' 215 tests run in about a second.
 """
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
-import subprocess
-import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
@@ -130,25 +130,55 @@ def _archive_in(directory: Path, ref: PackageRef) -> Path | None:
     return None
 
 
+SIMPLE_INDEX = os.environ.get("AGENTFORGE_PYPI_SIMPLE", "https://pypi.org/simple")
+SDIST_SUFFIXES = (".tar.gz", ".tgz", ".zip", ".tar.bz2")
+
+
+def _is_sdist_of(filename: str, ref: PackageRef) -> bool:
+    for suffix in SDIST_SUFFIXES:
+        if filename.endswith(suffix):
+            dist, _, version = filename[: -len(suffix)].rpartition("-")
+            return version == ref.version and normalize_name(dist) == ref.normalized
+    return False
+
+
 def download_sdist(name: str, version: str, cache: Path | None = None) -> Path:
-    """The sdist archive of NAME==VERSION, downloaded once into the user cache with pip."""
+    """The sdist archive of NAME==VERSION, downloaded once into the user cache.
+
+    Fetched by URL from the index's JSON simple API (PEP 691) and checked against
+    its sha256 — not with `pip download`, which would run the sdist's build
+    backend on the host to read its metadata.
+    """
     ref = PackageRef(name, version)
     root = Path(cache or sdist_cache())
     found = _archive_in(root, ref)
     if found:
         return found
     root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               f"{ref.name}=={ref.version}", "-d", tmp, "-q", "--disable-pip-version-check"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-        got = _archive_in(Path(tmp), ref)
-        if proc.returncode != 0 or got is None:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-6:])
-            raise SdistError(f"pip could not download the sdist of {ref} (is PyPI reachable? does the release "
-                             f"ship an sdist?)\n{tail}")
-        final = root / got.name
-        os.replace(got, final)  # atomic: a concurrent download of the same file is harmless
+    index = f"{SIMPLE_INDEX.rstrip('/')}/{ref.normalized}/"
+    try:
+        request = urllib.request.Request(index, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            files = json.load(response)["files"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise SdistError(f"cannot read the package index {index} ({exc}); is PyPI reachable? "
+                         "(AGENTFORGE_PYPI_SIMPLE names another index)") from exc
+    entries = [f for f in files if _is_sdist_of(f["filename"], ref) and not f.get("yanked")]
+    if not entries:
+        raise SdistError(f"{ref} has no sdist on {SIMPLE_INDEX} (only wheels, or no such release)")
+    entry = entries[0]
+    try:
+        with urllib.request.urlopen(entry["url"], timeout=300) as response:
+            data = response.read()
+    except OSError as exc:
+        raise SdistError(f"downloading {entry['url']} failed: {exc}") from exc
+    expected = entry.get("hashes", {}).get("sha256")
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise SdistError(f"{entry['filename']}: sha256 mismatch (expected {expected})")
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".download-", delete=False) as tmp:
+        tmp.write(data)
+    final = root / entry["filename"]
+    os.replace(tmp.name, final)  # atomic: a concurrent download of the same file is harmless
     return final
 
 
