@@ -26,9 +26,9 @@ from platformdirs import user_cache_dir
 from pydantic import BaseModel, Field
 
 from agentforge.runtime.sandbox import Limits, Mount, Sandbox, SandboxError, SandboxSpec, make_sandbox, resolve_kind
+from agentforge.runtime.sandbox.base import SYSTEM_PATH
 
 ENV_DIR = "/agentforge/env"  # outside the read-only system dirs, so bwrap can create the mount point
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _LOCKS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]" = weakref.WeakKeyDictionary()
 BUILD_LIMITS = Limits(timeout=1800, memory_mb=8192, pids=4096, output_chars=20_000)
 

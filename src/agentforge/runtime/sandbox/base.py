@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 WORKDIR = "/workspace"  # where the workspace appears inside isolating sandboxes
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # PATH inside sandboxes
 DIFF_CHARS = 20_000_000  # a diff is read whole, up to this size
 
 

@@ -15,14 +15,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from .base import WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
+from .base import SYSTEM_PATH, WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
 from .process import run_process
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
 MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-")
 MASKED_DIRS = ("/etc/ssl/private", "/etc/ssh", "/etc/sudoers.d", "/etc/docker")  # keys and secrets
 EXTRA_BIN = "/agentforge/bin"
-PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{EXTRA_BIN}"
+PATH = f"{SYSTEM_PATH}:{EXTRA_BIN}"
 
 
 def bwrap_binary() -> str | None:

@@ -11,13 +11,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .base import SandboxError
+from .base import SYSTEM_PATH, SandboxError
 from .docker import DEFAULT_IMAGE, docker_client
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 PACKAGES = ("python3", "python3-venv", "python3-pip", "git", "patch", "ca-certificates", "procps")
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def image_exists(tag: str = DEFAULT_IMAGE, client=None) -> bool:
@@ -51,7 +50,7 @@ def ensure_base_image(tag: str = DEFAULT_IMAGE, client=None, mirror: str = MIRRO
         log(f"importing {tag}")
         repository, _, version = tag.partition(":")
         client.api.import_image_from_file(str(tarball), repository=repository, tag=version or "latest",
-                                          changes=[f"ENV PATH={PATH}", "ENV LANG=C.UTF-8"])
+                                          changes=[f"ENV PATH={SYSTEM_PATH}", "ENV LANG=C.UTF-8"])
     if not image_exists(tag, client):
         raise SandboxError(f"importing {tag} did not produce the image")
     return tag
