@@ -136,6 +136,7 @@ class Completion(BaseModel):
     token_ids: list[int] | None = None  # exactly as generated; never re-tokenized
     logprobs: list[TokenLogprob] | None = None
     model: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # how it was made, e.g. a best-of-N selection
 
     def message(self) -> Message:
         """The assistant message this completion adds to the conversation."""

@@ -307,7 +307,7 @@ def chat_completion_body(req: ChatRequest, completions: Sequence[Completion]) ->
         if req.return_token_ids:
             choice["token_ids"] = c.token_ids
         choices.append(choice)
-    return {
+    body = {
         "id": "chatcmpl-" + uuid.uuid4().hex,
         "object": "chat.completion",
         "created": int(time.time()),
@@ -315,6 +315,18 @@ def chat_completion_body(req: ChatRequest, completions: Sequence[Completion]) ->
         "choices": choices,
         "usage": _usage_json(completions),
     }
+    extra = _agentforge_extra(completions)
+    if extra:
+        body["agentforge"] = extra
+    return body
+
+
+def _agentforge_extra(completions: Sequence[Completion]) -> dict[str, Any] | None:
+    """Our documented extra field: for best-of-N models, how each choice was selected."""
+    selections = [c.metadata.get("selection") for c in completions]
+    if not any(selections):
+        return None
+    return {"selection": selections[0] if len(selections) == 1 else selections}
 
 
 # ---------------------------------------------------------------- streaming
@@ -424,6 +436,9 @@ async def _stream_chat(request: web.Request, req: ChatRequest, backend: Backend,
         for i in range(req.n):
             if i not in finished:
                 await out.choice(i, {}, finish="stop")
+        extra = _agentforge_extra([finished[i] for i in sorted(finished)])
+        if extra:  # one extra chunk with no choices, like the usage chunk
+            await out.send({**out.base, "choices": [], "agentforge": extra})
         if req.stream_options and req.stream_options.include_usage:
             await out.send({**out.base, "choices": [], "usage": _usage_json(list(finished.values()))})
         await resp.write(b"data: [DONE]\n\n")
@@ -491,15 +506,33 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence[str] = (),
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return ApiError(500, "Internal server error", code="internal_error", type="server_error").response()
 
+    virtual: dict[str, Backend] = {}
+
     def backend_for(name: str) -> Backend:
-        if name not in backends:
-            raise ApiError(404, f"The model {name!r} does not exist; available: {sorted(backends)}",
+        if name in backends:
+            return backends[name]
+        if name in virtual:
+            return virtual[name]
+        from agentforge.selectors.best_of_n import BestOfN, VirtualModelError, parse_virtual_model
+
+        try:
+            parsed = parse_virtual_model(name, max_n=limits.max_n)
+        except VirtualModelError as exc:
+            raise ApiError(400, str(exc), param="model", code="invalid_model") from None
+        if parsed is None or parsed[0] not in backends:
+            hint = " (and MODEL@best-of-N:SELECTOR of any of them)" if backends else ""
+            raise ApiError(404, f"The model {name!r} does not exist; available: {sorted(backends)}{hint}",
                            param="model", code="model_not_found")
-        return backends[name]
+        base, n, selector = parsed
+        virtual[name] = BestOfN(backends[base], n, selector, name=name)
+        return virtual[name]
 
     async def chat(request: web.Request) -> web.StreamResponse:
         req = await _read_request(request, limits)
         backend = backend_for(req.model)
+        if req.n > getattr(backend, "n", req.n):  # a best-of-N model returns at most N choices
+            raise ApiError(400, f"{req.model} returns at most {backend.n} choices; ask for n <= {backend.n}",
+                           param="n", code="invalid_value")
         messages = [m.to_message() for m in req.messages]
         tools = list(req.tools) if req.tools else None
         sampling = req.sampling(limits.max_tokens)

@@ -1,0 +1,134 @@
+"""Best-of-N as a model: `MODEL@best-of-N:SELECTOR` samples N candidates from
+MODEL and answers with the one SELECTOR picks.
+
+Any OpenAI client gets test-time scaling by choosing a model name, e.g.
+`agentforge-8b@best-of-8:confidence` (Agent Confidence Select) or
+`agentforge-8b@best-of-5:vote`. The N candidates come from one upstream
+request with `n` where the backend supports it; tool calls work like text
+(voting compares calls by name and arguments, order-free). How the choice was
+made travels with the returned completion in `metadata["selection"]`, which
+`agent serve` returns as the response's `agentforge.selection` field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Sequence
+
+from agentforge.runtime.backends.base import Backend, stream_from_complete
+from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
+from agentforge.selectors.candidate import Candidate, candidate_signals
+from agentforge.selectors.confidence import mean_confidence, mean_logprob
+from agentforge.selectors.registry import SCORES, SELECTORS, rank, select
+
+VIRTUAL_MODEL = re.compile(r"^(?P<base>.+)@best-of-(?P<n>\d+):(?P<selector>[a-z0-9_]+)$")
+NEEDS_NO_LOGPROBS = ("first", "vote")
+TOP_LOGPROBS = 20  # alternatives per token for the confidence selectors (DeepConf uses k = 20 or more)
+
+
+class VirtualModelError(ValueError):
+    pass
+
+
+def parse_virtual_model(name: str, max_n: int = 64) -> tuple[str, int, str] | None:
+    """(base model, N, selector) for a best-of-N name; None for an ordinary name.
+
+    Raises VirtualModelError for a best-of-N name that cannot work (unknown
+    selector, N out of range), with the fix in the message.
+    """
+    match = VIRTUAL_MODEL.match(name)
+    if match is None:
+        return None
+    base, n, selector = match["base"], int(match["n"]), match["selector"]
+    usable = [s for s in SELECTORS if s != "oracle"]  # the oracle needs the answer key
+    if selector not in usable:
+        raise VirtualModelError(f"unknown selector {selector!r} in {name!r}; use one of {', '.join(usable)}")
+    if not 1 <= n <= max_n:
+        raise VirtualModelError(f"best-of-{n} in {name!r}: N must be between 1 and {max_n}")
+    return base, n, selector
+
+
+def _normalized(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, dict):
+        return {k: _normalized(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
+def completion_answer(c: Completion) -> str:
+    """What votes compare: the tool calls (name + parsed arguments, unordered), else the text."""
+    if c.tool_calls:
+        calls = []
+        for call in c.tool_calls:
+            try:
+                args = _normalized(json.loads(call.function.arguments or "{}"))
+            except ValueError:
+                args = call.function.arguments
+            calls.append(json.dumps([call.function.name, args], sort_keys=True))
+        return "calls:" + "|".join(sorted(calls))
+    return "text:" + " ".join((c.content or c.text or "").split())
+
+
+def candidates_of(completions: Sequence[Completion]) -> list[Candidate]:
+    out = []
+    for c in completions:
+        logprobs, confidences = candidate_signals([c])
+        out.append(Candidate(answer=completion_answer(c), token_logprobs=logprobs, token_confidences=confidences,
+                             text=c.content or c.text))
+    return out
+
+
+class BestOfN:
+    """A Backend that answers with the selected one of N candidates from `inner`."""
+
+    def __init__(self, inner: Backend, n: int, selector: str, name: str | None = None):
+        if selector not in SELECTORS or selector == "oracle":
+            raise VirtualModelError(f"unknown selector {selector!r}")
+        self.inner, self.n, self.selector = inner, n, selector
+        self.name = name or f"{getattr(inner, 'name', 'model')}@best-of-{n}:{selector}"
+
+    def _sampling(self, sampling: Sampling | None) -> Sampling:
+        sampling = sampling or Sampling()
+        if self.selector in NEEDS_NO_LOGPROBS:
+            return sampling
+        return sampling.merged(logprobs=True, top_logprobs=max(sampling.top_logprobs, TOP_LOGPROBS))
+
+    async def complete(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None, n: int = 1,
+                       sampling: Sampling | None = None) -> list[Completion]:
+        """The n best of N candidates (n > 1 needs a selector that ranks: vote or a score)."""
+        if n > self.n:
+            raise VirtualModelError(f"{self.name} returns at most {self.n} choices, not {n}")
+        if n > 1 and self.selector != "vote" and self.selector not in SCORES:
+            raise VirtualModelError(f"selector {self.selector!r} picks one candidate; ask for n=1 "
+                                    "or use vote or a confidence score")
+        pool = await self.inner.complete(messages, tools, self.n, self._sampling(sampling))
+        candidates = candidates_of(pool)
+        order = rank(candidates, self.selector)[:n] if n > 1 else [select(candidates, self.selector)]
+        details = self._details(pool, candidates)
+        chosen = []
+        for i in order:
+            c = pool[i].model_copy(deep=True)
+            c.metadata = {**c.metadata, "selection": {**details, "chosen": i}}
+            chosen.append(c)
+        return chosen
+
+    def _details(self, pool: Sequence[Completion], candidates: Sequence[Candidate]) -> dict[str, Any]:
+        answers = [c.answer for c in candidates]
+        return {
+            "model": getattr(self.inner, "name", None), "n": self.n, "selector": self.selector,
+            "votes": [answers.count(a) for a in answers],
+            "confidence": [round(mean_confidence(c), 4) if c.token_confidences else None for c in candidates],
+            "avg_logprob": [round(mean_logprob(c), 4) if c.token_logprobs else None for c in candidates],
+            "completion_tokens": sum(c.usage.completion_tokens for c in pool),
+        }
+
+    def stream(self, messages, tools=None, n: int = 1, sampling: Sampling | None = None):
+        # A selection needs every candidate finished: the chosen answer arrives in one piece.
+        return stream_from_complete(self, messages, tools, n, sampling)
+
+    async def aclose(self) -> None:
+        return None  # the inner backend belongs to whoever made it
