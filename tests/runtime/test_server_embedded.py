@@ -96,3 +96,17 @@ async def test_concurrent_requests_are_batched(embedded, url):
         assert embedded.engine.steps - steps_before < 0.6 * generated
     finally:
         await client.close()
+
+
+async def test_best_of_n_virtual_model_on_the_real_model(embedded, url):
+    """Four real candidates in one batched request; the answer is the most confident one."""
+    client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
+    name = f"{embedded.name}@best-of-4:confidence"
+    r = await client.chat.completions.create(model=name, messages=[{"role": "user", "content": "Name a fruit."}],
+                                             max_tokens=8, temperature=1.0, seed=3)
+    selection = r.model_extra["agentforge"]["selection"]
+    assert r.model == name and len(r.choices) == 1 and selection["n"] == 4
+    confidences = selection["confidence"]
+    assert all(c is not None for c in confidences)
+    assert confidences[selection["chosen"]] == max(confidences)
+    assert selection["completion_tokens"] >= r.usage.completion_tokens
