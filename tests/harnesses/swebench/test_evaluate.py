@@ -66,12 +66,10 @@ async def test_eval_timeout_is_a_clean_unresolved(tmp_path):
 
 
 def verified_row():
-    from pathlib import Path
-
     from agentforge.harnesses.swebench.instances import load_instances
+    from tests.shared_data import shared_data
 
-    path = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "swebench_verified.jsonl"
-    return load_instances(path, limit=1)[0]
+    return load_instances(shared_data("swebench_verified.jsonl"), limit=1)[0]
 
 
 async def test_official_rows_need_their_docker_image():

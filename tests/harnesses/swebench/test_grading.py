@@ -1,8 +1,6 @@
 """Grading against FAIL_TO_PASS / PASS_TO_PASS, on status maps and on whole eval logs."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +12,10 @@ from agentforge.harnesses.swebench.grading import (
     test_names,
 )
 from agentforge.harnesses.swebench.log_parsers import LOG_PARSERS, TestStatus, get_parser
+from tests.shared_data import shared_data
 
 P, F, E, S, X = (TestStatus.PASSED, TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED, TestStatus.XFAIL)
-# The official Verified rows live beside the repository, in ../shared/data.
-REPO = Path(__file__).resolve().parents[3]
-DATASET = Path(os.environ.get("SWEBENCH_VERIFIED_JSONL", REPO.parent / "shared" / "data" / "swebench_verified.jsonl"))
+
 
 # --- grade() on status maps ------------------------------------------------------------
 
@@ -234,7 +231,8 @@ def synthetic_log(row: dict, failing: str | None = None) -> str:
 
 
 def test_every_verified_row_parses_and_grades():
-    rows = [json.loads(line) for line in DATASET.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in shared_data("swebench_verified.jsonl").read_text().splitlines()
+            if line.strip()]
     assert len(rows) == 500
     assert {row["log_parser"] for row in rows} <= set(LOG_PARSERS)
     unresolved, wrongly_resolved = [], []
