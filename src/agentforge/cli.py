@@ -461,13 +461,15 @@ def serve(
                                                       "the same order (default: the backend's own name).")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    api_key: Annotated[Optional[List[str]], typer.Option("--api-key", help="Accepted API key; repeatable. Also "
+    api_key: Annotated[Optional[List[str]], typer.Option("--api-key", help="Accepted API key as KEY, KEY:RPM or "
+                                                         "KEY:RPM:CONCURRENCY (per-key limits); repeatable. Also "
                                                          "read from AGENTFORGE_API_KEYS (comma-separated).")] = None,
     max_n: Annotated[Optional[int], typer.Option("--max-n", min=1, help="Largest n a request may ask for.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Largest max_tokens a request "
                                                       "may ask for (also the default).")] = None,
 ) -> None:
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C."""
+    from agentforge.runtime.keys import policies as key_policies
     from agentforge.runtime.server import ServerLimits, api_keys_from_env
 
     out, err = _consoles()
@@ -476,6 +478,10 @@ def serve(
     if len(names) > len(specs):
         _fail(err, f"{len(names)} --name for {len(specs)} --model; give at most one name per model")
     keys = list(dict.fromkeys([*(api_key or []), *api_keys_from_env()]))
+    try:
+        key_policies(keys)  # a malformed KEY:RPM:CONCURRENCY fails before any model loads
+    except ValueError as e:
+        _fail(err, f"--api-key {e}")
     limits = ServerLimits(**{k: v for k, v in {"max_n": max_n, "max_tokens": max_tokens}.items() if v is not None})
     try:
         asyncio.run(_serve(specs, names, host, port, keys, limits, out, err))

@@ -476,3 +476,57 @@ def test_engine_switches_in_a_request_reach_the_backend_sampling():
         "constrained": False, "parallel_tool_calls": False, "return_token_ids": True}
     plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     assert ChatRequest.model_validate(plain).sampling(64).extra_body == {}
+
+
+# ---------------------------------------------------------------- per-key limits
+
+
+def test_key_specs_parse_and_reject_nonsense():
+    from agentforge.runtime.keys import KeyPolicy
+
+    assert KeyPolicy.parse("sk-a") == KeyPolicy("sk-a")
+    p = KeyPolicy.parse("sk-b:120:4")
+    assert (p.key, p.rpm, p.concurrency) == ("sk-b", 120.0, 4)
+    assert KeyPolicy.parse("sk-c::2").rpm is None
+    for bad in (":60", "sk:x", "sk:1:2:3", "sk:1:1.5"):
+        with pytest.raises(ValueError):
+            KeyPolicy.parse(bad)
+
+
+def test_token_bucket_refills_at_the_rate():
+    from agentforge.runtime.keys import KeyPolicy
+
+    p = KeyPolicy("k", rpm=60)
+    now = p._stamp
+    assert all(p.take(now) == 0.0 for _ in range(60))  # a full minute's burst
+    assert p.take(now) == pytest.approx(1.0)  # then one per second
+    assert p.take(now + 1.0) == 0.0
+
+
+async def test_each_key_has_its_own_rate_limit(start):
+    url, _ = await start(keys=["sk-slow:2", "sk-free"])
+    slow = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-slow", max_retries=0)
+    free = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-free", max_retries=0)
+    for _ in range(2):
+        await slow.chat.completions.create(model="echo", messages=USER)
+    with pytest.raises(openai.RateLimitError, match="2 requests per minute") as caught:
+        await slow.chat.completions.create(model="echo", messages=USER)
+    assert int(caught.value.response.headers["Retry-After"]) >= 1
+    assert caught.value.code == "rate_limit_exceeded"
+    for _ in range(5):  # the other key is not affected
+        await free.chat.completions.create(model="echo", messages=USER)
+
+
+async def test_each_key_has_its_own_concurrency_limit(start):
+    class Slow(EchoBackend):
+        async def complete(self, *args, **kwargs):
+            await asyncio.sleep(0.5)  # keep the first request in flight while the others arrive
+            return await super().complete(*args, **kwargs)
+
+    url, _ = await start(keys=["sk-one::1"], backend=Slow())
+    client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-one", max_retries=0)
+    results = await asyncio.gather(*(client.chat.completions.create(model="echo", messages=USER) for _ in range(3)),
+                                   return_exceptions=True)
+    limited = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert limited and "in flight" in str(limited[0]) and any(not isinstance(r, Exception) for r in results)
+    await client.chat.completions.create(model="echo", messages=USER)  # free again once they finish

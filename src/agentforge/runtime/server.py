@@ -8,7 +8,6 @@ failures map to 502 (failed), 503 (transient: retry later) and 504 (timeout).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
@@ -22,6 +21,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agentforge.runtime.backends.base import Backend, BackendError, TransientBackendError
+from agentforge.runtime.keys import KeyPolicy
+from agentforge.runtime.keys import find as find_key
+from agentforge.runtime.keys import policies as key_policies
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolCall, ToolSpec
 
 log = logging.getLogger("agentforge.server")
@@ -44,15 +46,17 @@ class ServerLimits(BaseModel):
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, param: str | None = None,
-                 code: str | None = None, type: str = "invalid_request_error"):
+                 code: str | None = None, type: str = "invalid_request_error", retry_after: int | None = None):
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.type = status, message, param, code, type
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def response(self) -> web.Response:
-        return web.json_response(self.body(), status=self.status)
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after else None
+        return web.json_response(self.body(), status=self.status, headers=headers)
 
 
 def _backend_error(exc: BaseException) -> ApiError:
@@ -468,12 +472,9 @@ def api_keys_from_env(var: str = "AGENTFORGE_API_KEYS") -> list[str]:
     return [k.strip() for k in os.environ.get(var, "").split(",") if k.strip()]
 
 
-def _auth_ok(request: web.Request, keys: Sequence[str]) -> bool:
+def _bearer(request: web.Request) -> str:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return False
-    given_b = given.strip().encode()
-    return any(hmac.compare_digest(given_b, k.encode()) for k in keys)
+    return given.strip() if scheme.lower() == "bearer" else ""
 
 
 def _http_error(exc: web.HTTPException) -> ApiError:
@@ -481,18 +482,42 @@ def _http_error(exc: web.HTTPException) -> ApiError:
     return ApiError(exc.status, exc.reason, code=codes.get(exc.status))
 
 
-def make_app(backends: Mapping[str, Backend], api_keys: Sequence[str] = (),
+def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolicy"] = (),
              limits: ServerLimits | None = None) -> web.Application:
+    """`api_keys`: keys as strings (`KEY[:RPM[:CONCURRENCY]]`) or KeyPolicy objects; none = no auth."""
     limits = limits or ServerLimits()
-    keys = [k for k in api_keys if k]
+    keys = key_policies(api_keys)
+
+    def admit(request: web.Request) -> KeyPolicy | None:
+        """The caller's key policy, after checking it and taking one request of its budget."""
+        if not keys or not request.path.startswith("/v1/"):
+            return None
+        policy = find_key(keys, _bearer(request))
+        if policy is None:
+            raise ApiError(401, "Missing or invalid API key: send 'Authorization: Bearer <key>'",
+                           code="invalid_api_key")
+        if policy.concurrency and policy.in_flight >= policy.concurrency:
+            raise ApiError(429, f"Too many requests in flight for this key (at most {policy.concurrency}); "
+                           "retry when one finishes", code="rate_limit_exceeded", type="requests", retry_after=1)
+        wait = policy.take()
+        if wait:
+            raise ApiError(429, f"Rate limit of {policy.rpm:g} requests per minute reached for this key; "
+                           f"retry in {wait:.1f} s", code="rate_limit_exceeded", type="requests",
+                           retry_after=max(1, int(wait + 0.999)))
+        return policy
 
     @web.middleware
     async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        policy = None
         try:
-            if keys and request.path.startswith("/v1/") and not _auth_ok(request, keys):
-                raise ApiError(401, "Missing or invalid API key: send 'Authorization: Bearer <key>'",
-                               code="invalid_api_key")
-            return await handler(request)
+            policy = admit(request)
+            if policy is not None:
+                policy.in_flight += 1
+            try:
+                return await handler(request)
+            finally:
+                if policy is not None:
+                    policy.in_flight -= 1
         except ApiError as exc:
             return exc.response()
         except web.HTTPException as exc:
