@@ -1,0 +1,85 @@
+"""DeepConf online (Fu et al., arXiv 2508.15260, sec. 3.2), done client-side.
+
+Sample `warmup` candidates to the end; their lowest sliding-window group
+confidences set a stopping threshold s (DeepConf-low: the (100-eta)-th
+percentile with eta = 10%, keeping only traces as sure as the top 10%;
+DeepConf-high: eta = 90%). The other candidates stream, one request each, and
+are cancelled as soon as the mean confidence of their last `window` tokens
+falls below s. The answer is a confidence-weighted vote among the warm-up
+candidates and the survivors. No engine change: cancelling a stream is all it
+takes (the embedded engine and vLLM both stop decoding a closed request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from agentforge.runtime.backends.base import Backend
+from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
+from agentforge.selectors.best_of_n import candidates_of
+from agentforge.selectors.candidate import token_confidence
+from agentforge.selectors.confidence import lowest_group_confidence
+from agentforge.selectors.voting import percentile, weighted_vote
+
+TOP_LOGPROBS = 20
+
+
+@dataclass
+class EarlyStop:
+    warmup: int = 4  # candidates run to the end to calibrate the threshold
+    keep_percent: float = 10.0  # eta: DeepConf-low 10, DeepConf-high 90
+    window: int = 16  # tokens per sliding group (DeepConf: 2048 for long reasoning; tool calls are short)
+
+
+@dataclass
+class EarlyStopResult:
+    chosen: Completion
+    completions: list[Completion]  # warm-up candidates and survivors, in sampling order
+    stopped: int  # candidates cancelled early
+    threshold: float
+    tokens: int  # generated tokens, cancelled candidates' included
+    tokens_by_candidate: list[int] = field(default_factory=list)
+
+
+async def sample_with_early_stop(backend: Backend, messages: Sequence[Message], tools: Sequence[ToolSpec] | None,
+                                 n: int, sampling: Sampling | None = None,
+                                 config: EarlyStop | None = None) -> EarlyStopResult:
+    config = config or EarlyStop()
+    if not 1 <= config.warmup <= n:
+        raise ValueError(f"warmup must be between 1 and n ({n})")
+    sampling = (sampling or Sampling()).merged(logprobs=True,
+                                               top_logprobs=max((sampling or Sampling()).top_logprobs, TOP_LOGPROBS))
+    warm = await backend.complete(messages, tools, config.warmup, sampling)
+    lowest = [lowest_group_confidence(c, config.window) for c in candidates_of(warm)]
+    threshold = percentile(lowest, 100.0 - config.keep_percent)
+    base_seed = sampling.seed if sampling.seed is not None else 0
+
+    async def streamed(i: int) -> tuple[Completion | None, int]:
+        """(the finished completion, or None if cancelled; tokens generated)."""
+        recent: deque[float] = deque(maxlen=config.window)
+        tokens = 0
+        one = sampling.merged(seed=base_seed + 1_000_003 * (i + 1))  # distinct from the warm-up request's seeds
+        async with aclosing(backend.stream(messages, tools, 1, one)) as events:
+            async for event in events:
+                if event.completion is not None:
+                    return event.completion, event.completion.usage.completion_tokens
+                if event.logprob is None:
+                    continue
+                tokens += 1
+                tops = [t.logprob for t in event.logprob.top] or [event.logprob.logprob]
+                recent.append(token_confidence(tops))
+                if len(recent) == config.window and sum(recent) / config.window < threshold:
+                    return None, tokens  # leaving the `async with` closes the stream: decoding stops
+        return None, tokens
+
+    rest = await asyncio.gather(*(streamed(i) for i in range(n - config.warmup)))
+    survivors = [c for c, _ in rest if c is not None]
+    pool = [*warm, *survivors]
+    chosen = pool[weighted_vote(candidates_of(pool), top_percent=1.0)]
+    per_candidate = [c.usage.completion_tokens for c in warm] + [t for _, t in rest]
+    return EarlyStopResult(chosen=chosen, completions=pool, stopped=sum(c is None for c, _ in rest),
+                           threshold=threshold, tokens=sum(per_candidate), tokens_by_candidate=per_candidate)
