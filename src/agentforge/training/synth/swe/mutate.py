@@ -285,28 +285,24 @@ class _Mutator(cst.CSTTransformer):
         if op in (cst.Add, cst.Multiply, cst.Modulo) and (isinstance(original_node.left, _SEQUENCE_LITERALS)
                                               or isinstance(original_node.right, _SEQUENCE_LITERALS)):
             return updated_node
-        result = self._site(
-            "swap_operator", original_node,
-            lambda: f"`{_operator_text(op)}` -> `{_operator_text(_BINARY[op])}` in `{self._code(original_node)}`",
-            lambda: updated_node.with_changes(operator=_swap_operator(updated_node.operator, _BINARY)))
-        return updated_node if result is None else result
+        return self._operator_site("swap_operator", original_node, updated_node, _BINARY)
 
     def leave_AugAssign(self, original_node: cst.AugAssign, updated_node: cst.AugAssign):
         op = type(original_node.operator)
         if op not in _AUGMENTED or isinstance(original_node.value, _SEQUENCE_LITERALS):
             return updated_node
-        result = self._site(
-            "swap_operator", original_node,
-            lambda: f"`{_operator_text(op)}` -> `{_operator_text(_AUGMENTED[op])}` in `{self._code(original_node)}`",
-            lambda: updated_node.with_changes(operator=_swap_operator(updated_node.operator, _AUGMENTED)))
-        return updated_node if result is None else result
+        return self._operator_site("swap_operator", original_node, updated_node, _AUGMENTED)
 
     def leave_BooleanOperation(self, original_node: cst.BooleanOperation, updated_node: cst.BooleanOperation):
+        return self._operator_site("swap_boolean", original_node, updated_node, _BOOLEAN)
+
+    def _operator_site(self, kind: str, original_node, updated_node, table):
+        """A site that swaps the node's operator for its partner in `table`."""
         op = type(original_node.operator)
         result = self._site(
-            "swap_boolean", original_node,
-            lambda: f"`{_operator_text(op)}` -> `{_operator_text(_BOOLEAN[op])}` in `{self._code(original_node)}`",
-            lambda: updated_node.with_changes(operator=_swap_operator(updated_node.operator, _BOOLEAN)))
+            kind, original_node,
+            lambda: f"`{_operator_text(op)}` -> `{_operator_text(table[op])}` in `{self._code(original_node)}`",
+            lambda: updated_node.with_changes(operator=_swap_operator(updated_node.operator, table)))
         return updated_node if result is None else result
 
     # off by one ------------------------------------------------------------------------------
