@@ -268,6 +268,7 @@ async def test_request_fields(scripted):
     assert (req["temperature"], req["top_p"], req["max_tokens"], req["seed"], req["stop"]) == (0.2, 0.8, 33, 5, ["END"])
     assert req["logprobs"] is True and req["top_logprobs"] == 4 and req["tool_choice"] == "required"
     assert req["top_k"] == 20 and req["repetition_penalty"] == 1.1  # extra_body lands at the top level
+    assert "extra_body" not in req
     assert req["tools"][0]["function"]["name"] == "get_weather"
     assert req["messages"][2]["tool_calls"][0]["id"] == "call_1" and req["messages"][3]["tool_call_id"] == "call_1"
     await b.aclose()
