@@ -18,6 +18,24 @@ bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / sele
 DEFAULT_BFCL_DIR = "runs/bfcl"
 
 
+def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]) -> None:
+    """Run a harness coroutine (`go()` -> (stats, summary)), then print its report and a closing line.
+
+    `expected` failures end in a red message; Ctrl-C says how to resume.
+    """
+    from agentforge.harnesses.report import print_report
+
+    try:
+        stats, summary = asyncio.run(go())
+    except expected as e:
+        _fail(err, str(e).strip("'\""))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
+        raise typer.Exit(130) from None
+    print_report(summary, out)
+    _print_run_end(err, stats, where)
+
+
 def _print_run_end(err, stats, where: str) -> None:
     err.print(Text.assemble(
         f"{stats.done} candidates run, {stats.skipped} resumed from the journal",
@@ -59,7 +77,6 @@ def bfcl(
     """Run BFCL v3 (resumable), then print and save the report."""
     from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
     from agentforge.harnesses.rundir import RunDirMismatch
-    from agentforge.harnesses.report import print_report
 
     out, err = _consoles()
     if mode not in ("fc", "prompt"):
@@ -84,15 +101,8 @@ def bfcl(
         finally:
             await backend.aclose()
 
-    try:
-        stats, summary = asyncio.run(go())
-    except (CliError, RunDirMismatch, ValueError, KeyError) as e:
-        _fail(err, str(e).strip("'\""))
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
-        raise typer.Exit(130) from None
-    print_report(summary, out)
-    _print_run_end(err, stats, f"report in {directory}/ (summary.json, report.txt, report.png)")
+    _run_and_report(go, out, err, f"report in {directory}/ (summary.json, report.txt, report.png)",
+                    expected=(CliError, RunDirMismatch, ValueError, KeyError))
 
 
 @bench_app.command()
@@ -127,7 +137,6 @@ def swebench(
     the official harness; writes official predictions and the report."""
     from agentforge.harnesses.rundir import RunDirMismatch
     from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
-    from agentforge.harnesses.report import print_report
 
     out, err = _consoles()
     config = SweConfig(instances=str(instances), ids=ids or None, limit=limit, source=source,
@@ -144,15 +153,8 @@ def swebench(
             if backend is not None:
                 await backend.aclose()
 
-    try:
-        stats, summary = asyncio.run(go())
-    except (CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError) as e:
-        _fail(err, str(e).strip("'\""))
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
-        raise typer.Exit(130) from None
-    print_report(summary, out)
-    _print_run_end(err, stats, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/")
+    _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
+                    expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
 
 
 @bench_app.command()

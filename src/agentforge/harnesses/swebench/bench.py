@@ -29,6 +29,7 @@ from agentforge.harnesses.swebench.instances import Instance, load_instances
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.backends.base import Backend, TransientBackendError
+from agentforge.runtime.coding.patches import normalize_patch
 
 SOURCES = ("agent", "gold", "empty", "predictions")
 IDENTITY = ("source", "model", "predictions", "sandbox", "temperature", "top_p", "max_tokens", "max_steps",
@@ -133,8 +134,6 @@ class SweAttempt:
                                 timeout=self.config.eval_timeout, log=self.log)
         log_path = self.run_dir / "logs" / safe_name(instance.instance_id) / f"{sample}.log"
         await asyncio.to_thread(_write, log_path, result.log)
-        from agentforge.runtime.coding.patches import normalize_patch
-
         detail = result.detail() | agent | {"agent_seconds": round(agent_seconds, 2),
                                             "log": str(log_path.relative_to(self.run_dir))}
         return SampleResult(task_id=instance.instance_id, sample=sample, category=instance.repo,

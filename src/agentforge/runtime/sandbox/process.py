@@ -112,7 +112,6 @@ async def run_process(argv: list[str], limits: Limits, *, timeout: float | None 
         except asyncio.TimeoutError:
             reader.cancel()
         await proc.wait()
-        _kill(proc, cgroup)
         cap.feed(decoder.decode(b"", final=True))
         returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
         error = limit_error(limits, timed_out=timed_out, flooded=flooded, timeout=timeout,
