@@ -406,6 +406,39 @@ def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
     assert "Traceback" not in output
 
 
+def test_serve_pools_models_given_one_name(echo):
+    """Two upstreams under one --name: one is dead, the pool fails over and /health says so."""
+    upstream, _ = echo
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentforge", "serve", "-m", f"openai:echo@{dead}", "-m", f"openai:echo@{upstream}",
+         "--name", "pooled", "--name", "pooled", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        for k in range(20):  # 20 conversations: the dead replica is the sticky home of some (P(<2) = 2e-5)
+            request = {"model": "pooled", "messages": [{"role": "user", "content": f"question {k}"}]}
+            status, body = http_json(base + "/v1/chat/completions", request)
+            assert status == 200, body
+            assert body["choices"][0]["message"]["content"] == f"echo[0]: question {k}"
+        status, health = http_json(base + "/health")
+        assert status == 200 and health["status"] == "degraded"
+        assert [r["healthy"] for r in health["pools"]["pooled"]["replicas"]] == [False, True]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0]
+    assert "2 replicas" in output and "Traceback" not in output
+
+
+def test_serve_rejects_a_bad_replica_count(cli, spec):
+    result = cli("serve", "-m", spec + "*0")
+    assert result.exit_code == 1
+    assert "replica count" in result.output
+
+
 def test_serve_rejects_clashing_names(cli, spec):
     result = cli("serve", "-m", spec, "-m", spec, "--port", str(free_port()))
     assert result.exit_code == 1

@@ -11,6 +11,7 @@ command that needs them, so `agent --help` stays fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -138,14 +139,14 @@ def _backend_kwargs(spec: str, retries: int | None) -> dict[str, Any]:
     return {"max_retries": retries} if retries is not None and kind in ("openai", "litellm") else {}
 
 
-async def _load_backend(spec: str, err: Console, **kw: Any) -> "Backend":
+async def _load_backend(spec: str, err: Console, spinner: bool = True, **kw: Any) -> "Backend":
     """make_backend(spec) with a status line while it loads; CliError on the expected failures."""
     from agentforge.runtime.backends import BackendError, make_backend
 
     kind = spec.partition(":")[0]
     message = "loading model…" if kind in LOADING_KINDS else "connecting…"
     try:
-        with err.status(f"{message} [dim]({escape(spec)})[/]"):
+        with err.status(f"{message} [dim]({escape(spec)})[/]") if spinner else contextlib.nullcontext():
             return await make_backend(spec, **kw)
     except ModuleNotFoundError as e:
         extra = EXTRAS.get(kind)
@@ -456,9 +457,12 @@ def _repl(loop: _Loop, backend: "Backend", spec: str, start: list["Message"], to
 @app.command()
 def serve(
     model: Annotated[Optional[List[str]], typer.Option("--model", "-m", help="Backend spec to serve; repeat for "
-                                                       "several models. Default: embedded.")] = None,
+                                                       "several models. SPEC*K runs K replicas of it. Default: "
+                                                       "embedded.")] = None,
     name: Annotated[Optional[List[str]], typer.Option("--name", help="The name clients use for each --model, in "
-                                                      "the same order (default: the backend's own name).")] = None,
+                                                      "the same order (default: the backend's own name). Models "
+                                                      "given the same name are pooled as replicas: sticky sessions, "
+                                                      "least-loaded balancing, health checks, failover.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     api_key: Annotated[Optional[List[str]], typer.Option("--api-key", help="Accepted API key as KEY, KEY:RPM or "
@@ -477,6 +481,12 @@ def serve(
     names = name or []
     if len(names) > len(specs):
         _fail(err, f"{len(names)} --name for {len(specs)} --model; give at most one name per model")
+    try:
+        from agentforge.runtime.pool import group_specs
+
+        group_specs(specs, names)  # a malformed SPEC*K fails before any model loads
+    except ValueError as e:
+        _fail(err, f"--model {e}")
     keys = list(dict.fromkeys([*(api_key or []), *api_keys_from_env()]))
     try:
         key_policies(keys)  # a malformed KEY:RPM:CONCURRENCY fails before any model loads
@@ -492,8 +502,27 @@ def serve(
     out.print("[dim]stopped[/]")
 
 
+async def _load_upstream(name: str | None, specs: list[str], err: Console) -> "Backend":
+    """One backend, or a pool over several replicas (loaded side by side: vLLM launches take minutes)."""
+    from agentforge.runtime.pool import UpstreamPool, replica_kwargs
+
+    if len(specs) == 1:
+        return await _load_backend(specs[0], err)
+    err.print(f"starting {len(specs)} replicas of {escape(name or specs[0])}…")
+    loads = [_load_backend(s, err, spinner=False, **replica_kwargs(s, i, len(specs))) for i, s in enumerate(specs)]
+    results = await asyncio.gather(*loads, return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        for r in results:
+            if not isinstance(r, BaseException):
+                await r.aclose()
+        raise failed[0]
+    return UpstreamPool(results, name, replica_names=[f"{name}#{i} ({s})" for i, s in enumerate(specs)])
+
+
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
                  out: Console, err: Console) -> None:
+    from agentforge.runtime.pool import group_specs
     from agentforge.runtime.server import serve as run
 
     # SIGTERM (process managers, docker stop) shuts down like Ctrl-C: backends are closed, a vLLM stopped.
@@ -505,14 +534,17 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
         pass
 
     backends: dict[str, Backend] = {}
+    sources: dict[str, str] = {}
     try:
-        for i, spec in enumerate(specs):
-            backend = await _load_backend(spec, err)
-            served = names[i] if i < len(names) else backend.name
+        for given, replicas in group_specs(specs, names):
+            backend = await _load_upstream(given, replicas, err)
+            served = given or backend.name
             if served in backends:
                 await backend.aclose()
-                raise CliError(f"two models are served as {served!r}; tell them apart with --name")
+                raise CliError(f"two models are served as {served!r}; tell them apart with --name "
+                               "(or give both the same --name to pool them as replicas)")
             backends[served] = backend
+            sources[served] = replicas[0] if len(replicas) == 1 else f"{len(replicas)} replicas: {', '.join(replicas)}"
     except BaseException:
         for b in backends.values():
             await b.aclose()
@@ -520,8 +552,8 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
 
     url = f"http://{host}:{port}/v1"
     out.print(Text.assemble(("agentforge ", "bold"), "serving on ", (url, "bold cyan")), soft_wrap=True)
-    for served, spec in zip(backends, specs):
-        out.print(Text.assemble("  model ", (served, "bold"), (f"  ({spec})", "dim")), soft_wrap=True)
+    for served, source in sources.items():
+        out.print(Text.assemble("  model ", (served, "bold"), (f"  ({source})", "dim")), soft_wrap=True)
     if keys:
         out.print(f"  auth  on: {len(keys)} key{'s' if len(keys) != 1 else ''} (send 'Authorization: Bearer <key>')")
     else:

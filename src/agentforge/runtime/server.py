@@ -579,7 +579,13 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
         return web.json_response(model_card(name))
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        """Liveness (always 200 while serving), with each replica pool's state."""
+        pools = {name: b.status() for name, b in backends.items() if callable(getattr(b, "status", None))}
+        body: dict[str, Any] = {"status": "ok"}
+        if pools:
+            body["status"] = "ok" if all(p["healthy"] == len(p["replicas"]) for p in pools.values()) else "degraded"
+            body["pools"] = pools
+        return web.json_response(body)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(openapi_spec(bool(keys)))

@@ -529,5 +529,13 @@ class OpenAIBackend:
         finally:
             await chunks.close()
 
+    async def health(self, timeout: float = 3.0) -> bool:
+        """Does the server answer GET /models? (Every OpenAI-compatible server has it.)"""
+        try:
+            await self.client.get("/models", cast_to=object, options={"timeout": timeout, "max_retries": 0})
+            return True
+        except openai.APIError:
+            return False
+
     async def aclose(self) -> None:
         await self.client.close()

@@ -187,6 +187,9 @@ class VLLMBackend:
         async for ev in self.client.stream(messages, tools, n, sampling):
             yield ev
 
+    async def health(self) -> bool:
+        return self.proc.poll() is None and await self.client.health()
+
     async def aclose(self) -> None:
         await self.client.aclose()
         if self._finalizer.detach():
