@@ -143,8 +143,10 @@ class UpstreamPool:
 
     def _failed(self, r: Replica, exc: BaseException) -> None:
         r.failed += 1
-        r.failures += 1
         r.last_error = str(exc)[:300]
+        if not r.up(time.monotonic()):
+            return  # requests sent before the ejection failing late: the same incident, not a new one
+        r.failures += 1
         if r.failures >= self.policy.eject_after:
             seconds = min(self.policy.eject_seconds * 2**r.ejections, self.policy.eject_max_seconds)
             r.ejections += 1
