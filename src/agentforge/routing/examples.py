@@ -1,0 +1,121 @@
+"""Routing examples from harness results: per task, the request and how each specialist did.
+
+Input: one harness run directory per specialist, all over the same tasks (a
+run directory holds config.json, journal.jsonl with one scored line per
+candidate, and trajectories/). A task's outcome for a specialist is its pass
+rate over the samples recorded (a sample whose model call failed counts as a
+fail, as in the harness's own report).
+
+The request (messages + tools), from which features are computed, is what
+the router would have seen in front of the specialist:
+- BFCL runs: rebuilt from the BFCL data with the run's own settings (the same
+  function the harness sends them with); the first request of a multi-turn entry;
+- any other harness: the trajectory of sample 0 — the messages before the first
+  assistant message, and the tools from `metadata["tools"]` when recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from agentforge.harnesses.journal import Journal
+from agentforge.runtime.messages import Message, ToolSpec
+from agentforge.runtime.trajectory import Trajectory
+from agentforge.routing.features import request_features
+from agentforge.routing.policy import RoutingError
+
+
+@dataclass
+class Example:
+    task_id: str
+    category: str
+    messages: list[Message]
+    tools: list[ToolSpec] | None
+    outcomes: dict[str, float]  # specialist -> pass rate on this task
+    features: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.features:
+            self.features = request_features(self.messages, self.tools)
+
+
+def split_of(task_id: str, test_fraction: float = 0.5) -> str:
+    """"train" or "test", fixed per task id (a hash, so adding tasks never moves old ones)."""
+    digest = hashlib.sha256(f"routing/{task_id}".encode()).digest()
+    return "test" if int.from_bytes(digest[:8], "big") / 2.0**64 < test_fraction else "train"
+
+
+def pass_rates(run_dir: Path) -> dict[str, tuple[str, float]]:
+    """task id -> (category, pass rate) from a run's journal."""
+    path = Path(run_dir) / "journal.jsonl"
+    if not path.exists():
+        raise RoutingError(f"{run_dir}: no journal.jsonl (not a harness run directory?)")
+    per_task: dict[str, list] = {}
+    for record in Journal(path).load().values():
+        per_task.setdefault(record.task_id, []).append(record)
+    return {tid: (rs[0].category, sum(bool(r.correct) and r.status == "ok" for r in rs) / len(rs))
+            for tid, rs in per_task.items()}
+
+
+def _config(run_dir: Path) -> dict:
+    path = Path(run_dir) / "config.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def bfcl_requests(run_dir: Path) -> dict[str, tuple[list[Message], list[ToolSpec] | None]]:
+    from agentforge.harnesses.bfcl.bench import load_config, load_tasks
+    from agentforge.harnesses.bfcl.episodes import setup
+
+    config = load_config(run_dir)
+    out = {}
+    for task in load_tasks(config):
+        entry, _ = task.data
+        s = setup(entry, task.category, config.mode, entry["question"][0])
+        out[task.id] = (s.messages, s.tools)
+    return out
+
+
+def trajectory_request(run_dir: Path, task_id: str) -> tuple[list[Message], list[ToolSpec] | None]:
+    from agentforge.harnesses.rundir import safe_name
+
+    path = Path(run_dir) / "trajectories" / safe_name(task_id) / "0.json"
+    if not path.exists():
+        raise RoutingError(f"{run_dir}: no trajectory for task {task_id!r} ({path}); the request is unknown")
+    traj = Trajectory.load(path)
+    first = next((i for i, m in enumerate(traj.messages) if m.role == "assistant"), len(traj.messages))
+    tools = traj.metadata.get("tools")
+    return traj.messages[:first], [ToolSpec.model_validate(t) for t in tools] if tools else None
+
+
+def load_examples(runs: Mapping[str, str | Path]) -> tuple[list[Example], dict]:
+    """Examples over the tasks every run finished, in the first run's task order;
+    plus notes (tasks left out because some run lacks them)."""
+    if len(runs) < 2:
+        raise RoutingError("routing needs at least two specialists' runs (NAME=RUN_DIR each)")
+    rates = {name: pass_rates(Path(d)) for name, d in runs.items()}
+    first_name, first_dir = next(iter(runs.items()))
+    harnesses = {name: _config(Path(d)).get("harness", "bfcl") for name, d in runs.items()}
+    if len(set(harnesses.values())) > 1:
+        raise RoutingError(f"the runs come from different harnesses: {harnesses}")
+    harness = harnesses[first_name]
+    if harness == "bfcl":
+        modes = {name: _config(Path(d)).get("mode") for name, d in runs.items()}
+        if len(set(modes.values())) > 1:
+            raise RoutingError(f"the BFCL runs use different modes {modes}: the requests differ, so one router "
+                               "cannot stand in front of them; run every specialist in the same mode")
+    common = [t for t in rates[first_name] if all(t in r for r in rates.values())]
+    if not common:
+        raise RoutingError("the runs share no task")
+    requests = bfcl_requests(Path(first_dir)) if harness == "bfcl" else {}
+    examples = []
+    for tid in common:
+        messages, tools = requests[tid] if tid in requests else trajectory_request(Path(first_dir), tid)
+        examples.append(Example(tid, rates[first_name][tid][0], messages, tools,
+                                {name: r[tid][1] for name, r in rates.items()}))
+    notes = {"tasks": len(common), "left_out": {n: len(r) - len(common) for n, r in rates.items()
+                                                 if len(r) > len(common)}}
+    return examples, notes
