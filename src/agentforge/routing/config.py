@@ -172,9 +172,8 @@ class ModelResolver:
             try:
                 backend = await self.make(ref)
             except ValueError as e:  # make_backend's "unknown backend spec", with the accepted forms
-                known = f" (or one of the served models: {', '.join(self.given)})" if self.given else ""
-                raise RoutingError(f"{who}: model {ref!r} is neither a served model nor a backend spec{known}: "
-                                   f"{e}") from None
+                served = f"not one of the served models ({', '.join(self.given)}), and " if self.given else ""
+                raise RoutingError(f"{who}: model {ref!r} is {served}{e}") from None
         self.made[ref] = backend
         return backend
 
