@@ -398,14 +398,18 @@ async def test_non_stream_client_disconnect_cancels_generation(server):
     assert backend.cancelled == 1
 
 
-async def test_openapi(server):
-    url, _ = server
+async def test_openapi(start):
+    url, _ = await start(limits=ServerLimits(max_n=3, max_tokens=77))
     async with aiohttp.ClientSession() as s:
         async with s.get(url + "/openapi.json") as r:
             spec = await r.json()
     assert set(spec["paths"]) >= {"/v1/chat/completions", "/v1/models", "/health"}
     req = spec["components"]["schemas"]["ChatRequest"]
     assert {"model", "messages"} <= set(req["required"])
+    assert req["properties"]["n"]["maximum"] == 3  # this server's limits, as the validators apply them
+    assert req["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 77
+    user, assistant = spec["components"]["schemas"]["InMessage"]["oneOf"]
+    assert "content" in user["required"] and "content" not in assistant["required"]
     assert "securitySchemes" in spec["components"] and openapi_spec(True)["paths"]["/v1/models"]["get"]["security"]
     json.dumps(spec)  # serializable, refs resolvable by name
     for name in json.dumps(spec).split('"#/components/schemas/')[1:]:
@@ -413,6 +417,9 @@ async def test_openapi(server):
 
 
 # ---------------------------------------------------------------- fuzzing: bad input never gets a 5xx
+
+
+FUZZ_LIMITS = ServerLimits(max_n=4)
 
 
 @pytest.fixture(scope="module")
@@ -423,7 +430,7 @@ def threaded_server():
     box = {}
 
     async def up():
-        box["runner"], box["port"] = await start_server(make_app({"echo": EchoBackend()}, (), ServerLimits(max_n=4)))
+        box["runner"], box["port"] = await start_server(make_app({"echo": EchoBackend()}, (), FUZZ_LIMITS))
         ready.set()
 
     t = threading.Thread(target=lambda: (loop.run_until_complete(up()), loop.run_forever()), daemon=True)
@@ -465,6 +472,57 @@ def test_fuzz_no_server_errors(threaded_server, body):
     assert r.status < 500, data[:500]
     if r.status >= 400:
         assert set(json.loads(data)["error"]) == {"message", "type", "param", "code"}
+
+
+def _openapi_strategy(schema_name: str):
+    """Bodies valid under the OpenAPI description the fuzzed server publishes (hypothesis-jsonschema reads it)."""
+    from hypothesis_jsonschema import from_schema
+
+    components = openapi_spec(False, FUZZ_LIMITS)["components"]
+    return from_schema({"$ref": f"#/components/schemas/{schema_name}", "components": components})
+
+
+def _post(port: int, body: object, headers: dict | None = None) -> tuple[int, bytes, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(body),
+                     headers={"Content-Type": "application/json", **(headers or {})})
+        r = conn.getresponse()
+        return r.status, r.read(), r.getheader("Content-Type") or ""
+    finally:
+        conn.close()
+
+
+MODELS = st.sampled_from(["echo", "echo@best-of-2:vote", "echo@best-of-3:confidence", "echo@best-of-99:vote",
+                          "missing"])
+
+
+# generating from the schema costs ~0.1-0.3 s an example on 2 cores: keep the counts modest
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.tuples(_openapi_strategy("ChatRequest"), MODELS).map(lambda bm: {**bm[0], "model": bm[1]}))
+def test_fuzz_schema_valid_requests_get_answers_or_clean_4xx(threaded_server, body):
+    """Every request the OpenAPI description allows: 200 with a well-formed answer, or a 4xx saying why."""
+    status, data, ctype = _post(threaded_server, body)
+    assert status < 500, data[:500]
+    if status >= 400:
+        assert set(json.loads(data)["error"]) == {"message", "type", "param", "code"}
+        return
+    if body.get("stream"):
+        assert ctype.startswith("text/event-stream") and data.rstrip().endswith(b"data: [DONE]")
+        chunks = [json.loads(line[6:]) for line in data.decode().splitlines()
+                  if line.startswith("data: {")]
+        assert all("error" not in c for c in chunks), chunks[-1]
+    else:
+        answer = json.loads(data)
+        assert answer["object"] == "chat.completion" and len(answer["choices"]) == body.get("n", 1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=_openapi_strategy("ChatRequest"), field=st.sampled_from(sorted(
+    openapi_spec()["components"]["schemas"]["ChatRequest"]["properties"])), value=json_values)
+def test_fuzz_one_field_broken_gets_a_4xx_not_a_crash(threaded_server, body, field, value):
+    status, data, _ = _post(threaded_server, {**body, "model": "echo", field: value})
+    assert status < 500, data[:500]
 
 
 def test_engine_switches_in_a_request_reach_the_backend_sampling():

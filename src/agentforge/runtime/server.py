@@ -588,7 +588,7 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
         return web.json_response(body)
 
     async def openapi(request: web.Request) -> web.Response:
-        return web.json_response(openapi_spec(bool(keys)))
+        return web.json_response(openapi_spec(bool(keys), limits))
 
     app = web.Application(middlewares=[guard], client_max_size=limits.max_body_bytes)
     app.router.add_post("/v1/chat/completions", chat)
@@ -599,10 +599,32 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
     return app
 
 
-def openapi_spec(with_auth: bool = False) -> dict[str, Any]:
-    """An OpenAPI 3.1 description of the routes; the request schema comes from ChatRequest."""
+def _message_variants(message: dict[str, Any]) -> dict[str, Any]:
+    """InMessage as the validators see it: content required except from the assistant, and only text parts."""
+    text_part = {"type": "object", "required": ["type", "text"],
+                 "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
+    content = [{"type": "string"}, {"type": "array", "items": text_part}]
+    variants = []
+    for roles, required in ((["system", "developer", "user", "tool"], True), (["assistant"], False)):
+        props = {**message["properties"], "role": {"enum": roles, "type": "string"},
+                 "content": {"anyOf": content if required else [*content, {"type": "null"}]}}
+        variants.append({**message, "properties": props,
+                         "required": ["role", "content"] if required else ["role"]})
+    return {"oneOf": variants, "title": message.get("title", "InMessage")}
+
+
+def openapi_spec(with_auth: bool = False, limits: ServerLimits | None = None) -> dict[str, Any]:
+    """An OpenAPI 3.1 description of the routes; the request schema comes from ChatRequest,
+    tightened to what the validators and this server's limits accept."""
+    limits = limits or ServerLimits()
     schema = ChatRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     defs = schema.pop("$defs", {})
+    defs["InMessage"] = _message_variants(defs["InMessage"])
+    props = schema["properties"]
+    props["n"]["maximum"] = limits.max_n
+    props["messages"]["maxItems"] = limits.max_messages
+    for name in ("max_tokens", "max_completion_tokens"):
+        props[name]["anyOf"][0]["maximum"] = limits.max_tokens
     error = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["message", "type"],
         "properties": {"message": {"type": "string"}, "type": {"type": "string"},
