@@ -468,6 +468,16 @@ class OpenAIBackend:
             http_client=http_client,
         )
 
+    def _body(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None, n: int,
+              s: Sampling) -> dict[str, Any]:
+        """The JSON body as the server will see it, for the client's raw `post`: the typed
+        `create` spends ~10 ms of CPU per request transforming parameters
+        (bench/agent_overhead_parts.py), which a proxy in front of many requests cannot
+        afford. Errors still arrive as openai.APIStatusError; stream chunks as dicts."""
+        kw = request_kwargs(messages, tools, n, s)
+        extra = kw.pop("extra_body", {})
+        return {"model": self.model, **kw, **extra}
+
     def _what(self) -> str:
         return f"model {self.model!r} at {self.client.base_url}"
 
@@ -482,13 +492,7 @@ class OpenAIBackend:
         if n > 1 and not self.supports_n:
             parts = await asyncio.gather(*(self.complete(messages, tools, 1, s) for _ in range(n)))
             return [c for part in parts for c in part]
-        kw = request_kwargs(messages, tools, n, s)
-        # The JSON body as the server will see it, posted through the client's raw
-        # `post`: the typed `create` spends ~10 ms of CPU per request transforming
-        # parameters (bench/agent_overhead_parts.py), which a proxy in front of many
-        # requests cannot afford. Errors still arrive as openai.APIStatusError.
-        extra = kw.pop("extra_body", {})
-        body = {"model": self.model, **kw, **extra}
+        body = self._body(messages, tools, n, s)
 
         async def call() -> Any:
             return await self.client.post("/chat/completions", body=body, cast_to=object)
@@ -510,12 +514,11 @@ class OpenAIBackend:
             async for ev in merge_streams([self.stream(messages, tools, 1, s) for _ in range(n)]):
                 yield ev
             return
-        kw = request_kwargs(messages, tools, n, s)
+        body = {**self._body(messages, tools, n, s), "stream": True, "stream_options": {"include_usage": True}}
 
         async def open_stream() -> Any:
-            return await self.client.chat.completions.create(
-                model=self.model, stream=True, stream_options={"include_usage": True}, **kw
-            )
+            return await self.client.post("/chat/completions", body=body, cast_to=object, stream=True,
+                                          stream_cls=openai.AsyncStream[object])
 
         # Only opening the stream is retried: once tokens have gone out we cannot replay.
         chunks = await call_with_retries(open_stream, self.retry, self._what())
