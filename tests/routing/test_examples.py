@@ -96,6 +96,11 @@ def test_bfcl_runs_rebuild_the_request_the_harness_sent(tmp_path):
     first = next(e for e in examples if e.task_id == task.id)
     assert first.messages == expected.messages and first.tools == expected.tools
     assert len(examples) == 4 and all(e.outcomes == {"a": 1.0, "b": 0.0} for e in examples)
+    shrunk = json.loads((tmp_path / "a" / "config.json").read_text())
+    (tmp_path / "a" / "config.json").write_text(json.dumps({**shrunk, "limit": 1}))
+    with pytest.raises(RoutingError, match="in the journal but not among the tasks its config.json describes"):
+        load_examples(runs)
+    (tmp_path / "a" / "config.json").write_text(json.dumps(shrunk))
     prompt = json.loads((tmp_path / "b" / "config.json").read_text())
     (tmp_path / "b" / "config.json").write_text(json.dumps({**prompt, "mode": "prompt"}))
     with pytest.raises(RoutingError, match="different modes"):

@@ -110,10 +110,16 @@ def load_examples(runs: Mapping[str, str | Path]) -> tuple[list[Example], dict]:
     common = [t for t in rates[first_name] if all(t in r for r in rates.values())]
     if not common:
         raise RoutingError("the runs share no task")
-    requests = bfcl_requests(Path(first_dir)) if harness == "bfcl" else {}
+    requests = bfcl_requests(Path(first_dir)) if harness == "bfcl" else None
     examples = []
     for tid in common:
-        messages, tools = requests[tid] if tid in requests else trajectory_request(Path(first_dir), tid)
+        if requests is None:
+            messages, tools = trajectory_request(Path(first_dir), tid)
+        elif tid in requests:
+            messages, tools = requests[tid]
+        else:  # its config.json no longer lists the task (e.g. a later run with a smaller --limit)
+            raise RoutingError(f"{first_dir}: task {tid!r} is in the journal but not among the tasks its "
+                               "config.json describes; rerun with the settings that produced it")
         examples.append(Example(tid, rates[first_name][tid][0], messages, tools,
                                 {name: r[tid][1] for name, r in rates.items()}))
     notes = {"tasks": len(common), "left_out": {n: len(r) - len(common) for n, r in rates.items()
