@@ -1,7 +1,7 @@
 """DeepConf online early stopping vs plain best-of-N on BFCL, same model, same N.
 
     python bench/deepconf_online_bfcl.py [-m embedded:int8] [-c simple,multiple] [--limit 10] [-n 8]
-        [--warmup 2] [--window 8] [--keep 10]
+        [--warmup 2] [--window 8] [--keep 10] [--consensus 0.95]
 
 For each entry, both arms sample N candidates (FC mode, tool_choice required,
 grammar-constrained on the embedded model) and answer with the same
@@ -45,12 +45,14 @@ async def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--window", type=int, default=8)
     ap.add_argument("--keep", type=float, default=10.0, help="eta, percent (DeepConf-low 10, -high 90)")
+    ap.add_argument("--consensus", type=float, default=None,
+                    help="tau: also stop once one answer holds this share of the weighted vote (DeepConf: 0.95)")
     ap.add_argument("--max-tokens", type=int, default=128)
     args = ap.parse_args()
     backend = await make_backend(args.model)
     sampling = Sampling(temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, logprobs=True, top_logprobs=20,
                         tool_choice="required")
-    config = EarlyStop(warmup=args.warmup, keep_percent=args.keep, window=args.window)
+    config = EarlyStop(warmup=args.warmup, keep_percent=args.keep, window=args.window, consensus=args.consensus)
     stats = {arm: {"right": 0, "tokens": 0, "seconds": 0.0} for arm in ("best-of-N", "early stop")}
     stopped = total = 0
     work = [(c, e, load_answers(c).get(e["id"])) for c in args.categories.split(",") for e in load_entries(c)[: args.limit]]
@@ -78,7 +80,8 @@ async def main() -> None:
     finally:
         await backend.aclose()
     table = Table(title=f"{args.model} · {args.categories} · {len(work)} entries · N={args.n} · warm-up "
-                        f"{args.warmup} · window {args.window} · eta {args.keep:g}%")
+                        f"{args.warmup} · window {args.window} · eta {args.keep:g}%"
+                        + (f" · tau {args.consensus:g}" if args.consensus else ""))
     for col in ("arm", "accuracy %", "generated tokens", "tokens vs best-of-N", "seconds"):
         table.add_column(col)
     base = stats["best-of-N"]

@@ -73,6 +73,39 @@ async def test_nothing_is_stopped_when_every_candidate_is_sure():
     assert result.stopped == 0 and result.tokens == 48 and len(result.completions) == 4
 
 
+async def test_agreeing_warmup_ends_sampling_at_once_with_consensus():
+    backend = Scripted(length=20)
+    result = await sample_with_early_stop(backend, [Message.user("q")], None, n=8, sampling=Sampling(seed=0),
+                                          config=EarlyStop(warmup=2, window=5, consensus=0.95))
+    assert backend.finished == backend.closed_early == 0  # no stream was even opened
+    assert result.tokens == 40 and result.stopped == 6 and result.chosen.content == "right"
+
+
+async def test_consensus_among_finished_candidates_cancels_the_slow_rest():
+    import asyncio
+
+    class Split(Scripted):
+        """Warm-up disagrees (right/left); streams 0 and 1 are fast and say right, the rest are slow."""
+
+        async def complete(self, messages, tools=None, n=1, sampling=None):
+            return [self._completion("right", SURE), self._completion("left", SURE)][:n]
+
+        async def stream(self, messages, tools=None, n=1, sampling=None):
+            slow = sampling.seed // 1_000_003 > 2
+            async for event in super().stream(messages, tools, n, sampling.merged(seed=0)):
+                await asyncio.sleep(0.05 if slow else 0.001)
+                yield event
+
+    backend = Split(length=20)
+    result = await sample_with_early_stop(backend, [Message.user("q")], None, n=8, sampling=Sampling(seed=0),
+                                          config=EarlyStop(warmup=2, window=5, consensus=0.7))
+    # right, left, right (2/3 < 0.7), right (3/4 >= 0.7): the four slow streams are cancelled
+    assert backend.finished == 2 and backend.closed_early == 4 and result.stopped == 4
+    assert result.chosen.content == "right" and len(result.completions) == 4
+    assert result.tokens_by_candidate[:4] == [20, 20, 20, 20] and all(t < 20 for t in result.tokens_by_candidate[4:])
+    assert result.tokens == sum(result.tokens_by_candidate)
+
+
 async def test_bad_warmup_is_refused():
     with pytest.raises(ValueError, match="warmup"):
         await sample_with_early_stop(Scripted(), [Message.user("q")], None, n=2, config=EarlyStop(warmup=3))
