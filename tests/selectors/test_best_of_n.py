@@ -134,3 +134,21 @@ async def test_bad_virtual_names_are_4xx_with_openai_errors(server):
         await client.chat.completions.create(model="scripted@best-of-3:vote", messages=msgs, n=4)
     with pytest.raises(openai.BadRequestError, match="between 1 and 16"):
         await client.chat.completions.create(model="scripted@best-of-99:vote", messages=msgs)
+
+
+async def test_deepconf_model_stops_sampling_when_the_warmup_agrees(server):
+    """`:deepconf` runs DeepConf online: the 2 warm-up candidates agree (Paris, Paris), so the
+    other 6 are never sampled."""
+    upstream = ScriptedBackend(texts)
+    runner, port = await start_server(make_app({"scripted": upstream}))
+    client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+    try:
+        r = await client.chat.completions.create(model="scripted@best-of-8:deepconf",
+                                                 messages=[{"role": "user", "content": "q"}])
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert r.choices[0].message.content == "Paris"
+    selection = r.model_extra["agentforge"]["selection"]
+    assert selection["stopped_early"] == 6 and selection["completion_tokens"] == 10 and selection["n"] == 8
+    assert [n for n, _ in upstream.requests] == [2]  # one warm-up request, nothing streamed

@@ -4,7 +4,9 @@ MODEL and answers with the one SELECTOR picks.
 Any OpenAI client gets test-time scaling by choosing a model name, e.g.
 `agentforge-8b@best-of-8:confidence` (Agent Confidence Select) or
 `agentforge-8b@best-of-5:vote`. The N candidates come from one upstream
-request with `n` where the backend supports it; tool calls work like text
+request with `n` where the backend supports it; `:deepconf` instead runs
+DeepConf online (early_stop.py): a warm-up, then streams cancelled when
+their confidence drops, and an end to sampling once the vote reaches 95%; tool calls work like text
 (voting compares calls by name and arguments, order-free). How the choice was
 made travels with the returned completion in `metadata["selection"]`, which
 `agent serve` returns as the response's `agentforge.selection` field.
@@ -24,6 +26,7 @@ from agentforge.selectors.registry import SCORES, SELECTORS, rank, select
 
 VIRTUAL_MODEL = re.compile(r"^(?P<base>.+)@best-of-(?P<n>\d+):(?P<selector>[a-z0-9_]+)$")
 NEEDS_NO_LOGPROBS = ("first", "vote")
+EARLY_STOP = "deepconf"  # not a selector over a finished pool: sampling itself stops early
 TOP_LOGPROBS = 20  # alternatives per token for the confidence selectors (DeepConf uses k = 20 or more)
 
 
@@ -41,7 +44,7 @@ def parse_virtual_model(name: str, max_n: int = 64) -> tuple[str, int, str] | No
     if match is None:
         return None
     base, n, selector = match["base"], int(match["n"]), match["selector"]
-    usable = [s for s in SELECTORS if s != "oracle"]  # the oracle needs the answer key
+    usable = [*(s for s in SELECTORS if s != "oracle"), EARLY_STOP]  # the oracle needs the answer key
     if selector not in usable:
         raise VirtualModelError(f"unknown selector {selector!r} in {name!r}; use one of {', '.join(usable)}")
     if not 1 <= n <= max_n:
@@ -86,7 +89,7 @@ class BestOfN:
     """A Backend that answers with the selected one of N candidates from `inner`."""
 
     def __init__(self, inner: Backend, n: int, selector: str, name: str | None = None):
-        if selector not in SELECTORS or selector == "oracle":
+        if (selector not in SELECTORS or selector == "oracle") and selector != EARLY_STOP:
             raise VirtualModelError(f"unknown selector {selector!r}")
         self.inner, self.n, self.selector = inner, n, selector
         self.name = name or f"{getattr(inner, 'name', 'model')}@best-of-{n}:{selector}"
@@ -105,6 +108,8 @@ class BestOfN:
         if n > 1 and self.selector != "vote" and self.selector not in SCORES:
             raise VirtualModelError(f"selector {self.selector!r} picks one candidate; ask for n=1 "
                                     "or use vote or a confidence score")
+        if self.selector == EARLY_STOP:
+            return [await self._early_stop(messages, tools, sampling)]
         pool = await self.inner.complete(messages, tools, self.n, self._sampling(sampling))
         candidates = candidates_of(pool)
         order = rank(candidates, self.selector)[:n] if n > 1 else [select(candidates, self.selector)]
@@ -114,6 +119,20 @@ class BestOfN:
             c = pool[i].model_copy(deep=True)
             c.metadata = {**c.metadata, "selection": {**details, "chosen": i}}
             chosen.append(c)
+        return chosen
+
+    async def _early_stop(self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None,
+                          sampling: Sampling | None) -> Completion:
+        from agentforge.selectors.early_stop import EarlyStop, sample_with_early_stop
+
+        config = EarlyStop(warmup=min(self.n, max(2, -(-self.n // 4))), consensus=0.95)
+        result = await sample_with_early_stop(self.inner, messages, tools, self.n, sampling, config)
+        candidates = candidates_of(result.completions)
+        details = {**self._details(result.completions, candidates), "stopped_early": result.stopped,
+                   "completion_tokens": result.tokens, "threshold": round(result.threshold, 4)}
+        chosen = result.chosen.model_copy(deep=True)
+        chosen.metadata = {**chosen.metadata,
+                           "selection": {**details, "chosen": result.completions.index(result.chosen)}}
         return chosen
 
     def _details(self, pool: Sequence[Completion], candidates: Sequence[Candidate]) -> dict[str, Any]:
