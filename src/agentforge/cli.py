@@ -622,11 +622,13 @@ def _local_models(out: Console) -> None:
     table.add_row("embedded:<model-dir>", _yes_no(not missing), "a local Llama-architecture Hugging Face checkpoint")
     table.add_row("openai:<model>@<url>", _yes_no(True), "any OpenAI-compatible server (vLLM, SGLang, agent serve); "
                   "no @<url>: api.openai.com")
+    table.add_row("http://<host>:<port>/v1", _yes_no(True), "the one model such a server lists")
     table.add_row("litellm:<provider/model>", _yes_no(_installed("litellm"), no="no: pip install 'agentforge[litellm]'"),
                   "every provider LiteLLM knows")
     table.add_row("vllm:<model>", _yes_no(_installed("vllm"), no="no: pip install 'agentforge[vllm]'"),
                   "launches `vllm serve` for the model and uses it")
     out.print(table)
+    out.print("[dim]Any spec: SPEC*K starts K replicas; `agent serve` pools specs given the same --name.[/]")
 
     details = Table(title=f"Embedded model ({checkpoint.DEFAULT_MODEL_NAME})", title_justify="left")
     details.add_column("part", style="bold", no_wrap=True)

@@ -390,3 +390,20 @@ async def test_stream_answered_without_sse_is_an_error(scripted):
     with pytest.raises(BackendError, match="no stream events"):
         [ev async for ev in b.stream(USER)]
     await b.aclose()
+
+
+async def test_a_bare_url_spec_serves_the_one_model_listed():
+    from agentforge.runtime.backends import make_backend
+
+    runner, port = await start_server(make_app({"solo": EchoBackend("solo")}))
+    two, port2 = await start_server(make_app({"a": EchoBackend("a"), "b": EchoBackend("b")}))
+    try:
+        backend = await make_backend(f"http://127.0.0.1:{port}/v1", max_retries=0)
+        [c] = await backend.complete([Message.user("hi")])
+        assert backend.model == "solo" and c.content == "echo[0]: hi"
+        await backend.aclose()
+        with pytest.raises(BackendError, match=r"serves 2 models \(a, b\); name one as openai:MODEL@"):
+            await make_backend(f"http://127.0.0.1:{port2}/v1")
+    finally:
+        await runner.cleanup()
+        await two.cleanup()

@@ -18,6 +18,7 @@ SPEC_FORMS = """accepted backend specs:
   embedded:int8                 the same with weight-only int8 matmuls (faster on CPU)
   embedded:<model-path>[+int8]  a local Llama-architecture model directory
   openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
+  http://host:port/v1           the one model an OpenAI-compatible server lists
   litellm:<provider/model>      any provider LiteLLM supports
   vllm:<model>                  launch a vLLM server for <model> and use it"""
 
@@ -25,6 +26,10 @@ SPEC_FORMS = """accepted backend specs:
 async def make_backend(spec: str, **kw: Any) -> Backend:
     """Build a backend from a spec such as `openai:qwen3-8b@http://localhost:8000/v1`."""
     kind, _, rest = spec.partition(":")
+    if kind in ("http", "https"):
+        from agentforge.runtime.backends.openai_backend import OpenAIBackend, served_model
+
+        return OpenAIBackend(await served_model(spec), spec, **kw)
     if kind == "embedded":
         from agentforge.runtime.backends.embedded import EmbeddedBackend
 

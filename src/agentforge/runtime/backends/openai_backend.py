@@ -434,6 +434,24 @@ async def merge_streams(streams: Sequence[AsyncIterator[StreamEvent]]) -> AsyncI
 # ---------------------------------------------------------------- the backend
 
 
+async def served_model(base_url: str, api_key: str | None = None) -> str:
+    """The model an OpenAI-compatible server serves, for a spec that gives only its URL."""
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY",
+                                max_retries=2, timeout=30)
+    try:
+        ids = [m.id async for m in client.models.list()]
+    except openai.APIError as exc:
+        raise BackendError(f"cannot list the models at {base_url}: {classify_error(exc)[1]}; is it an "
+                           "OpenAI-compatible server (URL ending in /v1)?") from exc
+    finally:
+        await client.close()
+    if len(ids) != 1:
+        listed = f"serves {len(ids)} models ({', '.join(ids)})" if ids else "lists no models"
+        raise BackendError(f"{base_url} {listed}; name one as openai:MODEL@{base_url}")
+    return ids[0]
+
+
+
 class OpenAIBackend:
     def __init__(
         self,
