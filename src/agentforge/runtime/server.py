@@ -325,12 +325,18 @@ def chat_completion_body(req: ChatRequest, completions: Sequence[Completion]) ->
     return body
 
 
+EXTRA_KEYS = ("selection", "routing")  # Completion.metadata entries clients see
+
+
 def _agentforge_extra(completions: Sequence[Completion]) -> dict[str, Any] | None:
-    """Our documented extra field: for best-of-N models, how each choice was selected."""
-    selections = [c.metadata.get("selection") for c in completions]
-    if not any(selections):
-        return None
-    return {"selection": selections[0] if len(selections) == 1 else selections}
+    """Our documented extra field: how each choice was selected (best-of-N models) and
+    which specialist answered (the router); one value per choice when n > 1."""
+    extra = {}
+    for key in EXTRA_KEYS:
+        values = [c.metadata.get(key) for c in completions]
+        if any(values):
+            extra[key] = values[0] if len(values) == 1 else values
+    return extra or None
 
 
 # ---------------------------------------------------------------- streaming

@@ -88,10 +88,10 @@ def candidates_of(completions: Sequence[Completion]) -> list[Candidate]:
 class BestOfN:
     """A Backend that answers with the selected one of N candidates from `inner`."""
 
-    def __init__(self, inner: Backend, n: int, selector: str, name: str | None = None):
+    def __init__(self, inner: Backend, n: int, selector: str, name: str | None = None, owns_inner: bool = False):
         if (selector not in SELECTORS or selector == "oracle") and selector != EARLY_STOP:
             raise VirtualModelError(f"unknown selector {selector!r}")
-        self.inner, self.n, self.selector = inner, n, selector
+        self.inner, self.n, self.selector, self.owns_inner = inner, n, selector, owns_inner
         self.name = name or f"{getattr(inner, 'name', 'model')}@best-of-{n}:{selector}"
 
     def _sampling(self, sampling: Sampling | None) -> Sampling:
@@ -150,4 +150,5 @@ class BestOfN:
         return stream_from_complete(self, messages, tools, n, sampling)
 
     async def aclose(self) -> None:
-        return None  # the inner backend belongs to whoever made it
+        if self.owns_inner:  # else the inner backend belongs to whoever made it
+            await self.inner.aclose()

@@ -20,11 +20,24 @@ SPEC_FORMS = """accepted backend specs:
   openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
   http://host:port/v1           the one model an OpenAI-compatible server lists
   litellm:<provider/model>      any provider LiteLLM supports
-  vllm:<model>                  launch a vLLM server for <model> and use it"""
+  vllm:<model>                  launch a vLLM server for <model> and use it
+  router:<file.toml|json>       a router over specialist models (see agentforge.routing)
+  <any spec>@best-of-N:SELECTOR N candidates, one answer picked by SELECTOR"""
+
+
+def _best_of_n(spec: str) -> tuple[str, int, str] | None:
+    from agentforge.selectors.best_of_n import parse_virtual_model
+
+    return parse_virtual_model(spec)  # a bad selector or N raises VirtualModelError, a ValueError
 
 
 async def make_backend(spec: str, **kw: Any) -> Backend:
     """Build a backend from a spec such as `openai:qwen3-8b@http://localhost:8000/v1`."""
+    if (best := _best_of_n(spec)) is not None:  # before the kinds: the base spec has a kind of its own
+        base, n, selector = best
+        from agentforge.selectors.best_of_n import BestOfN
+
+        return BestOfN(await make_backend(base, **kw), n, selector, name=spec, owns_inner=True)
     kind, _, rest = spec.partition(":")
     if kind in ("http", "https"):
         from agentforge.runtime.backends.openai_backend import OpenAIBackend, served_model
@@ -49,6 +62,10 @@ async def make_backend(spec: str, **kw: Any) -> Backend:
         from agentforge.runtime.backends.litellm_backend import LiteLLMBackend
 
         return LiteLLMBackend(rest, **kw)
+    if kind == "router" and rest:
+        from agentforge.routing import load_router
+
+        return await load_router(rest)
     if kind == "vllm" and rest:
         from agentforge.runtime.backends.vllm_backend import VLLMBackend
 
