@@ -433,6 +433,56 @@ def test_serve_pools_models_given_one_name(echo):
     assert "2 replicas" in output and "Traceback" not in output
 
 
+def test_serve_routes_a_router_file_over_served_models(echo, tmp_path):
+    """--router: a rule sends requests with tools to one specialist and the rest to another;
+    both are prompt variants of the served model, named by its spec and by its served name."""
+    upstream, _ = echo
+    spec = f"openai:echo@{upstream}"
+    router = tmp_path / "router.toml"
+    router.write_text(f"""
+name = "switch"
+[[specialists]]
+name = "tooler"
+model = "proxied"
+system_prompt = "Use the tools."
+[[specialists]]
+name = "talker"
+model = "{spec}"
+[policy]
+kind = "rule"
+default = "talker"
+rules = [{{ when = "n_tools >= 1", use = "tooler" }}]
+""")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentforge", "serve", "-m", spec, "--name", "proxied", "--router", str(router),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        assert [m["id"] for m in http_json(base + "/v1/models")[1]["data"]] == ["proxied", "switch"]
+        plain = {"model": "switch", "messages": [{"role": "user", "content": "hi"}]}
+        status, body = http_json(base + "/v1/chat/completions", plain)
+        assert status == 200 and body["agentforge"]["routing"]["specialist"] == "talker", body
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+        status, body = http_json(base + "/v1/chat/completions", {**plain, "tools": tools})
+        assert status == 200 and body["agentforge"]["routing"]["specialist"] == "tooler", body
+        assert body["agentforge"]["routing"]["policy"] == "rule"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0]
+    assert "switch" in output and "Traceback" not in output
+
+
+def test_serve_reports_a_broken_router_file(cli, spec, tmp_path):
+    router = tmp_path / "router.toml"
+    router.write_text('[[specialists]]\nname = "a"\nmodel = "echo"\n[policy]\nkind = "fixed"\nspecialist = "b"\n')
+    result = cli("serve", "-m", spec, "--router", str(router), "--port", str(free_port()))
+    assert result.exit_code == 1 and "'b'" in result.output and "Traceback" not in result.output
+
+
 def test_serve_rejects_a_bad_replica_count(cli, spec):
     result = cli("serve", "-m", spec + "*0")
     assert result.exit_code == 1

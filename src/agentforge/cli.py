@@ -468,11 +468,16 @@ def serve(
     api_key: Annotated[Optional[List[str]], typer.Option("--api-key", help="Accepted API key as KEY, KEY:RPM or "
                                                          "KEY:RPM:CONCURRENCY (per-key limits); repeatable. Also "
                                                          "read from AGENTFORGE_API_KEYS (comma-separated).")] = None,
+    router: Annotated[Optional[List[Path]], typer.Option("--router", help="A router file (TOML/JSON, see `agent "
+                                                         "route`): serves a model that sends each request to one "
+                                                         "of its specialists; repeatable.")] = None,
     max_n: Annotated[Optional[int], typer.Option("--max-n", min=1, help="Largest n a request may ask for.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Largest max_tokens a request "
                                                       "may ask for (also the default).")] = None,
 ) -> None:
-    """Serve models over an OpenAI-compatible HTTP API until Ctrl-C."""
+    """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
+
+    Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name)."""
     from agentforge.runtime.keys import policies as key_policies
     from agentforge.runtime.server import ServerLimits, api_keys_from_env
 
@@ -494,7 +499,7 @@ def serve(
         _fail(err, f"--api-key {e}")
     limits = ServerLimits(**{k: v for k, v in {"max_n": max_n, "max_tokens": max_tokens}.items() if v is not None})
     try:
-        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err))
+        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or []))
     except CliError as e:
         _fail(err, str(e))
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -520,8 +525,18 @@ async def _load_upstream(name: str | None, specs: list[str], err: Console) -> "B
     return UpstreamPool(results, name, replica_names=[f"{name}#{i} ({s})" for i, s in enumerate(specs)])
 
 
+async def _load_router(path: Path, backends: dict[str, "Backend"], err: Console) -> Any:
+    from agentforge.routing import RoutingError, load_router
+
+    try:
+        with err.status(f"loading router [dim]({escape(str(path))})[/]"):
+            return await load_router(path, backends)
+    except RoutingError as e:
+        raise CliError(str(e)) from None
+
+
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
-                 out: Console, err: Console) -> None:
+                 out: Console, err: Console, routers: list[Path]) -> None:
     from agentforge.runtime.pool import group_specs
     from agentforge.runtime.server import serve as run
 
@@ -545,6 +560,15 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
                                "(or give both the same --name to pool them as replicas)")
             backends[served] = backend
             sources[served] = replicas[0] if len(replicas) == 1 else f"{len(replicas)} replicas: {', '.join(replicas)}"
+        by_spec = {spec: b for (_, replicas), b in zip(group_specs(specs, names), backends.values())
+                   for spec in replicas[:1]}
+        for path in routers:
+            routed = await _load_router(path, {**by_spec, **backends}, err)
+            if routed.name in backends:
+                await routed.aclose()
+                raise CliError(f"router {path} is named {routed.name!r}, like a served model; rename it in the file")
+            backends[routed.name] = routed
+            sources[routed.name] = f"router {path}: {', '.join(routed.specialists)}"
     except BaseException:
         for b in backends.values():
             await b.aclose()
