@@ -709,6 +709,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 # ---------------------------------------------------------------- bench (its own module; imported last: it uses the helpers above)
 
 from agentforge.cli_bench import bench_app  # noqa: E402
+from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
 from agentforge.solve import solve_command  # noqa: E402
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
@@ -719,6 +720,7 @@ train_app.add_typer(synth_app, name="synth")
 
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(route_app, name="route")
 app.command("solve")(solve_command)
 app.add_typer(train_app, name="train")
 
