@@ -7,12 +7,25 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, List, NoReturn, Optional
 
 import typer
 from rich.table import Table
 
-from agentforge.cli import _consoles, _fail
+
+
+# cli.py mounts route_app, so importing cli here at module level would be circular
+# when this module is imported first (as a test does): take its helpers lazily.
+def _consoles():
+    from agentforge.cli import _consoles as consoles
+
+    return consoles()
+
+
+def _fail(err, message: str) -> NoReturn:
+    from agentforge.cli import _fail as fail
+
+    fail(err, message)
 
 route_app = typer.Typer(help="Meta-agent routing across specialist models: learn, evaluate, decide.",
                         no_args_is_help=True)

@@ -112,3 +112,10 @@ def test_cli_errors_are_clear(runs, tmp_path):
     result = invoke("eval", "--run", f"caller={runs / 'caller'}", "--run", f"chatter={runs / 'chatter'}",
                     "--split", "sideways")
     assert result.exit_code == 1 and "use train, test or all" in result.output
+
+
+def test_mounted_as_agent_route():
+    from agentforge.cli import app
+
+    result = CliRunner().invoke(app, ["route", "--help"])
+    assert result.exit_code == 0 and all(c in result.output for c in ("learn", "eval", "decide"))
