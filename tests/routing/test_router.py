@@ -174,13 +174,18 @@ async def test_the_router_through_the_openai_client(serve, tmp_path):
                                                 messages=[{"role": "user", "content": "Weather in Paris, please?"}])
     assert call.model == "router" and call.choices[0].finish_reason == "tool_calls"
     assert json.loads(call.choices[0].message.tool_calls[0].function.arguments) == {"city": "Paris"}
+    routing = call.model_extra["agentforge"]["routing"]  # the decision, in the server's documented extra field
+    assert (routing["specialist"], routing["policy"]) == ("caller", "rule") and "features" in routing
     chat = await client.chat.completions.create(model="router", tools=[WEATHER_TOOL],
                                                 messages=[{"role": "user", "content": "Tell me a joke"}])
     assert chat.choices[0].message.content == "chatter here"
     stream = await client.chat.completions.create(model="router", tools=[WEATHER_TOOL], stream=True,
                                                   messages=[{"role": "user", "content": "Tell me a joke"}])
-    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-    assert text == "chatter here"
+    text, extra = "", None
+    async for chunk in stream:
+        text += "".join(c.delta.content or "" for c in chunk.choices)
+        extra = (chunk.model_extra or {}).get("agentforge", extra)
+    assert text == "chatter here" and extra["routing"]["specialist"] == "chatter"
     # an agent's next step (a tool result came back) is routed afresh
     step = await client.chat.completions.create(model="router", tools=[WEATHER_TOOL], messages=[
         {"role": "user", "content": "Weather in Paris?"},
@@ -210,4 +215,5 @@ async def test_a_router_over_the_real_embedded_model_through_the_openai_client(s
     chat = await client.chat.completions.create(model="router", tools=[WEATHER_TOOL],
                                                 messages=[{"role": "user", "content": "Tell me a joke about cats."}])
     assert chat.choices[0].message.content and not chat.choices[0].message.tool_calls
-    assert chat.usage.completion_tokens <= 16  # the chatter's own token limit: it was the chatter
+    assert chat.model_extra["agentforge"]["routing"]["specialist"] == "chatter"
+    assert chat.usage.completion_tokens <= 16  # the chatter's own token limit
