@@ -1,7 +1,7 @@
 """Meta-agent routing on a mixed BFCL task set: each specialist alone, random
 per-step switching, the rule / learned / llm policies, and the oracle.
 
-    python bench/routing_eval.py [--limit 12] [--runs runs/routing] [--router bench/routing/router-rule.toml]
+    python bench/routing_eval.py [--limit 8] [--runs runs/routing] [--router bench/routing/router-rule.toml]
         [--e2e learned,rule]
 
 1. Runs every specialist of the router file over all tasks with the real BFCL
@@ -40,7 +40,7 @@ from agentforge.routing.learned import fit
 from agentforge.routing.policy import RandomPolicy
 from agentforge.runtime.backends import make_backend
 
-CATEGORIES = "simple,multiple,parallel,parallel_multiple,irrelevance,live_simple,live_multiple,live_irrelevance"
+CATEGORIES = "simple,multiple,parallel,parallel_multiple,irrelevance,live_simple,live_irrelevance"
 BASE = "embedded:int8"
 err = Console(stderr=True)
 
@@ -87,7 +87,7 @@ async def main() -> None:
     ap.add_argument("--router", type=Path, default=Path("bench/routing/router-rule.toml"))
     ap.add_argument("--runs", type=Path, default=Path("runs/routing"))
     ap.add_argument("-c", "--categories", default=CATEGORIES)
-    ap.add_argument("--limit", type=int, default=12, help="entries per category (the first ones)")
+    ap.add_argument("--limit", type=int, default=8, help="entries per category (the first ones)")
     ap.add_argument("--test-fraction", type=float, default=0.5)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--e2e", default="learned", help="policies to run end to end on the test split ('' for none)")
