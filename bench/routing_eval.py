@@ -117,12 +117,12 @@ async def main() -> None:
 
         # 3. offline evaluation on test
         resolver = ModelResolver({BASE: base}, None)
-        policies = {"rule": await build_policy(spec, base_dir, resolver)}
+        policies = {spec.policy.kind: await build_policy(spec, base_dir, resolver)}  # the router file's own
         policies["learned"] = await build_policy(read_router_spec({**raw, "policy": {
             "kind": "learned", "file": str(learned_path.resolve())}})[0], base_dir, resolver)
         if not args.no_llm:
             policies["llm"] = await build_policy(read_router_spec({**raw, "policy": {
-                "kind": "llm", "model": BASE, "default": spec.policy.default}})[0], base_dir, resolver)
+                "kind": "llm", "model": BASE, "default": getattr(spec.policy, "default", spec.names[0])}})[0], base_dir, resolver)
         started = time.monotonic()
         rows = await evaluate(test, policies)
         err.print(f"offline evaluation: {time.monotonic() - started:.0f} s")
