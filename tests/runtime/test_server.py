@@ -588,3 +588,19 @@ async def test_each_key_has_its_own_concurrency_limit(start):
     limited = [r for r in results if isinstance(r, openai.RateLimitError)]
     assert limited and "in flight" in str(limited[0]) and any(not isinstance(r, Exception) for r in results)
     await client.chat.completions.create(model="echo", messages=USER)  # free again once they finish
+
+
+async def test_shutdown_cancels_requests_still_running_after_the_grace_period():
+    backend = EchoBackend()
+    runner, port = await start_server(make_app({"echo": backend}), shutdown_timeout=0.5)
+    client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    slow = asyncio.create_task(client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "slow"}]))  # ~10 s of "generation"
+    await asyncio.sleep(0.3)
+    started = asyncio.get_running_loop().time()
+    await runner.cleanup()
+    assert asyncio.get_running_loop().time() - started < 3
+    with pytest.raises(openai.APIError):
+        await slow
+    await client.close()
+    assert backend.cancelled == 1

@@ -669,10 +669,14 @@ def openapi_spec(with_auth: bool = False, limits: ServerLimits | None = None) ->
 # ---------------------------------------------------------------- running it
 
 
-async def start_server(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, int]:
-    """Start the app; returns the runner (call `.cleanup()`) and the bound port."""
+async def start_server(app: web.Application, host: str = "127.0.0.1", port: int = 0,
+                       shutdown_timeout: float = 10.0) -> tuple[web.AppRunner, int]:
+    """Start the app; returns the runner (call `.cleanup()`) and the bound port.
+
+    `.cleanup()` gives requests in flight `shutdown_timeout` seconds to finish, then
+    cancels them (aiohttp's own 60 s kept `agent serve` alive long after SIGTERM)."""
     # handler_cancellation: a client that hangs up cancels its generation
-    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
