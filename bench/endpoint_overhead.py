@@ -74,15 +74,16 @@ async def one(session: aiohttp.ClientSession, url: str, stream: bool = False) ->
     return time.perf_counter() - started
 
 
-async def latencies(urls: dict[str, str], requests: int, concurrency: int) -> dict[str, list[float]]:
+async def latencies(urls: dict[str, str], requests: int, concurrency: int,
+                    stream: bool = False) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in urls}
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
         for name, url in urls.items():  # warm up connections and caches
-            await asyncio.gather(*(one(session, url) for _ in range(concurrency)))
+            await asyncio.gather(*(one(session, url, stream) for _ in range(concurrency)))
         for _ in range(requests // concurrency):
             for name, url in urls.items():  # alternate, so load drifts hit both alike
-                out[name] += await asyncio.gather(*(one(session, url) for _ in range(concurrency)))
+                out[name] += await asyncio.gather(*(one(session, url, stream) for _ in range(concurrency)))
     return out
 
 
@@ -106,7 +107,7 @@ async def main() -> None:
     ap.add_argument("--load", type=int, default=500)
     args = ap.parse_args()
     console = Console()
-    table = Table("upstream delay", "concurrency", "direct p50 ms", "via serve p50 ms", "direct mean ms",
+    table = Table("upstream delay", "mode", "concurrency", "direct p50 ms", "via serve p50 ms", "direct mean ms",
                   "via serve mean ms", "ratio (mean)")
     load_rows = []
     for delay in args.delay or [0.0, 0.1]:
@@ -123,10 +124,10 @@ async def main() -> None:
             await wait_ready(f"http://127.0.0.1:{serve_port}/health")
             urls = {"direct": f"http://127.0.0.1:{up_port}/v1/chat/completions",
                     "serve": f"http://127.0.0.1:{serve_port}/v1/chat/completions"}
-            for concurrency in (1, 16):
-                lat = await latencies(urls, args.requests, concurrency)
+            for stream, concurrency in ((False, 1), (False, 16), (True, 1), (True, 16)):
+                lat = await latencies(urls, args.requests, concurrency, stream)
                 d, s = lat["direct"], lat["serve"]
-                table.add_row(f"{delay * 1000:.0f} ms", str(concurrency), f"{1000 * statistics.median(d):.1f}",
+                table.add_row(f"{delay * 1000:.0f} ms", "stream" if stream else "json", str(concurrency), f"{1000 * statistics.median(d):.1f}",
                               f"{1000 * statistics.median(s):.1f}", f"{1000 * statistics.mean(d):.1f}",
                               f"{1000 * statistics.mean(s):.1f}", f"{statistics.mean(s) / statistics.mean(d):.3f}")
             if args.load:
@@ -139,12 +140,15 @@ async def main() -> None:
                 load_rows.append((delay, before, rounds))
         finally:
             for proc in (serve, upstream):
+                stopping = time.perf_counter()
                 proc.terminate()
                 try:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:  # a graceful shutdown is not what we measure
                     proc.kill()
                     proc.wait()
+                if proc is serve:
+                    console.print(f"[dim]agent serve exited {time.perf_counter() - stopping:.1f} s after SIGTERM[/]")
     console.print(table)
     if load_rows:
         lt = Table("upstream delay", "round", "streams", "errors", "p50 ms", "p99 ms", "wall s", "serve RSS MB")
