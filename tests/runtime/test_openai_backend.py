@@ -337,6 +337,17 @@ def test_conversion_logprobs():
     assert c.usage.completion_tokens == 1
 
 
+def test_alternatives_masked_by_a_grammar_are_dropped():
+    """vLLM reports what guided decoding ruled out as -9999.0; confidence must not see it."""
+    from agentforge.selectors.candidate import token_confidence
+
+    lp = {"content": [{"token": "{", "logprob": 0.0, "top_logprobs": [
+        {"token": "{", "logprob": 0.0}, {"token": "Hello", "logprob": -9999.0}, {"token": "I", "logprob": -9999.0}]}]}
+    (c,) = completions_from_response(ok_body(content="{", logprobs=lp))
+    assert [t.token for t in c.logprobs[0].top] == ["{"]
+    assert token_confidence([t.logprob for t in c.logprobs[0].top]) == 0.0
+
+
 async def test_stream_deltas_like_vllm(scripted):
     """Tool-call arguments arrive in pieces, reasoning in its own field, usage last."""
     def chunk(choices, usage=None):

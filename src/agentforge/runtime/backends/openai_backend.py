@@ -223,16 +223,21 @@ def _token_id(token: str) -> int | None:
     return None
 
 
+MASKED_LOGPROB = -9999.0  # vLLM's value for alternatives its grammar ruled out (guided decoding)
+
+
 def convert_logprobs(items: Sequence[dict[str, Any]] | None) -> list[TokenLogprob] | None:
     if items is None:
         return None
     out = []
     for it in items:
         token = it.get("token") or ""
+        # Masked alternatives are not the model's: left in, one -9999 makes a token's
+        # DeepConf confidence ~8000 instead of ~10 and swamps every confidence selector.
         top = [
             TopLogprob(token=t.get("token") or "", logprob=float(t.get("logprob", 0.0)),
                        token_id=_token_id(t.get("token") or ""))
-            for t in it.get("top_logprobs") or []
+            for t in it.get("top_logprobs") or [] if float(t.get("logprob", 0.0)) > MASKED_LOGPROB
         ]
         out.append(TokenLogprob(token=token, logprob=float(it.get("logprob", 0.0)),
                                 token_id=_token_id(token), top=top))
