@@ -418,3 +418,63 @@ async def test_a_bare_url_spec_serves_the_one_model_listed():
     finally:
         await runner.cleanup()
         await two.cleanup()
+
+
+class _Pieces:
+    """Just the part of an aiohttp response that sse_events reads: bytes in arbitrary pieces."""
+
+    def __init__(self, raw: bytes, size: int):
+        self.content = self
+        self.pieces = [raw[i:i + size] for i in range(0, len(raw), size)]
+
+    async def iter_any(self):
+        for p in self.pieces:
+            yield p
+
+
+@pytest.mark.parametrize("size", [1, 7, 100_000])
+async def test_sse_events_parse_whatever_the_piece_boundaries(size):
+    from agentforge.runtime.backends.openai_backend import sse_events
+
+    big = "x" * 200_000  # longer than aiohttp's readline limit
+    raw = (b": keep-alive comment\n\n"
+           b"data: {\"a\": 1}\r\n\r\n"
+           b"event: message\ndata: {\"b\":\ndata: 2}\n\n"
+           + f'data: {{"big": "{big}"}}\n\n'.encode()
+           + b"data: [DONE]\n\ndata: {\"after\": true}\n\n")
+    events = [e async for e in sse_events(_Pieces(raw, size))]
+    assert events == [{"a": 1}, {"b": 2}, {"big": big}]
+    tail = [e async for e in sse_events(_Pieces(b'data: {"last": 1}', size))]  # no closing blank line
+    assert tail == [{"last": 1}]
+
+
+async def test_sse_error_events_and_garbage_raise():
+    from agentforge.runtime.backends.openai_backend import UpstreamError, sse_events
+
+    with pytest.raises(UpstreamError, match="engine died"):
+        [e async for e in sse_events(_Pieces(b'data: {"a": 1}\n\ndata: {"error": {"message": "engine died"}}\n\n', 5))]
+    with pytest.raises(BackendError, match="not JSON"):
+        [e async for e in sse_events(_Pieces(b"data: {oops\n\n", 5))]
+
+
+async def test_a_stream_error_event_is_a_transient_failure_through_the_backend():
+    async def handle(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b'data: {"choices": [{"index": 0, "delta": {"content": "par"}}]}\n\n')
+        await resp.write(b'data: {"error": {"message": "engine died", "code": 500}}\n\n')
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", handle)
+    runner, port = await start_server(app)
+    b = OpenAIBackend("m", f"http://127.0.0.1:{port}/v1", **FAST)
+    got = []
+    try:
+        with pytest.raises(TransientBackendError, match="stream broke off: engine died"):
+            async for ev in b.stream(USER):
+                got.append(ev.text)
+        assert got == ["par"]
+    finally:
+        await b.aclose()
+        await runner.cleanup()

@@ -405,6 +405,46 @@ class _ChoiceAccumulator:
         return len(self.token_ids) if self.token_ids else len(self.logprobs) if self.logprobs else None
 
 
+async def sse_events(resp: Any) -> AsyncIterator[dict[str, Any]]:
+    """The JSON events of a server-sent-event response, up to `data: [DONE]`.
+
+    Lines are split by hand rather than with the reader's readline, whose line
+    limit a chunk with top-20 logprobs for many tokens can exceed. An event
+    that carries an `error` object (vLLM reports failures mid-stream so) raises."""
+    buf = b""
+    data: list[bytes] = []
+    async for piece in resp.content.iter_any():
+        buf += piece
+        while (cut := buf.find(b"\n")) >= 0:
+            line, buf = buf[:cut].rstrip(b"\r"), buf[cut + 1:]
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line.startswith(b"data: ") else line[5:])
+                continue
+            if line or not data:
+                continue  # other fields (event:, id:, comments) and blank keep-alives
+            payload, data = b"\n".join(data), []
+            if payload.strip() == b"[DONE]":
+                return
+            yield _sse_json(payload)
+    if buf.startswith(b"data:"):  # a last line without its newline
+        data.append(buf[6:] if buf.startswith(b"data: ") else buf[5:])
+    if data:  # a last event without its blank line
+        payload = b"\n".join(data)
+        if payload.strip() != b"[DONE]":
+            yield _sse_json(payload)
+
+
+def _sse_json(payload: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise BackendError(f"the server sent a stream event that is not JSON: {payload[:200]!r}") from None
+    if isinstance(event, dict) and event.get("error"):
+        err = event["error"]
+        raise UpstreamError(err.get("message", str(err)) if isinstance(err, dict) else str(err))
+    return event
+
+
 async def events_from_chunks(chunks: AsyncIterator[Any], n: int, model: str | None) -> AsyncIterator[StreamEvent]:
     """Turn a stream of chat.completion.chunk objects into StreamEvents.
 
@@ -600,22 +640,44 @@ class OpenAIBackend:
                 yield ev
             return
         body = {**self._body(messages, tools, n, s), "stream": True, "stream_options": {"include_usage": True}}
-
-        async def open_stream() -> Any:
-            return await self.client.post("/chat/completions", body=body, cast_to=object, stream=True,
-                                          stream_cls=openai.AsyncStream[object])
-
+        data = json.dumps(body).encode()
         # Only opening the stream is retried: once tokens have gone out we cannot replay.
-        chunks = await call_with_retries(open_stream, self.retry, self._what())
+        resp = await call_with_retries(lambda: self._open_stream(data), self.retry, self._what())
+        finished = False
         try:
-            async for ev in events_from_chunks(chunks, n, self.model):
+            async for ev in events_from_chunks(sse_events(resp), n, self.model):
                 yield ev
-        except openai.APIError as exc:
-            raise TransientBackendError(f"{self._what()}: stream broke off: {classify_error(exc)[1]}") from exc
+            finished = True
+        except (UpstreamError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise TransientBackendError(f"{self._what()}: stream broke off: {exc or type(exc).__name__}") from exc
         except BackendError as exc:
             raise BackendError(f"{self._what()}: {exc}") from exc
         finally:
-            await chunks.close()
+            # a finished stream's connection goes back to the pool; an abandoned one is
+            # closed, which is how the server learns to stop generating
+            if finished:
+                resp.release()
+            else:
+                resp.close()
+
+    async def _open_stream(self, data: bytes) -> aiohttp.ClientResponse:
+        # no total limit on a stream: `timeout` bounds each wait for the next bytes
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout)
+        try:
+            resp = await self._session().post(self._url, data=data, headers=self._headers, timeout=timeout)
+        except asyncio.TimeoutError as exc:
+            raise UpstreamTimeoutError("request timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamConnectionError(str(exc) or type(exc).__name__) from exc
+        if resp.status >= 400:
+            raw = await resp.read()
+            resp.release()
+            try:
+                err = json.loads(raw)
+            except ValueError:
+                err = {"error": {"message": raw.decode(errors="replace")[:500] or resp.reason}}
+            raise UpstreamStatusError(resp.status, err, resp.headers)
+        return resp
 
     async def health(self, timeout: float = 3.0) -> bool:
         """Does the server answer GET /models? (Every OpenAI-compatible server has it.)"""
