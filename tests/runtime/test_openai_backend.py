@@ -348,6 +348,21 @@ def test_alternatives_masked_by_a_grammar_are_dropped():
     assert token_confidence([t.logprob for t in c.logprobs[0].top]) == 0.0
 
 
+async def sse_upstream(*writes: bytes) -> tuple[web.AppRunner, str]:
+    """A server whose chat endpoint streams these raw bytes, one write each; (runner, base URL)."""
+    async def sse(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for w in writes:
+            await resp.write(w)
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", sse)
+    runner, port = await start_server(app)
+    return runner, f"http://127.0.0.1:{port}/v1"
+
+
 async def test_stream_deltas_like_vllm(scripted):
     """Tool-call arguments arrive in pieces, reasoning in its own field, usage last."""
     def chunk(choices, usage=None):
@@ -370,18 +385,8 @@ async def test_stream_deltas_like_vllm(scripted):
         chunk([], {"prompt_tokens": 11, "completion_tokens": 9, "total_tokens": 20}),
     ]
 
-    async def sse(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
-        for c in chunks:
-            await resp.write(f"data: {json.dumps(c)}\n\n".encode())
-        await resp.write(b"data: [DONE]\n\n")
-        return resp
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", sse)
-    runner, port = await start_server(app)
-    b = OpenAIBackend("m", f"http://127.0.0.1:{port}/v1", **FAST)
+    runner, url = await sse_upstream(*(f"data: {json.dumps(c)}\n\n".encode() for c in chunks), b"data: [DONE]\n\n")
+    b = OpenAIBackend("m", url, **FAST)
     events = [ev async for ev in b.stream(USER, n=2)]
     await b.aclose()
     await runner.cleanup()
@@ -458,17 +463,9 @@ async def test_sse_error_events_and_garbage_raise():
 
 
 async def test_a_stream_error_event_is_a_transient_failure_through_the_backend():
-    async def handle(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
-        await resp.write(b'data: {"choices": [{"index": 0, "delta": {"content": "par"}}]}\n\n')
-        await resp.write(b'data: {"error": {"message": "engine died", "code": 500}}\n\n')
-        return resp
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", handle)
-    runner, port = await start_server(app)
-    b = OpenAIBackend("m", f"http://127.0.0.1:{port}/v1", **FAST)
+    runner, url = await sse_upstream(b'data: {"choices": [{"index": 0, "delta": {"content": "par"}}]}\n\n',
+                                     b'data: {"error": {"message": "engine died", "code": 500}}\n\n')
+    b = OpenAIBackend("m", url, **FAST)
     got = []
     try:
         with pytest.raises(TransientBackendError, match="stream broke off: engine died"):
