@@ -550,6 +550,7 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
 
     backends: dict[str, Backend] = {}
     sources: dict[str, str] = {}
+    by_spec: dict[str, Backend] = {}  # a router file may name a served model by its spec
     try:
         for given, replicas in group_specs(specs, names):
             backend = await _load_upstream(given, replicas, err)
@@ -559,9 +560,8 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
                 raise CliError(f"two models are served as {served!r}; tell them apart with --name "
                                "(or give both the same --name to pool them as replicas)")
             backends[served] = backend
+            by_spec[replicas[0]] = backend
             sources[served] = replicas[0] if len(replicas) == 1 else f"{len(replicas)} replicas: {', '.join(replicas)}"
-        by_spec = {spec: b for (_, replicas), b in zip(group_specs(specs, names), backends.values())
-                   for spec in replicas[:1]}
         for path in routers:
             routed = await _load_router(path, {**by_spec, **backends}, err)
             if routed.name in backends:
