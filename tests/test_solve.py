@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from agentforge.runtime.coding import SUBMIT_SENTINEL, normalize_patch
 from agentforge.runtime.sandbox import Limits
-from agentforge.solve import SolveError, choose, detect_test_command, snapshot_repository, solve, solve_command
+from agentforge.solve import SolveError, choose, detect_test_command, snapshot_repository, solve
+from agentforge.solve_cli import solve_command
 from tests.runtime.coding.scripting import call, git, make_repo, scripted
 
 FIXED = "    return a + b"

@@ -700,7 +700,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
     table.add_column("owned by")
     table.add_column("use with")
     for m in listed:
-        table.add_row(m.id, str(getattr(m, "owned_by", "") or ""), f"-m openai:{m.id}@{base}")
+        table.add_row(Text(m.id), Text(str(getattr(m, "owned_by", "") or "")), Text(f"-m openai:{m.id}@{base}"))
     out.print(table, soft_wrap=True)
     if not listed:
         out.print("[yellow]the server lists no models[/]")
@@ -711,7 +711,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
-from agentforge.solve import solve_command  # noqa: E402
+from agentforge.solve_cli import solve_command  # noqa: E402
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
 
 train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",
