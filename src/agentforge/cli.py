@@ -223,6 +223,8 @@ class ConversationView:
             self.line(Text("assistant ", style="bold blue"), c.content or Text("(empty reply)", style="dim"))
         else:  # only tool calls: they follow on their own lines
             self.line(Text("assistant", style="bold blue"))
+        if selection := c.metadata.get("selection"):
+            self.line(Text(f"  {_selection_note(selection)}", style="dim"))
         for call in c.tool_calls:
             self.line(Text("  → ", style="magenta"), Text(f"{call.name}({_clip(call.function.arguments)})", style="bold magenta"))
         if c.parse_errors:  # show what the model wrote: the parsed content leaves malformed markup out
@@ -251,6 +253,25 @@ class ConversationView:
             Text(f" · {steps} step{'s' if steps != 1 else ''} · {tokens} tokens · {elapsed:.1f} s · {rate:.1f} tok/s",
                  style="dim"),
         )
+
+
+def _selection_note(selection: dict[str, Any]) -> str:
+    """How a best-of-N model chose this reply: candidates sampled, the one picked, its support."""
+    votes = selection.get("votes") or []
+    sampled = len(votes) or selection.get("n", 0)
+    chosen = selection.get("chosen")
+    parts = [f"best-of-{selection.get('n', sampled)} ({selection.get('selector', '?')}): picked #{chosen} of "
+             f"{sampled} sampled"]
+    if isinstance(chosen, int) and 0 <= chosen < len(votes):
+        parts.append(f"{votes[chosen]}/{sampled} agree")
+        confidence = (selection.get("confidence") or [None] * len(votes))[chosen]
+        if confidence is not None:
+            parts.append(f"confidence {confidence:.2f}")
+    if selection.get("stopped_early"):
+        parts.append("stopped early")
+    if selection.get("completion_tokens"):
+        parts.append(f"{selection['completion_tokens']} tokens in all")
+    return " · ".join(parts)
 
 
 async def _run_turn(backend: "Backend", messages: list["Message"], toolbox: "Toolbox | None", sampling: "Sampling",
