@@ -154,7 +154,7 @@ def test_a_patch_on_a_terminal_cannot_hide_lines(repo, tmp_path):
     text = shown.decode()
     assert b"\x1b" not in shown  # not one escape sequence reached the terminal
     assert "+EVIL = 1␍# only a comment, nothing to see" in text and "+x = 1 ␛[1A␛[2K" in text
-    assert "3 terminal control characters in the patch are shown as ␛, ␍, <U+…> above" in stderr
+    assert "the patch holds 3 terminal control characters, shown above as ␛, ␍, <U+…>" in stderr
     raw = (out / "patch.diff").read_bytes().decode()  # the file is exact
     assert "+EVIL = 1\r# only a comment" in raw and "+x = 1 \x1b[1A\x1b[2K" in raw
 

@@ -97,8 +97,8 @@ def show_patch(patch: str, out: IO[str], err: Console, saved: Path) -> None:
     out.write(safe if terminal else patch)
     out.flush()
     if hidden and terminal:
-        err.print(Text(f"note: {hidden} terminal control character{'s' if hidden != 1 else ''} in the patch "
-                       f"are shown as ␛, ␍, <U+…> above; {saved} holds the exact patch", style="yellow"),
+        err.print(Text(f"note: the patch holds {hidden} terminal control character{'s' if hidden != 1 else ''}, "
+                       f"shown above as ␛, ␍, <U+…>; {saved} holds the exact patch", style="yellow"),
                   soft_wrap=True)
     elif hidden:
         err.print(Text(f"warning: the patch holds {hidden} terminal control character{'s' if hidden != 1 else ''}"
