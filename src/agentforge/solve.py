@@ -60,6 +60,7 @@ class CandidateRun:
     tests_passed: bool | None = None  # None: not tested
     test_output: str = ""
     trajectory: Trajectory | None = None  # as of the last step, also while the run goes on
+    started: bool = False  # its agent began (a sandbox is up, the first model call made)
     interrupted: bool = False  # cancelled (Ctrl-C, SIGTERM) before it finished
     patch_so_far: str = ""  # an interrupted run's changes, when they could be taken
 
@@ -72,7 +73,7 @@ class CandidateRun:
         if self.result:
             return self.result.status
         if self.interrupted:
-            return "interrupted" if self.trajectory else "not started"
+            return "interrupted" if self.started else "not started"
         return "failed"
 
     @property
@@ -282,6 +283,7 @@ async def solve(
                 seed = None if sampling.seed is None else sampling.seed + i
                 try:
                     async with env_sandbox(kind, workspace, env, sandbox_limits) as box:
+                        run.started = True
                         try:
                             run.result = await run_coding_agent(
                                 backend, box, issue, action_format=action_format,  # type: ignore[arg-type]
@@ -299,7 +301,7 @@ async def solve(
                 await asyncio.to_thread(shutil.rmtree, workspace, True)
 
         try:
-            await asyncio.gather(*(one(r) for r in runs))  # on cancel: returns once every run saved its state
+            await _every(one(r) for r in runs)
             if select == "tests" and n > 1:
                 await _test_candidates(runs, work, snapshot, kind, env, test_cmd or "", test_timeout,
                                        sandbox_limits, gate, progress)
@@ -357,7 +359,15 @@ async def _test_candidates(runs, work, snapshot, kind, env, test_cmd, timeout, s
             if progress is not None:
                 progress.update(r.index, status="tests pass" if passed else "tests fail")
 
-    await asyncio.gather(*(test(k, g) for k, g in by_patch.items()))
+    await _every(test(k, g) for k, g in by_patch.items())
+
+
+async def _every(coros) -> None:
+    """Await all of them to their end, also when cancelled. (A plain gather returns at the first
+    cancelled one, while the others still save their state in a directory about to be removed.)"""
+    for outcome in await asyncio.gather(*coros, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 async def _patch_so_far(box, base: str) -> str:

@@ -110,8 +110,8 @@ def interrupted_summary(how: str, out_dir: Path, since: float) -> list[str]:
     """What a stopped run had done and where it is saved, from the summary.json solve() wrote."""
     path = out_dir / "summary.json"
     try:
-        if path.stat().st_mtime < since:
-            raise FileNotFoundError(path)  # an older run's
+        if path.stat().st_mtime < since - 1.0:  # (a second of slack for coarse file times)
+            raise FileNotFoundError(path)  # an older run's, in a reused --out
         summary = json.loads(path.read_text())
     except (OSError, ValueError):
         return [f"stopped by {how} before any agent step; nothing was saved"]
