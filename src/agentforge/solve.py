@@ -17,6 +17,9 @@ time) produce candidates and one is selected:
 - first: the first candidate.
 Only candidates that changed something compete, and submitted runs are
 preferred over runs a limit stopped (after passing tests, for `tests`).
+
+The command around it (defaults, signals, printing) is in solve_cli.py, what
+it shows while it works in solve_progress.py.
 """
 
 from __future__ import annotations

@@ -118,17 +118,20 @@ def interrupted_summary(how: str, out_dir: Path, since: float) -> list[str]:
     candidates = summary.get("candidates") or []
     steps = sum(c.get("steps", 0) for c in candidates)
     tokens = sum(c.get("tokens", 0) for c in candidates)
-    lines = [f"stopped by {how} after {steps} step{'s' if steps != 1 else ''} ({tokens} tokens generated); "
-             f"saved in {out_dir}/"]
+    lines = [f"stopped by {how} after {_count(steps, 'step')} ({tokens} tokens generated); saved in {out_dir}/"]
     for c in candidates:
         diff = out_dir / c["patch"]
         files = diff.read_text().count("diff --git ") if diff.exists() else 0
-        parts = [f"#{c['index']} {c['status']}", f"{c.get('steps', 0)} steps", f"{c.get('tokens', 0)} tokens"]
+        parts = [f"#{c['index']} {c['status']}", _count(c.get("steps", 0), "step"), f"{c.get('tokens', 0)} tokens"]
         if c.get("trajectory"):
             parts.append(f"trajectory {c['trajectory']}")
-        parts.append(f"changes so far {c['patch']} ({files} file{'s' if files != 1 else ''})")
+        parts.append(f"changes so far {c['patch']} ({_count(files, 'file')})")
         lines.append("  " + " · ".join(parts))
     return lines
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def solve_command(
