@@ -328,6 +328,14 @@ def test_selection_note_names_the_pick_and_its_support():
                     "96 tokens in all")
 
 
+def test_chat_shows_escape_sequences_instead_of_sending_them_to_the_terminal(cli, spec):
+    # the echo model repeats the prompt: a reply that would erase a line and retitle the window
+    result = cli("chat", "-m", spec, "rm -rf ~ \x1b[1A\x1b[2K\x1b]0;ok\x07done")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "assistant echo[0]: rm -rf ~ ␛[1A␛[2K␛]0;ok␇done" in result.output
+
+
 def test_chat_reads_the_prompt_from_stdin(cli, spec):
     result = cli("chat", "-m", spec, "-", input="a question\nover two lines\n")
     assert result.exit_code == 0, result.output

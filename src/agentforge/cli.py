@@ -30,6 +30,8 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
+from agentforge.terminal import terminal_safe
+
 if TYPE_CHECKING:
     from agentforge.runtime.backends.base import Backend
     from agentforge.runtime.messages import Message, Sampling
@@ -210,7 +212,10 @@ class ConversationView:
         self.status: Any = None  # the spinner, while the model works
 
     def line(self, *parts: Text | str) -> None:
-        self.console.print(Text.assemble(*parts), soft_wrap=True)
+        # model and tool text may hold escape sequences: shown, never acted on by the terminal
+        safe = [Text(terminal_safe(p.plain)[0], style=p.style) if isinstance(p, Text) else terminal_safe(p)[0]
+                for p in parts]
+        self.console.print(Text.assemble(*safe), soft_wrap=True)
 
     def user(self, text: str) -> None:
         self.line(Text("user ", style="bold green"), _clip(text))
