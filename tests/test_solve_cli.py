@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import sys
@@ -139,16 +140,23 @@ def test_a_patch_on_a_terminal_cannot_hide_lines(repo, tmp_path):
                                      "bwrap", "--out", str(out)], tmp_path, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     shown = b""
-    while True:  # until the child closes the terminal (EIO on Linux)
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    stderr = proc.communicate(timeout=120)[1].decode()
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # until the child closes the terminal (EIO on Linux)
+            if not select.select([master], [], [], 1.0)[0]:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stderr = proc.communicate(timeout=60)[1].decode()
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 0, stderr
 
     text = shown.decode()
