@@ -248,7 +248,7 @@ def solve_command(
         raise typer.Exit(1)
     r = result.candidates[result.chosen]
     how = f"candidate {result.chosen} of {len(result.candidates)} by {result.select}, " if n > 1 else ""
-    err.print(Text.assemble(("patch", "green"), (f" ({how}{r.status}, {r.steps} steps, {r.tokens} tokens) → "
+    err.print(Text.assemble(("patch", "green"), (f" ({how}{r.status}, {_count(r.steps, 'step')}, {r.tokens} tokens) → "
                                                  f"{out_dir / 'patch.diff'}", "dim")), soft_wrap=True)
 
 
