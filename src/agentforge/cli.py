@@ -30,6 +30,8 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
+from agentforge.terminal import terminal_safe
+
 if TYPE_CHECKING:
     from agentforge.runtime.backends.base import Backend
     from agentforge.runtime.messages import Message, Sampling
@@ -210,7 +212,10 @@ class ConversationView:
         self.status: Any = None  # the spinner, while the model works
 
     def line(self, *parts: Text | str) -> None:
-        self.console.print(Text.assemble(*parts), soft_wrap=True)
+        # model and tool text may hold escape sequences: shown, never acted on by the terminal
+        safe = [Text(terminal_safe(p.plain)[0], style=p.style) if isinstance(p, Text) else terminal_safe(p)[0]
+                for p in parts]
+        self.console.print(Text.assemble(*safe), soft_wrap=True)
 
     def user(self, text: str) -> None:
         self.line(Text("user ", style="bold green"), _clip(text))
@@ -223,6 +228,8 @@ class ConversationView:
             self.line(Text("assistant ", style="bold blue"), c.content or Text("(empty reply)", style="dim"))
         else:  # only tool calls: they follow on their own lines
             self.line(Text("assistant", style="bold blue"))
+        if selection := c.metadata.get("selection"):
+            self.line(Text(f"  {_selection_note(selection)}", style="dim"))
         for call in c.tool_calls:
             self.line(Text("  → ", style="magenta"), Text(f"{call.name}({_clip(call.function.arguments)})", style="bold magenta"))
         if c.parse_errors:  # show what the model wrote: the parsed content leaves malformed markup out
@@ -251,6 +258,25 @@ class ConversationView:
             Text(f" · {steps} step{'s' if steps != 1 else ''} · {tokens} tokens · {elapsed:.1f} s · {rate:.1f} tok/s",
                  style="dim"),
         )
+
+
+def _selection_note(selection: dict[str, Any]) -> str:
+    """How a best-of-N model chose this reply: candidates sampled, the one picked, its support."""
+    votes = selection.get("votes") or []
+    sampled = len(votes) or selection.get("n", 0)
+    chosen = selection.get("chosen")
+    parts = [f"best-of-{selection.get('n', sampled)} ({selection.get('selector', '?')}): picked #{chosen} of "
+             f"{sampled} sampled"]
+    if isinstance(chosen, int) and 0 <= chosen < len(votes):
+        parts.append(f"{votes[chosen]}/{sampled} agree")
+        confidence = (selection.get("confidence") or [None] * len(votes))[chosen]
+        if confidence is not None:
+            parts.append(f"confidence {confidence:.2f}")
+    if selection.get("stopped_early"):
+        parts.append("stopped early")
+    if selection.get("completion_tokens"):
+        parts.append(f"{selection['completion_tokens']} tokens in all")
+    return " · ".join(parts)
 
 
 async def _run_turn(backend: "Backend", messages: list["Message"], toolbox: "Toolbox | None", sampling: "Sampling",
@@ -700,7 +726,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
     table.add_column("owned by")
     table.add_column("use with")
     for m in listed:
-        table.add_row(m.id, str(getattr(m, "owned_by", "") or ""), f"-m openai:{m.id}@{base}")
+        table.add_row(Text(m.id), Text(str(getattr(m, "owned_by", "") or "")), Text(f"-m openai:{m.id}@{base}"))
     out.print(table, soft_wrap=True)
     if not listed:
         out.print("[yellow]the server lists no models[/]")
@@ -711,7 +737,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
-from agentforge.solve import solve_command  # noqa: E402
+from agentforge.solve_cli import solve_command  # noqa: E402
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
 
 train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",

@@ -161,19 +161,22 @@ def swebench(
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
     """Rebuild and print the report of a (possibly unfinished) run of any harness."""
     from agentforge.harnesses.report import print_report
-    from agentforge.harnesses.rundir import harness_of
+    from agentforge.harnesses.rundir import RunDirError, harness_of
 
     out, err = _consoles()
-    if not (run_dir / "config.json").exists():
-        _fail(err, f"{run_dir} is not a run directory (no config.json)")
-    if harness_of(run_dir) == "swebench":
-        from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
-                                                         write_swebench_report)
+    try:
+        harness = harness_of(run_dir)
+        if harness == "swebench":
+            from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
+                                                             write_swebench_report)
 
-        config = load_config(run_dir)
-        write_swebench_predictions(run_dir, config)
-        print_report(write_swebench_report(run_dir, config), out)
-        return
-    from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
+            config = load_config(run_dir)
+            write_swebench_predictions(run_dir, config)
+            print_report(write_swebench_report(run_dir, config), out)
+            return
+        from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
 
-    print_report(write_bfcl_report(run_dir, load_bfcl_config(run_dir)), out)
+        bfcl_config = load_bfcl_config(run_dir)
+    except RunDirError as e:
+        _fail(err, str(e))
+    print_report(write_bfcl_report(run_dir, bfcl_config), out)

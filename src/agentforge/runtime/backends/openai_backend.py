@@ -344,6 +344,27 @@ def completions_from_response(data: dict[str, Any], model: str | None = None) ->
             completion_tokens=known if known is not None else _split(total, len(choices), i),
             model=data.get("model") or model,
         ))
+    for completion, metadata in zip(out, _extra_metadata(data, len(out))):
+        completion.metadata.update(metadata)
+    return out
+
+
+EXTRA_KEYS = ("selection", "routing")  # what our server's `agentforge` field says about each choice
+
+
+def _extra_metadata(data: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Per choice, what an agentforge server said of it (which of N candidates was picked, which
+    specialist answered): one value for one choice, else one per choice."""
+    extra = data.get("agentforge")
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    if not isinstance(extra, dict) or not n:
+        return out
+    for key in EXTRA_KEYS:
+        value = extra.get(key)
+        values = [value] if n == 1 else value if isinstance(value, list) and len(value) == n else []
+        for metadata, v in zip(out, values):
+            if isinstance(v, dict):
+                metadata[key] = v
     return out
 
 
