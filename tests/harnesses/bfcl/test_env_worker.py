@@ -4,7 +4,8 @@ neither scoring nor a resumed run runs the call again.
 
 The model is the scripted test double (tests/fakes/scripted_backend.py): only
 a model that makes known calls can make the abusive call on purpose. The
-backends and the harness are the real ones."""
+backends and the harness are the real ones. The first two tests use only what
+existed before the worker, so that they show the freeze on the old code."""
 
 import ast
 import asyncio
@@ -19,14 +20,18 @@ import pytest
 from agentforge.harnesses.bfcl import bench
 from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
-from agentforge.harnesses.bfcl.env_worker import CALL_TIMEOUT_ENV, EnvWorker, call_timeout
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, check_multi_turn, stopped_result
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, check_multi_turn
 from agentforge.harnesses.journal import Journal
 from agentforge.harnesses.runner import Task
 from tests.fakes.scripted_backend import ScriptedBackend
 
 POWER = {"base": 7, "exponent": 30000000}  # 30+ s of one bytecode holding the GIL (the adversarial review's call)
 ENTRY = "multi_turn_base_15"  # GorillaFileSystem + MathAPI
+CALL_TIMEOUT_ENV = "AGENTFORGE_BFCL_CALL_TIMEOUT"
+
+
+def stopped(why):
+    return f"Error during execution: the call was stopped ({why}); it changed nothing"
 
 
 def entry_and_answer(entry_id=ENTRY, category="multi_turn_base"):
@@ -103,7 +108,7 @@ async def test_power_7_30000000_is_stopped_the_loop_keeps_running_and_resume_doe
     assert stopped_in < 30, f"the stopped call took {stopped_in:.1f} s to come back"
     assert ticker.longest_gap(asked[0], asked[1]) < 2, "the event loop froze while the call ran"
     (record,) = Journal(tmp_path / "journal.jsonl").load().values()
-    expected = stopped_result("it ran longer than 3 s")
+    expected = stopped("it ran longer than 3 s")
     assert record.status == "ok" and stats.errors == 0
     assert record.output[0][0] == [{"name": "power", "arguments": POWER, "stopped": expected}]
     trajectory = json.loads((tmp_path / record.trajectory).read_text())
@@ -125,17 +130,19 @@ def test_the_checker_takes_a_stopped_calls_result_and_never_runs_it():
     assert check_multi_turn(entry, turns, answer).valid
     started = time.monotonic()
     with_power = json.loads(json.dumps(turns))
-    with_power[0].insert(0, [{"name": "power", "arguments": POWER, "stopped": stopped_result("it ran longer than 2 s")}])
+    with_power[0].insert(0, [{"name": "power", "arguments": POWER, "stopped": stopped("it ran longer than 2 s")}])
     assert check_multi_turn(entry, with_power, answer).valid
     assert time.monotonic() - started < 10, "the checker ran the stopped call"
     # A stopped call changed nothing: the file a stopped touch() would have made is missing.
     touched = json.loads(json.dumps(turns))
-    touched[0][0][0]["stopped"] = stopped_result("it ran longer than 2 s")
+    touched[0][0][0]["stopped"] = stopped("it ran longer than 2 s")
     verdict = check_multi_turn(entry, touched, answer)
     assert verdict.error_type == "multi_turn:instance_state_mismatch", verdict
 
 
 async def test_a_stopped_call_changes_nothing_and_the_state_carries_on_as_in_process():
+    from agentforge.harnesses.bfcl.env_worker import EnvWorker
+
     entry, answer = entry_and_answer()
     calls = [c for sources in answer for c in answer_calls(entry, sources)]
     reference = MultiTurnEnv(entry)
@@ -145,7 +152,7 @@ async def test_a_stopped_call_changes_nothing_and_the_state_carries_on_as_in_pro
         for i, call in enumerate(calls):
             if i in (1, 3):  # stopped twice: each time a fresh worker replays what had finished
                 outcome = await worker.execute("power", POWER)
-                assert outcome.stopped and outcome.result == stopped_result("it ran longer than 2 s")
+                assert outcome.stopped and outcome.result == stopped("it ran longer than 2 s")
             outcome = await worker.execute(call["name"], call["arguments"])
             assert not outcome.stopped
             got.append(outcome.result)
@@ -154,6 +161,8 @@ async def test_a_stopped_call_changes_nothing_and_the_state_carries_on_as_in_pro
 
 
 async def test_a_worker_killed_mid_call_is_replaced_and_the_call_is_stopped():
+    from agentforge.harnesses.bfcl.env_worker import EnvWorker
+
     entry, _ = entry_and_answer()
     async with EnvWorker(MultiTurnEnv(entry), timeout=600) as worker:
         assert (await worker.execute("touch", {"file_name": "kept.txt"})).result == "None"
@@ -161,13 +170,15 @@ async def test_a_worker_killed_mid_call_is_replaced_and_the_call_is_stopped():
         call = asyncio.create_task(worker.execute("power", POWER))
         os.kill(pid, signal.SIGKILL)
         outcome = await asyncio.wait_for(call, 60)
-        assert outcome.stopped and outcome.result == stopped_result("the tool process died with exit code -9")
+        assert outcome.stopped and outcome.result == stopped("the tool process died with exit code -9")
         listing = await worker.execute("ls", {})
         assert worker.pid != pid and json.loads(listing.result)["current_directory_content"] == ["kept.txt"]
 
 
 async def test_a_cancelled_episode_leaves_no_worker_behind():
     # The runner's task timeout cancels the episode; the call in flight dies with it.
+    from agentforge.harnesses.bfcl.env_worker import EnvWorker
+
     entry, _ = entry_and_answer()
     worker = EnvWorker(MultiTurnEnv(entry), timeout=600)
     started = asyncio.Event()
@@ -191,6 +202,8 @@ async def test_a_cancelled_episode_leaves_no_worker_behind():
 @pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param",
                                       "multi_turn_long_context"])
 async def test_results_and_state_are_those_of_the_in_process_environment(category):
+    from agentforge.harnesses.bfcl.env_worker import EnvWorker
+
     entry = load_entries(category)[1]
     calls = [c for sources in load_answers(category)[entry["id"]] for c in answer_calls(entry, sources)]
     calls.insert(1, {"name": "no_such_tool", "arguments": {"x": "ls()"}})  # an error, through the text round trip
@@ -203,6 +216,8 @@ async def test_results_and_state_are_those_of_the_in_process_environment(categor
 
 
 def test_the_call_time_limit_setting(monkeypatch):
+    from agentforge.harnesses.bfcl.env_worker import call_timeout
+
     monkeypatch.delenv(CALL_TIMEOUT_ENV, raising=False)
     assert call_timeout() == 10.0
     monkeypatch.setenv(CALL_TIMEOUT_ENV, "2.5")
