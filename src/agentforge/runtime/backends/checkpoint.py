@@ -97,7 +97,7 @@ def verify(target: Path) -> str | None:
     try:
         manifest = json.loads((target / MANIFEST).read_text())
     except FileNotFoundError:
-        return f"no {MANIFEST}: the build never finished"
+        return f"no {MANIFEST}: not built by agentforge, or its build never finished"
     except (OSError, ValueError) as e:
         return f"{MANIFEST} is unreadable ({e})"
     if not isinstance(manifest, dict) or "files" not in manifest:
@@ -136,7 +136,7 @@ def _build(target: Path, *, force: bool) -> None:
             gguf = find_gguf()
         except FileNotFoundError as e:
             if target.exists() and problem is not None:
-                raise FileNotFoundError(f"{broken_message(target, problem)}. {e}") from None
+                raise FileNotFoundError(f"{broken_message(target, problem)}. It cannot be rebuilt now: {e}") from None
             raise
         if target.exists() and problem is not None:
             log.warning("rebuilding the embedded checkpoint %s (%s); this takes ~40 s", target, problem)
@@ -161,6 +161,7 @@ def build_checkpoint(gguf: Path, target: Path) -> None:
     folder, manifest last, then swapped in whole. Hold `_exclusive(target)`."""
     _remove_leftovers(target)  # of killed builds: no other build runs while we hold the lock
     building = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-"))
+    building.chmod(0o755)  # mkdtemp's 0700 would outlive the rename
     try:
         _convert(gguf, building)
         _write_manifest(building, gguf)
