@@ -125,6 +125,29 @@ async def test_power_7_30000000_is_stopped_the_loop_keeps_running_and_resume_doe
     assert list(Journal(tmp_path / "journal.jsonl").load().values()) == [record]
 
 
+def child_processes() -> set[int]:
+    return {int(pid) for path in os.listdir("/proc/self/task")
+            for pid in open(f"/proc/self/task/{path}/children").read().split()}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads child processes from Linux's /proc")
+async def test_the_task_timeout_fires_during_a_call_that_computes_for_ever(tmp_path, monkeypatch):
+    monkeypatch.setenv(CALL_TIMEOUT_ENV, "600")  # the call's own limit is not what stops it here
+    entry, answer = entry_and_answer()
+    monkeypatch.setattr(bench, "load_tasks", lambda config: [Task(id=ENTRY, category="multi_turn_base",
+                                                                   data=(entry, answer))])
+    before = child_processes()
+    config = BfclConfig(model="scripted", categories=["multi_turn_base"], n=1, limit=1, task_timeout=3, retries=0)
+    started = time.monotonic()
+    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(lambda m, t, i: ("", [("power", POWER)])),
+                              progress=False)
+    took = time.monotonic() - started
+    (record,) = Journal(tmp_path / "journal.jsonl").load().values()
+    assert record.status == "error" and record.error == "timed out after 3 s" and stats.errors == 1
+    assert took < 25, f"the 3 s task timeout fired after {took:.1f} s"
+    assert child_processes() <= before, "the timed-out episode left its worker running"
+
+
 def test_the_checker_takes_a_stopped_calls_result_and_never_runs_it():
     entry, answer = entry_and_answer()
     turns = [[answer_calls(entry, sources)] if sources else [] for sources in answer]
