@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -126,8 +127,7 @@ async def test_power_7_30000000_is_stopped_the_loop_keeps_running_and_resume_doe
 
 
 def child_processes() -> set[int]:
-    return {int(pid) for path in os.listdir("/proc/self/task")
-            for pid in open(f"/proc/self/task/{path}/children").read().split()}
+    return {int(pid) for task in Path("/proc/self/task").iterdir() for pid in (task / "children").read_text().split()}
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads child processes from Linux's /proc")

@@ -5,7 +5,7 @@ The official backends are plain Python and the model picks their arguments:
 holding the GIL all along, so neither a thread nor an asyncio timeout can stop
 it. `EnvWorker` keeps an episode's `MultiTurnEnv` in a child process (started
 on the first call) and gives every call a hard time limit; past it, the child
-is killed.
+is killed. The episode starts the child while the model writes its first reply.
 
 A stopped call (time limit, or the child died) is an error, written as the
 official runner writes a call that raised: "Error during execution: ...". It
@@ -77,6 +77,7 @@ class EnvWorker:
         self._start_state = pickle.dumps(env, protocol=pickle.HIGHEST_PROTOCOL)
         self._finished: list[tuple[Any, Any]] = []  # calls that ran to the end, in order: what a restart replays
         self._proc: asyncio.subprocess.Process | None = None
+        self._started: asyncio.Future | None = None  # the current child's start (spawn, then load)
 
     async def __aenter__(self) -> EnvWorker:
         return self
@@ -106,14 +107,31 @@ class EnvWorker:
         except _Stopped as e:
             raise WorkerError(f"could not read the environment's state: {e}") from None
 
+    def start_soon(self) -> None:
+        """Start the child in the background (e.g. while the model writes its first reply)."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+            # A failed start is reported to the call that waits for it; unawaited, it is not an error.
+            self._started.add_done_callback(lambda f: f.cancelled() or f.exception())
+
     async def close(self) -> None:
+        started, self._started = self._started, None
+        if started is not None and not started.done():
+            started.cancel()
+        if started is not None:
+            try:
+                await started
+            except (asyncio.CancelledError, Exception):
+                pass  # a start that failed or was cut short: reported to the call that waited, if any
         proc, self._proc = self._proc, None
         if proc is not None:
             await _end(proc)
 
     async def _running(self) -> None:
-        if self._proc is not None:
-            return
+        self.start_soon()
+        await self._started
+
+    async def _start(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", __name__, str(os.getpid()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=_child_environment())
@@ -138,15 +156,21 @@ class EnvWorker:
         try:
             status, value = await asyncio.wait_for(exchange(), timeout)
         except asyncio.TimeoutError:
-            await self.close()
+            self._forget()
+            await _end(proc)
             raise _Stopped(late) from None
         except (asyncio.IncompleteReadError, ConnectionError):
-            self._proc = None
+            self._forget()
             raise _Stopped(f"the tool process died with exit code {await _end(proc)}") from None
         if status == "error":  # only loading can fail: a call's failure is its result
-            await self.close()
+            self._forget()
+            await _end(proc)
             raise WorkerError(f"the multi-turn environment's worker failed: {value}")
         return value
+
+    def _forget(self) -> None:
+        # The child is gone or going: the next call starts (and replays into) a fresh one.
+        self._proc = self._started = None
 
 
 async def _end(proc: asyncio.subprocess.Process) -> int:

@@ -111,6 +111,7 @@ async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sa
     in a worker process (`env` itself stays as it is), each call for at most
     `call_timeout` seconds (default env_worker.call_timeout())."""
     async with EnvWorker(env, timeout=call_timeout) as worker:
+        worker.start_soon()  # while the model writes its first reply
         return await _episode(backend, entry, category, mode, sampling, worker, task_id)
 
 
