@@ -146,12 +146,16 @@ def test_models_table(cli, tmp_path):
 
 
 def test_models_table_sees_a_cached_checkpoint(cli, tmp_path):
+    from agentforge.runtime.backends import checkpoint
+
     target = tmp_path / "models" / "SmolLM2-135M-Instruct"
     target.mkdir(parents=True)
-    (target / "model.safetensors").write_bytes(b"")
+    for name in checkpoint.REQUIRED:
+        (target / name).write_bytes(b"{}")
+    checkpoint._write_manifest(target, Path("model.gguf"))  # what a finished build writes last
     result = cli("models", env={"AGENTFORGE_CACHE": str(tmp_path)})
     assert result.exit_code == 0, result.output
-    assert "cached" in result.output and "not built yet" not in result.output
+    assert "cached" in result.output and "not built yet" not in result.output and "broken" not in result.output
 
 
 def test_models_of_a_running_server(cli, echo):

