@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from agentforge.harnesses.rundir import RunDirMismatch
 from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 
+from .official import official_python
 from .tiny_repo import make_instance
 
 
@@ -65,18 +65,6 @@ async def test_bad_settings_fail_before_any_work(tmp_path):
         await run_swebench(SweConfig(instances=str(tmp_path / "nope.jsonl"), source="gold"), tmp_path / "r",
                            progress=False)
     assert not (tmp_path / "r").exists()
-
-
-OFFICIAL_VENV = Path.home() / ".cache" / "agentforge" / "swebench-official-venv"
-
-
-def official_python() -> str:
-    """The official `swebench` package, in its own venv (it pins things we don't)."""
-    python = OFFICIAL_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(OFFICIAL_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "swebench==5.0.2"], check=True)
-    return str(python)
 
 
 @pytest.mark.slow

@@ -43,8 +43,8 @@ from agentforge.harnesses.swebench.log_parsers import (
     LogParser,
     StatusMap,
     TestStatus,
-    find_test_output,
     get_parser,
+    status_of,
 )
 
 __all__ = [
@@ -78,6 +78,9 @@ ResolvedStatus = Literal["resolved_full", "resolved_partial", "resolved_no"]
 EvalType = Literal["pass_and_fail", "fail_only"]
 
 _PASSING = (TestStatus.PASSED, TestStatus.XFAIL)
+# A status in neither tuple (a word such as "ERROR:" that the official parsers keep)
+# puts its test in neither list, so it does not count at all: officially so.
+_FAILING = (TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED)
 
 # Evidence that a (JavaScript) runner ran even though nothing was parsed; every
 # count must be non-zero. Python logs never match, so for them an empty status
@@ -159,7 +162,7 @@ def grade(
     eval_type: EvalType = "pass_and_fail",
 ) -> Grade:
     """Grade a parsed status map against an instance's FAIL_TO_PASS / PASS_TO_PASS lists."""
-    sm = {name: TestStatus(status) for name, status in status_map.items()}
+    sm = {name: status_of(str(getattr(status, "value", status))) for name, status in status_map.items()}
     f2p_passed: list[str] = []
     f2p_failed: list[str] = []
     p2p_passed: list[str] = []
@@ -171,13 +174,16 @@ def grade(
     elif eval_type == "pass_and_fail":
         for case in fail_to_pass:
             status = _lookup(case, sm)
-            # SKIPPED is a failure here: a skipped fix proves nothing
-            (f2p_passed if status in _PASSING else f2p_failed).append(case)
+            if status in _PASSING:
+                f2p_passed.append(case)
+            elif status is None or status in _FAILING:  # SKIPPED fails here: a skipped fix proves nothing
+                f2p_failed.append(case)
         for case in pass_to_pass:
             status = _lookup(case, sm)
-            # ... but not here: a test the environment skips is not a regression
-            maintained = status in _PASSING or status is TestStatus.SKIPPED
-            (p2p_passed if maintained else p2p_failed).append(case)
+            if status in _PASSING or status is TestStatus.SKIPPED:  # a test the environment skips is no regression
+                p2p_passed.append(case)
+            elif status is None or status in _FAILING:
+                p2p_failed.append(case)
     else:
         raise ValueError(f"unknown eval_type {eval_type!r}; expected 'pass_and_fail' or 'fail_only'")
 
@@ -217,7 +223,7 @@ def log_failure(log: str) -> str | None:
     for marker in BAD_LOG_MARKERS:
         if marker in log:
             return marker.lstrip("> ")
-    if find_test_output(log) is None:
+    if START_TEST_OUTPUT not in log or END_TEST_OUTPUT not in log:
         return "no test output markers"
     return None
 
@@ -235,8 +241,11 @@ def parse_instance_log(log: str, instance: Mapping[str, Any]) -> StatusMap:
 
 
 def _parse(log: str, parser: LogParser) -> StatusMap:
-    section = find_test_output(log)
-    status_map = parser(section) if section is not None else {}
+    # The official slice: from the first start marker to the next start marker or
+    # the first end marker after it, whichever comes first (marker lines' rest included).
+    status_map = {}
+    if START_TEST_OUTPUT in log and END_TEST_OUTPUT in log:
+        status_map = parser(log.split(START_TEST_OUTPUT)[1].split(END_TEST_OUTPUT)[0])
     if not status_map:
         # Some runners print results outside the markers (stdout/stderr ordering).
         status_map = parser(log)
