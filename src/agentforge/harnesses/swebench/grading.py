@@ -6,26 +6,24 @@ PASS_TO_PASS test still does. The details that decide real cases:
 * passed = reported PASSED or XFAIL. For FAIL_TO_PASS, SKIPPED is a failure (else
   `@pytest.mark.skip` would be a free win); for PASS_TO_PASS, SKIPPED counts as
   maintained (suites skip tests for environment reasons). A test missing from the
-  log is a failure.
+  log is a failure; a test reported with a word that is no status (`ERROR:`)
+  counts neither way, as officially.
 * ~680 dataset ids were cut mid-parameter by the official parser
   (`test_x[log(photon`). When such an id (more `[` than `]`) is not in the map, the
   reported tests it is a prefix of stand in for it, if they all agree on
-  passing-vs-not; the first of them decides (so a SKIPPED sibling listed before a
-  FAILED one makes a PASS_TO_PASS case "maintained", exactly as officially).
+  passing-vs-not; the first of them decides.
 * An empty FAIL_TO_PASS or PASS_TO_PASS list scores 1 (no evidence against).
 * `fail_only` instances (JS repos whose parsers only see failures) fail a test only
   when it is reported FAILED.
 * A log that shows the patch did not apply, the reset failed, the tests errored or
-  timed out, or that lacks the test-output markers, is not graded at all: the
-  instance is unresolved.
+  timed out, that lacks the test-output markers, whose tests parse to nothing with
+  no sign a suite ran, or whose `>>>>> Test Exit Code: N` is non-zero while no
+  test is reported FAILED or ERROR, is not graded at all: the instance is
+  unresolved.
 
-Where we knowingly differ from swebench 5.0.2's grading.py (both only ever
-refuse credit the official code would give to a broken run, or give credit the
-official parser's own id truncation took away):
-* the prefix match for cut ids above (officially a plain `case in map`);
-* a log whose test section parses to nothing is not graded (officially graded
-  as all-missing, which is unresolved too unless both lists are empty);
-* `>>>>> Test Exit Code: N` non-zero with no FAILED/ERROR reported → not graded.
+All of this is swebench 5.0.2's grading.py, written from its behaviour; the slow
+test tests/harnesses/swebench/test_official_agreement.py runs the official
+package on generated raw logs and requires the same verdict on every one.
 """
 
 from __future__ import annotations
