@@ -25,15 +25,9 @@ from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
 from agentforge.harnesses.swebench.evaluate import evaluate
 from agentforge.harnesses.swebench.repos import RepoCorrupted, RepoSource
 
-from .tiny_repo import CALC, git, make_instance
+from .tiny_repo import CALC, git, make_instance, poisoning_agent
 
 FIXED = CALC.replace("a - b", "a + b")
-# Overwrite, in place, the object file that holds calc.py at HEAD with the fixed
-# source; then show what git now reads for that commit.
-POISON = r"""blob=$(git rev-parse HEAD:calc.py); f=.git/objects/${blob:0:2}/${blob:2}; chmod u+w "$f"
-python3 -c "import sys, zlib; d = open('calc.py', 'rb').read().replace(b'a - b', b'a + b'); open(sys.argv[1], 'wb').write(zlib.compress(b'blob %d\0' % len(d) + d))" "$f"
-echo "HEAD:calc.py now reads: $(git cat-file -p HEAD:calc.py | head -2 | tail -1)"
-"""
 
 
 def object_file(repo: Path, spec: str) -> Path:
@@ -47,17 +41,6 @@ def overwrite_in_place(path: Path, text: str) -> None:
     data = text.encode()
     with open(path, "wb") as f:  # O_TRUNC keeps the inode, so every hard link sees the new bytes
         f.write(zlib.compress(b"blob %d\0" % len(data) + data))
-
-
-def poisoning_agent(seen: list[str]):
-    """Step 1 poisons its checkout's object for calc.py; step 2 submits (its patch is empty)."""
-    def reply(messages, tools, index):
-        if not any(m.role == "assistant" for m in messages):
-            return f"THOUGHT: change the commit, not the tree.\n\n```bash\n{POISON}```", []
-        seen.append(str(messages[-1].content))
-        return "THOUGHT: done.\n\n```bash\necho AGENTFORGE_SUBMIT_PATCH\n```", []
-
-    return reply
 
 
 async def test_a_candidate_that_overwrites_its_object_files_changes_neither_the_mirror_nor_later_grades(tmp_path):
