@@ -9,6 +9,12 @@ Where each candidate patch comes from (`source`):
 A run directory holds config.json, journal.jsonl, trajectories/, logs/<instance>/<sample>.log,
 predictions.jsonl (official format: sample 0 of every instance) plus
 predictions/sample-<k>.jsonl, summary.json, report.txt and report.png.
+
+A candidate that cannot be graded here (an official row without its docker image,
+a corrupt mirror, a sandbox that fails) is an error, never a graded failure: the
+report counts it unscored, predictions keep its patch, and summary.json gives
+graded_candidates / error_candidates. `agent bench swebench` exits 1 when no
+candidate could be graded.
 """
 
 from __future__ import annotations

@@ -48,10 +48,12 @@ def find_test_output(log: str) -> str | None:
 
     The eval scripts print the markers with `: '>>>>> Start Test Output'`, which a
     `set -x` shell echoes as `+ : '>>>>> Start Test Output'`; the rest of both
-    marker lines is dropped. As in the official harness, the section runs from the
-    first start marker to the first end marker after it (to the end of the log if
-    the only end marker comes earlier), and a log lacking either marker never ran
-    the tests (the official grader then reports the patch as not applied).
+    marker lines is dropped. The section runs from the first start marker to the
+    first end marker after it (to the end of the log if the only end marker comes
+    earlier), and a log lacking either marker never ran the tests (the official
+    grader then reports the patch as not applied). This is for showing a log;
+    grading takes the official slice (grading._parse), which also stops at a
+    second start marker and keeps the rest of the marker lines.
     """
     start = log.find(START_TEST_OUTPUT)
     if start < 0 or END_TEST_OUTPUT not in log:
