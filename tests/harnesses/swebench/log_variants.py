@@ -14,6 +14,7 @@ not, and ids cut at their first space as the dataset holds them.
 
 from __future__ import annotations
 
+import json
 import random
 
 PYTEST_FAMILY = ("parse_log_pytest", "parse_log_pytest_options", "parse_log_pytest_v2", "parse_log_matplotlib",
@@ -150,4 +151,43 @@ def make_cases(count: int, seed: int = 0) -> list[dict]:
                "log_parser": parser, "eval_type": "fail_only" if rng.random() < 0.15 else "pass_and_fail",
                "FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p}
         cases.append({"row": row, "log": _assemble(rng, body)})
+    return cases
+
+
+def _row_line(rng: random.Random, parser: str, name: str, outcome: str) -> list[str]:
+    """One test of a real row reported with `outcome` (a status, or "missing"), as its runner prints it."""
+    if outcome == "missing":
+        return []
+    if parser == "parse_log_django":
+        ending = {"PASSED": "ok", "FAILED": "FAIL", "ERROR": "ERROR", "SKIPPED": "skipped 'no db'",
+                  "XFAIL": "expected failure"}[outcome]
+        return [f"{name} ... {ending}"]
+    if parser == "parse_log_sympy":
+        return [f"{name} {({'PASSED': 'ok', 'FAILED': 'F', 'ERROR': 'E', 'SKIPPED': 's', 'XFAIL': 'f'}[outcome])}"]
+    if name.count("[") > name.count("]"):  # the dataset cut this id at a space; the runner prints it whole
+        name += rng.choice((" km]", " -1-2]", " b)]"))
+    return [_pytest_line(rng, name, outcome)]
+
+
+def make_row_cases(rows: list[dict], seed: int = 0) -> list[dict]:
+    """One case per real dataset row: a log reporting the row's own FAIL_TO_PASS / PASS_TO_PASS tests.
+
+    About half the logs report every test passing (the gold patch's run); the
+    rest fail, skip, error or omit a few of them.
+    """
+    rng = random.Random(seed)
+    cases = []
+    for row in rows:
+        parser = row["log_parser"]
+        names = [name for key in ("PASS_TO_PASS", "FAIL_TO_PASS")
+                 for name in (json.loads(row[key]) if isinstance(row[key], str) else row[key])]
+        clean = rng.random() < 0.5
+        body = ["collected tests"]
+        for name in names:
+            outcome = "PASSED" if clean or rng.random() < 0.9 else rng.choice(STATUSES + ("missing",))
+            body += _row_line(rng, parser, name, outcome)
+        lines = _assemble(rng, body) if rng.random() < 0.3 else \
+            "\n".join(["+ : '>>>>> Start Test Output'", *body, "+ : '>>>>> End Test Output'",
+                       f">>>>> Test Exit Code: {0 if clean else 1}"]) + "\n"
+        cases.append({"row": row, "log": lines})
     return cases

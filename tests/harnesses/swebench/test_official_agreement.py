@@ -15,8 +15,9 @@ from collections import Counter
 import pytest
 
 from agentforge.harnesses.swebench.grading import grade_log, parse_instance_log
+from tests.shared_data import shared_data
 
-from .log_variants import PARSERS, make_cases
+from .log_variants import PARSERS, make_cases, make_row_cases
 from .official import official_python
 
 OFFICIAL = r"""
@@ -75,20 +76,40 @@ def differences(ours: dict, theirs: dict) -> list[str]:
     return out
 
 
+def disagreements(cases: list[dict], theirs: list[dict]) -> list[tuple[str, str, list[str]]]:
+    assert len(theirs) == len(cases)
+    out = []
+    for case, official in zip(cases, theirs):
+        problems = differences(our_verdict(case), official)
+        if problems:
+            out.append((case["row"]["log_parser"], case["row"]["instance_id"], problems))
+    return out
+
+
+def shown(found: list, total: int) -> str:
+    return f"{len(found)} of {total} differ; first: " + "\n".join(f"{p} {i}: {'; '.join(d)}" for p, i, d in found[:8])
+
+
 @pytest.mark.slow
 def test_parsers_and_grading_agree_with_official_swebench_on_generated_logs(tmp_path):
     cases = make_cases(COUNT)
     theirs = official_verdicts(cases, tmp_path)
-    assert len(theirs) == len(cases)
-    disagreements = []
-    for case, official in zip(cases, theirs):
-        problems = differences(our_verdict(case), official)
-        if problems:
-            disagreements.append((case["row"]["log_parser"], case["row"]["instance_id"], problems))
+    found = disagreements(cases, theirs)
     # The cases must exercise both verdicts and every parser, or agreement would prove little.
     resolved = Counter(o["report"]["resolved"] for o in theirs if "raised" not in o)
     graded = Counter(o["found"] for o in theirs if "raised" not in o)
     assert min(resolved.values()) >= 40 and min(graded.values()) >= 60 and len(resolved) == len(graded) == 2
     assert {c["row"]["log_parser"] for c in cases} == set(PARSERS)
-    assert not disagreements, f"{len(disagreements)} of {len(cases)} differ; first: " + "\n".join(
-        f"{p} {i}: {'; '.join(d)}" for p, i, d in disagreements[:8])
+    assert not found, shown(found, len(cases))
+
+
+@pytest.mark.slow
+def test_grading_agrees_with_official_swebench_on_every_verified_row(tmp_path):
+    """The real rows' own test ids (Django docstrings, sympy names, ids cut at a space) in generated logs."""
+    rows = [json.loads(line) for line in shared_data("swebench_verified.jsonl").read_text().splitlines() if line]
+    cases = make_row_cases(rows)
+    theirs = official_verdicts(cases, tmp_path)
+    found = disagreements(cases, theirs)
+    resolved = Counter(o["report"]["resolved"] for o in theirs if "raised" not in o)
+    assert len(rows) == 500 and resolved[True] >= 100 and resolved[False] >= 100, resolved
+    assert not found, shown(found, len(cases))
