@@ -18,8 +18,8 @@ bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / sele
 DEFAULT_BFCL_DIR = "runs/bfcl"
 
 
-def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]) -> None:
-    """Run a harness coroutine (`go()` -> (stats, summary)), then print its report and a closing line.
+def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]):
+    """Run a harness coroutine (`go()` -> (stats, summary)), print its report and a closing line; return both.
 
     `expected` failures end in a red message; Ctrl-C says how to resume.
     """
@@ -34,6 +34,7 @@ def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException
         raise typer.Exit(130) from None
     print_report(summary, out)
     _print_run_end(err, stats, where)
+    return stats, summary
 
 
 def _print_run_end(err, stats, where: str) -> None:
@@ -136,7 +137,7 @@ def swebench(
     """Run SWE-bench (resumable): patches from the agent, gold, empty or a predictions file, graded like
     the official harness; writes official predictions and the report."""
     from agentforge.harnesses.rundir import RunDirMismatch
-    from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
+    from agentforge.harnesses.swebench.bench import SweConfig, nothing_graded, run_swebench
 
     out, err = _consoles()
     config = SweConfig(instances=str(instances), ids=ids or None, limit=limit, source=source,
@@ -153,8 +154,12 @@ def swebench(
             if backend is not None:
                 await backend.aclose()
 
-    _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
-                    expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
+    _, summary = _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
+                                 expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
+    if nothing_graded(summary):
+        err.print(f"[red]nothing could be graded: all {summary['error_candidates']} candidate(s) errored "
+                  "(see the errors above); the scores are not a result[/]")
+        raise typer.Exit(1)
 
 
 @bench_app.command()
