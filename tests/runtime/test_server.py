@@ -17,10 +17,11 @@ import threading
 import aiohttp
 import openai
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from agentforge.runtime.backends.base import stream_from_complete
+from agentforge.runtime.backends.base import StreamEvent, TransientBackendError, stream_from_complete
+from agentforge.runtime.chat_request import MAX_SCHEMA_DEPTH, nesting_depth
 from agentforge.runtime.server import ServerLimits, api_keys_from_env, make_app, openapi_spec, start_server
 from tests.fakes.echo_backend import EchoBackend
 
@@ -65,6 +66,14 @@ async def post(url, body=None, *, raw=None, headers=None):
     async with aiohttp.ClientSession() as s:
         async with s.post(url + "/v1/chat/completions", data=data, headers=headers) as r:
             return r.status, await r.json(content_type=None)
+
+
+async def _until(condition, seconds: float = 20.0) -> None:
+    """Poll until `condition()` holds (generous: the machine may be loaded)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
 
 
 def assert_error(status, body, expected_status, code=None, param=None):
@@ -362,11 +371,26 @@ async def test_stream_partial_tag_is_released(client):
     assert content[0] == "echo[0]: a <tool"
 
 
-async def test_stream_backend_error_reaches_client(client):
-    stream = await client.chat.completions.create(
-        model="echo", messages=[{"role": "user", "content": "fail transient"}], stream=True)
-    with pytest.raises(openai.APIError, match="temporarily unavailable"):
+async def test_stream_that_fails_before_its_first_token_gets_an_http_status(client):
+    with pytest.raises(openai.InternalServerError, match="temporarily unavailable") as caught:
+        await client.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": "fail transient"}], stream=True)
+    assert caught.value.status_code == 503
+
+
+class FailsMidStream(EchoBackend):
+    async def stream(self, messages, tools=None, n=1, sampling=None):
+        yield StreamEvent(index=0, text="partial ")
+        raise TransientBackendError("the fake model dropped the stream")
+
+
+async def test_stream_backend_error_after_tokens_reaches_client_in_the_stream(start):
+    url, _ = await start(backend=FailsMidStream())
+    c = openai.AsyncOpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+    stream = await c.chat.completions.create(model="echo", messages=USER, stream=True)
+    with pytest.raises(openai.APIError, match="dropped the stream"):
         await _collect(stream)
+    await c.close()
 
 
 async def test_stream_client_disconnect_cancels_generation(server, caplog):
@@ -377,10 +401,7 @@ async def test_stream_client_disconnect_cancels_generation(server, caplog):
         r = await s.post(url + "/v1/chat/completions", json=body)
         await r.content.readline()  # the role chunk is out; generation is under way
         r.close()
-    for _ in range(50):
-        if backend.cancelled:
-            break
-        await asyncio.sleep(0.05)
+    await _until(lambda: backend.cancelled)
     assert backend.cancelled == 1
     assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
 
@@ -391,10 +412,7 @@ async def test_non_stream_client_disconnect_cancels_generation(server):
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3)) as s:
         with pytest.raises(asyncio.TimeoutError):
             await s.post(url + "/v1/chat/completions", json=body)
-    for _ in range(50):
-        if backend.cancelled:
-            break
-        await asyncio.sleep(0.05)
+    await _until(lambda: backend.cancelled)
     assert backend.cancelled == 1
 
 
@@ -422,15 +440,14 @@ async def test_openapi(start):
 FUZZ_LIMITS = ServerLimits(max_n=4)
 
 
-@pytest.fixture(scope="module")
-def threaded_server():
-    """The app on its own event loop in a thread, so hypothesis can drive it synchronously."""
+def _serve_in_a_thread(make_app_):
+    """An app on its own event loop in a thread, so hypothesis can drive it synchronously."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     box = {}
 
     async def up():
-        box["runner"], box["port"] = await start_server(make_app({"echo": EchoBackend()}, (), FUZZ_LIMITS))
+        box["runner"], box["port"] = await start_server(make_app_())
         ready.set()
 
     t = threading.Thread(target=lambda: (loop.run_until_complete(up()), loop.run_forever()), daemon=True)
@@ -440,6 +457,28 @@ def threaded_server():
     asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     t.join(10)
+
+
+@pytest.fixture(scope="module")
+def threaded_server():
+    yield from _serve_in_a_thread(lambda: make_app({"echo": EchoBackend()}, (), FUZZ_LIMITS))
+
+
+@pytest.fixture(scope="module")
+def refusing_server():
+    """A server that answers every request with a well-formed 400: what the schema fuzz must catch."""
+    from aiohttp import web
+
+    async def refuse(request):
+        return web.json_response({"error": {"message": "no", "type": "invalid_request_error", "param": None,
+                                            "code": "invalid_value"}}, status=400)
+
+    def app():
+        a = web.Application()
+        a.router.add_post("/v1/chat/completions", refuse)
+        return a
+
+    yield from _serve_in_a_thread(app)
 
 
 json_values = st.recursive(
@@ -495,26 +534,73 @@ def _post(port: int, body: object, headers: dict | None = None) -> tuple[int, by
 
 MODELS = st.sampled_from(["echo", "echo@best-of-2:vote", "echo@best-of-3:confidence", "echo@best-of-99:vote",
                           "missing"])
+SCHEMA_VALID = st.tuples(_openapi_strategy("ChatRequest"), MODELS).map(lambda bm: {**bm[0], "model": bm[1]})
 
 
-# generating from the schema costs ~0.1-0.3 s an example on 2 cores: keep the counts modest
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(body=st.tuples(_openapi_strategy("ChatRequest"), MODELS).map(lambda bm: {**bm[0], "model": bm[1]}))
-def test_fuzz_schema_valid_requests_get_answers_or_clean_4xx(threaded_server, body):
-    """Every request the OpenAPI description allows: 200 with a well-formed answer, or a 4xx saying why."""
-    status, data, ctype = _post(threaded_server, body)
-    assert status < 500, data[:500]
-    if status >= 400:
-        assert set(json.loads(data)["error"]) == {"message", "type", "param", "code"}
+def refusal_rule(body: dict) -> tuple[int, str] | None:
+    """The rules the OpenAPI schema cannot express, as (status, param) of the refusal, in the
+    order the server applies them; None: the request is valid and must be answered (200)."""
+    tools = body.get("tools") or []
+    names = {t["function"]["name"] for t in tools}
+    if any(not name.strip() for name in names):
+        return 400, "tools"  # a tool needs a non-empty name
+    if any(nesting_depth(t["function"].get("parameters")) > MAX_SCHEMA_DEPTH for t in tools):
+        return 400, "tools"
+    if body.get("top_logprobs") and not body.get("logprobs"):
+        return 400, "top_logprobs"
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice["function"]["name"] not in names:
+        return 400, "tool_choice"
+    if choice == "required" and not names:
+        return 400, "tool_choice"
+    if body["model"] == "missing":
+        return 404, "model"
+    if body["model"] == "echo@best-of-99:vote":
+        return 400, "model"  # N above this server's max_n
+    best_of = {"echo@best-of-2:vote": 2, "echo@best-of-3:confidence": 3}.get(body["model"])
+    if best_of is not None and body.get("n", 1) > best_of:
+        return 400, "n"  # a best-of-N model returns at most N choices
+    return None
+
+
+def check_schema_valid_answer(port: int, body: dict) -> None:
+    status, data, ctype = _post(port, body)
+    rule = refusal_rule(body)
+    if rule is not None:
+        assert (status, json.loads(data)["error"]["param"]) == rule, data[:500]
         return
+    assert status == 200, f"schema-valid request refused: {status} {data[:500]!r}"
     if body.get("stream"):
         assert ctype.startswith("text/event-stream") and data.rstrip().endswith(b"data: [DONE]")
         chunks = [json.loads(line[6:]) for line in data.decode().splitlines()
                   if line.startswith("data: {")]
         assert all("error" not in c for c in chunks), chunks[-1]
+        finished = {ch["index"] for c in chunks for ch in c["choices"] if ch["finish_reason"]}
+        assert finished == set(range(body.get("n", 1)))
     else:
         answer = json.loads(data)
         assert answer["object"] == "chat.completion" and len(answer["choices"]) == body.get("n", 1)
+
+
+# generating from the schema costs ~0.1-0.3 s an example on 2 cores: keep the counts modest
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=SCHEMA_VALID)
+def test_fuzz_schema_valid_requests_are_answered(threaded_server, body):
+    """Every request the OpenAPI description allows gets a 200 with a well-formed answer,
+    unless it breaks one of the rules in refusal_rule, and then exactly that refusal."""
+    check_schema_valid_answer(threaded_server, body)
+
+
+def test_the_schema_fuzz_fails_against_a_server_that_refuses_everything(refusing_server):
+    # no shrinking: any valid request it finds refused is enough
+    @settings(max_examples=25, deadline=None, database=None, phases=[Phase.generate], report_multiple_bugs=False,
+              suppress_health_check=list(HealthCheck))
+    @given(body=SCHEMA_VALID.filter(lambda body: refusal_rule(body) is None))
+    def fuzz(body):
+        check_schema_valid_answer(refusing_server, body)
+
+    with pytest.raises(AssertionError, match="schema-valid request refused: 400"):
+        fuzz()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
@@ -576,18 +662,25 @@ async def test_each_key_has_its_own_rate_limit(start):
 
 
 async def test_each_key_has_its_own_concurrency_limit(start):
-    class Slow(EchoBackend):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    class Held(EchoBackend):
         async def complete(self, *args, **kwargs):
-            await asyncio.sleep(0.5)  # keep the first request in flight while the others arrive
+            entered.set()
+            await release.wait()  # in flight until the test has seen the others refused
             return await super().complete(*args, **kwargs)
 
-    url, _ = await start(keys=["sk-one::1"], backend=Slow())
+    url, _ = await start(keys=["sk-one::1"], backend=Held())
     client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-one", max_retries=0)
-    results = await asyncio.gather(*(client.chat.completions.create(model="echo", messages=USER) for _ in range(3)),
-                                   return_exceptions=True)
-    limited = [r for r in results if isinstance(r, openai.RateLimitError)]
-    assert limited and "in flight" in str(limited[0]) and any(not isinstance(r, Exception) for r in results)
-    await client.chat.completions.create(model="echo", messages=USER)  # free again once they finish
+    first = asyncio.create_task(client.chat.completions.create(model="echo", messages=USER))
+    await asyncio.wait_for(entered.wait(), 20)
+    for _ in range(2):
+        with pytest.raises(openai.RateLimitError, match="in flight"):
+            await client.chat.completions.create(model="echo", messages=USER)
+    release.set()
+    assert (await first).choices[0].message.content == "echo[0]: hello there"
+    await client.chat.completions.create(model="echo", messages=USER)  # free again once it finished
+    await client.close()
 
 
 async def test_shutdown_cancels_requests_still_running_after_the_grace_period():
@@ -596,7 +689,7 @@ async def test_shutdown_cancels_requests_still_running_after_the_grace_period():
     client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
     slow = asyncio.create_task(client.chat.completions.create(
         model="echo", messages=[{"role": "user", "content": "slow"}]))  # ~10 s of "generation"
-    await asyncio.sleep(0.3)
+    await _until(lambda: backend.calls)  # the request is in flight
     started = asyncio.get_running_loop().time()
     await runner.cleanup()
     assert asyncio.get_running_loop().time() - started < 3
