@@ -78,6 +78,9 @@ class ConnectionGuard:
     def _expire(self, transport: asyncio.BaseTransport) -> None:
         if self.timers.get(transport) is None:
             return
+        if isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size():
+            self._arm(transport, self.keepalive_timeout)  # a slow reader still receiving its answer
+            return
         self.timed_out += 1
         log.debug("closing a connection that sent no complete request in time")
         self.timers[transport] = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 FD_RESERVE = 64  # descriptors kept for the model, its files and the listening socket
+ACCEPT_BURST = 128  # asyncio accepts up to the listen backlog at once, before any is refused
 
 
 class ServerLimits(BaseModel):
@@ -22,10 +23,10 @@ class ServerLimits(BaseModel):
 
     def connection_cap(self) -> int:
         """`max_connections`, or half the descriptors this process may open (a proxied
-        request holds a second one upstream), at most 1024."""
+        request holds a second one upstream) after a reserve and one accept burst, at most 1024."""
         if self.max_connections is not None:
             return self.max_connections
-        return max(8, min(1024, (open_file_limit() - FD_RESERVE) // 2))
+        return max(8, min(1024, (open_file_limit() - FD_RESERVE - ACCEPT_BURST) // 2))
 
 
 def open_file_limit() -> int:

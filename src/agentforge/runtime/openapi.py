@@ -43,7 +43,7 @@ def openapi_spec(with_auth: bool = False, limits: ServerLimits | None = None) ->
     chat_responses = {"200": {"description": "a chat.completion object, or an SSE stream of chunks when stream=true",
                               "content": {"application/json": {"schema": {"type": "object"}},
                                           "text/event-stream": {"schema": {"type": "string"}}}}}
-    chat_responses.update({s: err for s in ("400", "401", "404", "413", "502", "503", "504")})
+    chat_responses.update({s: err for s in ("400", "401", "403", "404", "408", "413", "429", "502", "503", "504")})
     security = [{"bearer": []}] if with_auth else []
     return {
         "openapi": "3.1.0",

@@ -118,8 +118,8 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
             log.exception("unexpected error handling %s %s", request.method, request.path)
             return ApiError(500, "Internal server error", code="internal_error", type="server_error").response()
 
-    # Keyed by what a name means, not how it is spelled (best-of-2, best-of-02...): at most
-    # one entry per served model, N and selector.
+    # Keyed by what a name means, not how it is spelled (best-of-2, best-of-02...), so it holds
+    # at most one entry per served model, N <= max_n and selector, whatever clients send.
     virtual: dict[tuple[str, int, str], Backend] = {}
 
     def backend_for(name: str) -> Backend:
