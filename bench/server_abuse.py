@@ -90,16 +90,14 @@ def bad_inputs(port: int) -> None:
 
 def alias_cache(app, port: int, spellings: int) -> None:
     started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    statuses: dict[int, int] = {}
     for zeros in range(spellings):
-        body = json.dumps({"model": f"echo@best-of-{'0' * zeros}2:vote", "messages": USER, "max_tokens": 1})
-        conn.request("POST", "/v1/chat/completions", body=body, headers={"Content-Type": "application/json"})
-        r = conn.getresponse()
-        r.read()
-        assert r.status == 200, r.status
-    conn.close()
+        body = {"model": f"echo@best-of-{'0' * zeros}2:vote", "messages": USER, "max_tokens": 1}
+        status = request(port, "POST", "/v1/chat/completions", body)[0]
+        statuses[status] = statuses.get(status, 0) + 1
+    answered = ", ".join(f"{n:,} x {s}" for s, n in sorted(statuses.items()))
     row(f"best-of-N alias cache after {spellings:,} spellings of best-of-2",
-        f"{len(_virtual_models(app))} entries ({time.perf_counter() - started:.0f} s)")
+        f"{len(_virtual_models(app)):,} entries (answers: {answered}; {time.perf_counter() - started:.0f} s)")
 
 
 def _virtual_models(app) -> dict:
