@@ -35,8 +35,7 @@ class ApiError(Exception):
 
 def backend_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ContextLengthError):
-        return ApiError(400, f"{exc}; shorten the conversation or ask for fewer max_tokens",
-                        param="messages", code="context_length_exceeded")
+        return ApiError(400, str(exc), param="messages", code="context_length_exceeded")  # it says what to do
     if isinstance(exc, TIMEOUTS):
         detail = f": {exc}" if str(exc) else ""
         return ApiError(504, f"The model timed out{detail}", code="timeout", type="server_error")

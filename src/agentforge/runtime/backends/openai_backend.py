@@ -198,7 +198,8 @@ async def call_with_retries(
             transient, desc = classify_error(exc)
             if not transient:
                 if is_context_length_error(exc):
-                    raise ContextLengthError(f"{what}: {desc}") from exc
+                    raise ContextLengthError(f"{what}: {desc}; shorten the conversation or ask for fewer "
+                                             "max_tokens") from exc
                 status = getattr(exc, "status_code", None)
                 hint = _HINTS.get(status, "check the request and the server's logs")
                 raise BackendError(f"{what}: {desc}; {hint}") from exc
