@@ -408,6 +408,14 @@ def http_json(url: str, body: dict | None = None, key: str | None = None) -> tup
         return e.code, json.loads(e.read())
 
 
+def _status_for_host(url: str, host: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": host}), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
     upstream, _ = echo
@@ -451,7 +459,7 @@ def test_serve_pools_models_given_one_name(echo):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentforge", "serve", "-m", f"openai:echo@{dead}", "-m", f"openai:echo@{upstream}",
-         "--name", "pooled", "--name", "pooled", "--port", str(port)],
+         "--name", "pooled", "--name", "pooled", "--port", str(port), "--allow-host", "gpu-box.lan"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
     )
     base = f"http://127.0.0.1:{port}"
@@ -465,6 +473,8 @@ def test_serve_pools_models_given_one_name(echo):
         status, health = http_json(base + "/health")
         assert status == 200 and health["status"] == "degraded"
         assert [r["healthy"] for r in health["pools"]["pooled"]["replicas"]] == [False, True]
+        assert _status_for_host(base + "/health", "gpu-box.lan:8000") == 200  # no key: --allow-host names only
+        assert _status_for_host(base + "/health", "attacker.example") == 403
     finally:
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0]

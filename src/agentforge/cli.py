@@ -500,6 +500,10 @@ def serve(
     max_n: Annotated[Optional[int], typer.Option("--max-n", min=1, help="Largest n a request may ask for.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Largest max_tokens a request "
                                                       "may ask for (also the default).")] = None,
+    allow_host: Annotated[Optional[List[str]], typer.Option("--allow-host", help="Without --api-key, requests must "
+                                                            "be addressed to localhost, an IP address or --host; "
+                                                            "serve this host name too (repeatable). Stops web pages "
+                                                            "from driving the server (DNS rebinding).")] = None,
 ) -> None:
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
 
@@ -525,7 +529,7 @@ def serve(
         _fail(err, f"--api-key {e}")
     limits = ServerLimits(**{k: v for k, v in {"max_n": max_n, "max_tokens": max_tokens}.items() if v is not None})
     try:
-        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or []))
+        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or [], allow_host or []))
     except CliError as e:
         _fail(err, str(e))
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -562,7 +566,7 @@ async def _load_router(path: Path, backends: dict[str, "Backend"], err: Console)
 
 
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
-                 out: Console, err: Console, routers: list[Path]) -> None:
+                 out: Console, err: Console, routers: list[Path], allow_hosts: list[str] = ()) -> None:
     from agentforge.runtime.pool import group_specs
     from agentforge.runtime.server import serve as run
 
@@ -611,7 +615,7 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
         out.print(f"  auth  off{warn}")
     out.print(f"[dim]  try: curl {url}/models   ·   Ctrl-C to stop[/]", soft_wrap=True)
     try:
-        await run(backends, host, port, keys, limits)
+        await run(backends, host, port, keys, limits, allow_hosts)
     except OSError as e:
         raise CliError(f"cannot listen on {host}:{port}: {e.strerror or e}; is another server using it? "
                        "pick another with --port") from None

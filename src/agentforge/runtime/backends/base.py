@@ -65,3 +65,10 @@ async def stream_from_complete(
     """A stream for backends that cannot stream: each candidate in one piece."""
     for i, c in enumerate(await backend.complete(messages, tools, n, sampling)):
         yield StreamEvent(index=i, text=c.text, completion=c)
+
+
+class ContextLengthError(BackendError):
+    """The prompt (with the tokens asked for) does not fit the model's context. The
+    client's to fix, so `agent serve` answers 400 rather than 502; a BackendError, so
+    agent loops record it like any failed model call. The message says how long the
+    prompt and the context are, where known."""

@@ -134,7 +134,8 @@ class EmbeddedBackend:
     ) -> AsyncIterator[StreamEvent]:
         sampling = sampling or Sampling()
         prefix = forced_prefix(sampling.tool_choice) if tools else ""
-        prompt_ids = self.prompt_ids(messages, tools, prefix)
+        # rendering and tokenizing a long prompt takes seconds: off the event loop (the tokenizer releases the GIL)
+        prompt_ids = await asyncio.to_thread(self.prompt_ids, messages, tools, prefix)
         constraints = await self._constraints(tools, n, sampling, prefix)
         spec = SamplingSpec(
             temperature=sampling.temperature,

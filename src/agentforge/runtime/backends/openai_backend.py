@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence, 
 import aiohttp
 import openai
 
-from agentforge.runtime.backends.base import BackendError, StreamEvent, TransientBackendError
+from agentforge.runtime.backends.base import BackendError, ContextLengthError, StreamEvent, TransientBackendError
 from agentforge.runtime.messages import (
     Completion,
     FunctionCall,
@@ -110,6 +111,23 @@ _HINTS = {
 }
 
 
+# How OpenAI, vLLM, llama.cpp and `agent serve` word a prompt longer than the context
+_CONTEXT_LENGTH = re.compile(r"context[ _](length|size|window)|too long to fit|maximum context|exceeds the (limit|context)",
+                             re.IGNORECASE)
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    """A client error (4xx) that says the prompt does not fit the model's context."""
+    status = getattr(exc, "status_code", None)
+    if status not in (400, 413, 422):
+        return False
+    body = getattr(exc, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(inner, dict) and inner.get("code") == "context_length_exceeded":
+        return True
+    return bool(_CONTEXT_LENGTH.search(_server_message(exc)))
+
+
 class UpstreamError(Exception):
     """A failed exchange on our own aiohttp path (`OpenAIBackend.complete`), shaped
     like openai's errors so that one classification serves both."""
@@ -179,6 +197,9 @@ async def call_with_retries(
         except handled as exc:
             transient, desc = classify_error(exc)
             if not transient:
+                if is_context_length_error(exc):
+                    raise ContextLengthError(f"{what}: {desc}; shorten the conversation or ask for fewer "
+                                             "max_tokens") from exc
                 status = getattr(exc, "status_code", None)
                 hint = _HINTS.get(status, "check the request and the server's logs")
                 raise BackendError(f"{what}: {desc}; {hint}") from exc
