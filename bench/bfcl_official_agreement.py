@@ -48,12 +48,17 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import bfcl_raw_texts as raw_texts
 from agentforge.harnesses.bfcl import data
+from agentforge.harnesses.bfcl.checker import language_of
+from agentforge.harnesses.bfcl.episodes import decode_fc, decode_fc_lenient, decode_prompt, decode_prompt_lenient
 from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load_answers, load_entries
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.bfcl.score_cache import Scorer
 from agentforge.harnesses.journal import Journal
+from agentforge.runtime.messages import Completion
+from agentforge.runtime.parsing import parse_hermes
 
 OFFICIAL_MODEL = "Qwen/Qwen3-8B-FC"  # an OSS FC model: no "." -> "_" in names, like ours
 OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's form of the name
@@ -83,6 +88,10 @@ class ReplayHandler:
 WORKER = r'''
 import json, sys, tempfile, time, traceback
 from pathlib import Path
+from types import SimpleNamespace
+
+from bfcl_eval.model_handler.local_inference.qwen import QwenHandler
+from bfcl_eval.model_handler.local_inference.qwen_fc import QwenFCHandler
 
 from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
 from bfcl_eval.eval_checker import eval_runner
@@ -93,15 +102,31 @@ from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn
 MODEL_DIR = sys.argv[3]
 ''' + REPLAY_HANDLER + r'''
 
+# The official handlers of the two modes, used as they are (no model is loaded, so no __init__):
+# a raw response goes through the handler's own response parsing (what inference stores), then
+# its own decode_ast inside the official runners.
+HANDLERS = {"prompt": object.__new__(QwenHandler), "fc": object.__new__(QwenFCHandler)}
+
+
+def stored_result(mode, text):
+    response = SimpleNamespace(choices=[SimpleNamespace(text=text)],
+                               usage=SimpleNamespace(prompt_tokens=0, completion_tokens=0))
+    return HANDLERS[mode]._parse_query_response_prompting(response)["model_responses"]
+
+
 def clear_instances():
     g = vars(multi_turn_utils)
     for name in [k for k in g if k.endswith("_instance")]:
         del g[name]
 
 
-def run_batch(category, rows, prompts, answers, score_dir):
-    handler = ReplayHandler()
-    results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
+def run_batch(category, mode, rows, prompts, answers, score_dir):
+    if mode == "replay":
+        handler = ReplayHandler()
+        results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
+    else:
+        handler = HANDLERS[mode]
+        results = [{"id": r["id"], "result": stored_result(mode, r["text"])} for r in rows]
     prompt = [json.loads(json.dumps(prompts[r["id"]])) for r in rows]
     language = "JavaScript" if is_js(category) else "Java" if is_java(category) else "Python"  # as evaluate_task
     if is_relevance_or_irrelevance(category):
@@ -127,13 +152,13 @@ def main():
     batches = {}
     for line in open(cases_path):
         row = json.loads(line)
-        batches.setdefault((row["category"], row["batch"]), []).append(row)
+        batches.setdefault((row["category"], row["mode"], row["batch"]), []).append(row)
     prompts, answers = {}, {}
     score_dir = Path(tempfile.mkdtemp(prefix="bfcl-official-score-"))
     crashes = []
     started = time.perf_counter()
     with open(out_path, "w") as out:
-        for (category, batch), rows in sorted(batches.items()):
+        for (category, mode, batch), rows in sorted(batches.items()):
             if category not in prompts:
                 prompts[category] = {e["id"]: e for e in load_file(find_file_with_suffix(PROMPT_PATH, category))}
                 try:
@@ -141,7 +166,7 @@ def main():
                 except FileNotFoundError:
                     answers[category] = {}
             try:
-                failed = run_batch(category, rows, prompts[category], answers[category], score_dir)
+                failed = run_batch(category, mode, rows, prompts[category], answers[category], score_dir)
                 crash = None
             except Exception as e:  # the official runner crashed on this batch
                 clear_instances()
@@ -551,6 +576,56 @@ def generated_cases(categories: list[str], limit: int | None, seed: int) -> list
     return cases
 
 
+def raw_text_cases(categories: list[str], limit: int | None, seed: int, modes: list[str]) -> list[dict]:
+    """Raw model texts for every single-turn entry, in each mode: every generated
+    output rendered as the model would write it, plus format variants of the
+    correct answer (a call, for the (ir)relevance categories)."""
+    cases = []
+    for category in categories:
+        if data.is_multi_turn(category):
+            continue
+        entries = load_entries(category)[:limit]
+        answers = load_answers(category)
+        language = language_of(category)
+        for index, entry in enumerate(entries):
+            rng = random.Random(f"{seed}-raw-{entry['id']}")
+            answer = answers.get(entry["id"])
+            variants = single_turn_variants(category, entry, answer, rng)
+            base = next(output for label, output, _ in variants if label in ("correct", "call"))
+            for mode in modes:
+                if mode == "prompt":
+                    texts = [(label, raw_texts.prompt_text(entry, output, language) if error is None else "[" + error + "(")
+                             for label, output, error in variants]
+                    texts += raw_texts.prompt_variants(entry, base, language, rng)
+                else:
+                    texts = [(label, raw_texts.fc_text(output) if error is None else "<tool_call>\n" + error + "\n</tool_call>")
+                             for label, output, error in variants]
+                    texts += raw_texts.fc_variants(base, rng)
+                for batch, (label, text) in enumerate(texts):
+                    cases.append({"category": category, "id": entry["id"], "index": index, "batch": batch,
+                                  "label": f"{mode}/{label}", "mode": mode, "text": text})
+    return cases
+
+
+def decode_ours(case: dict, decoder: str) -> tuple[object, str | None]:
+    """Our harness's decoding of a raw case: (official-format output, decode error)."""
+    category, text = case["category"], case["text"]
+    if decoder == "lenient":  # the runtime's tolerant parsers (the harness before issue 13)
+        if case["mode"] == "fc":
+            parsed = parse_hermes(text)
+            decoded = decode_fc_lenient(Completion(text=text, tool_calls=parsed.tool_calls,
+                                                   parse_errors=[e.message for e in parsed.errors]), {})
+        else:
+            decoded = decode_prompt_lenient(text)
+    elif case["mode"] == "fc":
+        decoded = decode_fc(Completion(text=text), {})
+    else:
+        # The official relevance runner decodes every (ir)relevance output as Python.
+        language = "Python" if "relevance" in category else language_of(category)
+        decoded = decode_prompt(text, language)
+    return decoded.official(), decoded.error
+
+
 def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
     cases = []
     wanted = set(categories)
@@ -572,12 +647,15 @@ def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
 
 # ------------------------------------------------------------------ ours + comparison
 
-def score_ours(cases: list[dict]) -> float:
+def score_ours(cases: list[dict], decoder: str = "official") -> float:
     """Fill each case's `ours` verdict (score_entry on full entries), and check that
-    the Scorer (cached scoring index) gives the same; returns the seconds spent in score_entry."""
+    the Scorer (cached scoring index) gives the same; returns the seconds spent in score_entry.
+    Raw-text cases are decoded first by our harness's decoder."""
     by_category = defaultdict(list)
     for case in cases:
         by_category[case["category"]].append(case)
+        if "text" in case:
+            case["output"], case["decode_error"] = decode_ours(case, decoder)
     seconds = 0.0
     scorer = Scorer(model_name=OFFICIAL_MODEL_DIR)
     for category, rows in by_category.items():
@@ -585,14 +663,16 @@ def score_ours(cases: list[dict]) -> float:
         answers = load_answers(category)
         started = time.perf_counter()
         for case in rows:
-            # The official side gets the output through JSON; so do we (tuples become lists).
-            output = json.loads(json.dumps(case["output"]))
+            # A replayed output reaches the official side through JSON; so it does ours (tuples
+            # become lists). A raw text is decoded on both sides in process.
+            output = case["output"] if "text" in case else json.loads(json.dumps(case["output"]))
             v = score_entry(category, entries[case["index"]], answers.get(case["id"]), output,
                             case["decode_error"], model_name=OFFICIAL_MODEL_DIR)
             case["ours"] = {"valid": v.valid, "error_type": v.error_type or None}
         seconds += time.perf_counter() - started
         for case in rows:
-            v = scorer.score(category, case["id"], json.loads(json.dumps(case["output"])), case["decode_error"])
+            output = case["output"] if "text" in case else json.loads(json.dumps(case["output"]))
+            v = scorer.score(category, case["id"], output, case["decode_error"])
             case["scorer_same"] = (v.valid, v.error_type or None) == (case["ours"]["valid"], case["ours"]["error_type"])
     return seconds
 
@@ -604,28 +684,52 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-dir", type=Path, default=None, help="judge a harness run's outputs (DIR/journal.jsonl)")
     ap.add_argument("--venv", default=None, help="venv with bfcl-eval installed (created if missing)")
-    ap.add_argument("--json", type=Path, default=None, help="write the per-case comparison here")
+    ap.add_argument("--json", type=Path, default=None, help="write the counts and per-case comparison here")
+    ap.add_argument("--modes", nargs="+", default=["fc", "prompt"], choices=["fc", "prompt"],
+                    help="single-turn raw texts in these modes")
+    ap.add_argument("--decoder", nargs="+", default=["official"], choices=["official", "lenient"],
+                    help="our harness's decoder(s) to compare (lenient: the runtime's tolerant parsers, "
+                         "which the harness used before issue 13)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = ap.parse_args()
 
     categories = expand_categories(args.categories)
-    cases = journal_cases(args.run_dir, categories) if args.run_dir else generated_cases(categories, args.limit, args.seed)
+    if args.run_dir:
+        cases = journal_cases(args.run_dir, categories)
+    else:
+        cases = raw_text_cases(categories, args.limit, args.seed, args.modes)
+        cases += generated_cases([c for c in categories if data.is_multi_turn(c)], args.limit, args.seed)
     for k, case in enumerate(cases):
         case["key"] = k
-        case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
+        if "text" not in case:
+            case["mode"] = "replay"
+            case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
     print(f"{len(cases)} outputs over {len({(c['category'], c['index']) for c in cases})} entries", file=sys.stderr)
 
     python = find_official_python(args.venv)
     official, official_seconds = run_official(python, [
-        {k: c[k] for k in ("key", "category", "id", "batch", "official_output")} for c in cases])
-    ours_seconds = score_ours(cases)
+        {k: c[k] for k in ("key", "category", "id", "batch", "mode", "official_output", "text") if k in c} for c in cases])
+    summary = {}
+    for decoder in args.decoder:
+        ours_seconds = score_ours(cases, decoder)
+        summary[decoder] = report(cases, official, categories, decoder, args.verbose)
+        print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s "
+              "(not the speed benchmark; see bfcl_score_speed.py)")
+        if args.json:
+            summary[decoder]["cases"] = [{k: c.get(k) for k in ("category", "id", "mode", "label", "text", "ours", "official")}
+                                         for c in cases]
+    if args.json:
+        args.json.write_text(json.dumps(summary))
 
+
+def report(cases: list[dict], official: dict, categories: list[str], decoder: str, verbose: bool) -> dict:
+    """Print the agreement table for one of our decoders; returns the counts."""
     table = defaultdict(Counter)
     disagreements = []
     for case in cases:
         theirs = official[case["key"]]
         case["official"] = {"valid": theirs["valid"], "error_type": theirs["error_type"]}
-        row = table[case["category"]]
+        row = table[(case["category"], case["mode"])]
         row["outputs"] += 1
         row["official_valid"] += bool(theirs["valid"])
         if theirs["valid"] is None:
@@ -637,33 +741,41 @@ def main() -> None:
         else:
             disagreements.append(case)
 
-    print(f"\n{'category':<26}{'outputs':>8}{'official valid':>15}{'agree':>8}{'agreement':>11}{'same error type*':>18}")
+    print(f"\nour decoder: {decoder}; fc/prompt: raw texts decoded by each side; replay: our decoded outputs replayed")
+    print(f"{'category':<26}{'mode':<8}{'outputs':>8}{'official valid':>15}{'agree':>8}{'agreement':>11}{'same error type*':>18}")
     total = Counter()
-    for category in categories:
-        row = table[category]
+    for category, mode in [(c, m) for c in categories for m in ("fc", "prompt", "replay")]:
+        row = table[(category, mode)]
         if not row["outputs"]:
             continue
         total.update(row)
         failed = row["outputs"] - row["official_valid"]
-        print(f"{category:<26}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
+        print(f"{category:<26}{mode:<8}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
               f"{100 * row['agree'] / row['outputs']:>10.2f}%{row['same_error_type']:>10}/{failed}")
-    print(f"{'total':<26}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
+    for mode in ("fc", "prompt", "replay"):
+        rows = [r for (c, m), r in table.items() if m == mode]
+        if rows:
+            n, agree = sum(r["outputs"] for r in rows), sum(r["agree"] for r in rows)
+            print(f"{'total ' + mode:<34}{n:>8}{'':>15}{agree:>8}{100 * agree / n:>10.2f}%")
+    print(f"{'total':<34}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
           f"{100 * total['agree'] / max(1, total['outputs']):>10.2f}%{total['same_error_type']:>10}/{total['outputs'] - total['official_valid']}")
     print("* among outputs both sides fail, how many get the same error_type")
     if total["official_crash"]:
         print(f"official checker crashed on {total['official_crash']} outputs")
     scorer_same = sum(c["scorer_same"] for c in cases)
     print(f"our two paths (score_entry on full entries / Scorer on the cached index) agree on {scorer_same}/{len(cases)}")
-    print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s (not the speed benchmark; see bfcl_score_speed.py)")
     labels = Counter((c["category"], c["label"]) for c in disagreements)
     if disagreements:
         print(f"\n{len(disagreements)} disagreements:")
-        for (category, label), n in labels.most_common():
+        for (category, label), n in labels.most_common(None if verbose else 40):
             print(f"  {category} / {label}: {n}")
-        for case in disagreements[: None if args.verbose else 20]:
-            print(f"  {case['id']} [{case['label']}] ours={case['ours']} official={case['official']}")
-    if args.json:
-        args.json.write_text(json.dumps([{k: c[k] for k in ("category", "id", "label", "ours", "official")} for c in cases]))
+        for case in disagreements[: None if verbose else 20]:
+            print(f"  {case['id']} [{case['label']}] {case.get('text', '')[:160]!r} ours={case['ours']} official={case['official']}")
+    by_mode = {m: {"outputs": sum(r["outputs"] for (c, mm), r in table.items() if mm == m),
+                   "disagree": sum(r["outputs"] - r["agree"] for (c, mm), r in table.items() if mm == m)}
+               for m in ("fc", "prompt", "replay")}
+    return {"outputs": total["outputs"], "disagree": len(disagreements), "crashes": total["official_crash"],
+            "scorer_same": scorer_same, "by_mode": by_mode}
 
 
 if __name__ == "__main__":
