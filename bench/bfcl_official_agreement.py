@@ -54,6 +54,7 @@ from agentforge.harnesses.bfcl.checker import language_of
 from agentforge.harnesses.bfcl.episodes import decode_fc, decode_fc_lenient, decode_prompt, decode_prompt_lenient
 from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load_answers, load_entries
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.prompts import prepare_functions, to_tools
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.bfcl.score_cache import Scorer
 from agentforge.harnesses.journal import Journal
@@ -120,12 +121,24 @@ def clear_instances():
         del g[name]
 
 
+class Renamed:
+    """The official FC handler, then our harness's name map (FC tools are exposed as
+    `a_b` for `a.b`, which OpenAI-style tool names require; the calls map back)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def decode_ast(self, result, language="Python"):
+        decoded = HANDLERS["fc"].decode_ast(result, language)
+        return [{self.names.get(k, k): v for k, v in call.items()} for call in decoded]
+
+
 def run_batch(category, mode, rows, prompts, answers, score_dir):
     if mode == "replay":
         handler = ReplayHandler()
         results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
     else:
-        handler = HANDLERS[mode]
+        handler = Renamed(rows[0]["names"]) if rows[0].get("names") else HANDLERS[mode]
         results = [{"id": r["id"], "result": stored_result(mode, r["text"])} for r in rows]
     prompt = [json.loads(json.dumps(prompts[r["id"]])) for r in rows]
     language = "JavaScript" if is_js(category) else "Java" if is_java(category) else "Python"  # as evaluate_task
@@ -152,13 +165,14 @@ def main():
     batches = {}
     for line in open(cases_path):
         row = json.loads(line)
-        batches.setdefault((row["category"], row["mode"], row["batch"]), []).append(row)
+        alone = row["key"] if row.get("names") else -1  # a row with its own name map: a batch of its own
+        batches.setdefault((row["category"], row["mode"], row["batch"], alone), []).append(row)
     prompts, answers = {}, {}
     score_dir = Path(tempfile.mkdtemp(prefix="bfcl-official-score-"))
     crashes = []
     started = time.perf_counter()
     with open(out_path, "w") as out:
-        for (category, mode, batch), rows in sorted(batches.items()):
+        for (category, mode, batch, _), rows in sorted(batches.items()):
             if category not in prompts:
                 prompts[category] = {e["id"]: e for e in load_file(find_file_with_suffix(PROMPT_PATH, category))}
                 try:
@@ -614,11 +628,11 @@ def decode_ours(case: dict, decoder: str) -> tuple[object, str | None]:
         if case["mode"] == "fc":
             parsed = parse_hermes(text)
             decoded = decode_fc_lenient(Completion(text=text, tool_calls=parsed.tool_calls,
-                                                   parse_errors=[e.message for e in parsed.errors]), {})
+                                                   parse_errors=[e.message for e in parsed.errors]), case.get("names", {}))
         else:
             decoded = decode_prompt_lenient(text)
     elif case["mode"] == "fc":
-        decoded = decode_fc(Completion(text=text), {})
+        decoded = decode_fc(Completion(text=text), case.get("names", {}))
     else:
         # The official relevance runner decodes every (ir)relevance output as Python.
         language = "Python" if "relevance" in category else language_of(category)
@@ -627,21 +641,32 @@ def decode_ours(case: dict, decoder: str) -> tuple[object, str | None]:
 
 
 def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
+    """A harness run's candidates: its raw texts where the journal holds them (single-turn,
+    since issue 13), decoded by each side; else its decoded outputs, replayed."""
     cases = []
     wanted = set(categories)
+    mode = json.loads((run_dir / "config.json").read_text()).get("mode", "fc")
     positions = {c: {} for c in categories}
+    entries = {c: load_entries(c) for c in categories}
     for category in categories:
-        for index, entry in enumerate(load_entries(category, function_docs=False)):
+        for index, entry in enumerate(entries[category]):
             positions[category].setdefault(entry["id"], index)
     # The journal's own reader: the last record per candidate; error records hold no model output.
     for row in Journal(run_dir / "journal.jsonl").load().values():
         if row.category not in wanted or row.status == "error":
             continue
         entry_id, _, index = row.task_id.partition("@")  # "<id>@<index>": a repeated id in the data
-        cases.append({"category": row.category, "id": entry_id,
-                      "index": int(index) if index else positions[row.category][entry_id],
-                      "batch": row.sample, "label": f"sample {row.sample}", "output": row.output,
-                      "decode_error": row.decode_error})
+        case = {"category": row.category, "id": entry_id,
+                "index": int(index) if index else positions[row.category][entry_id],
+                "batch": row.sample, "label": f"sample {row.sample}"}
+        if isinstance(row.detail.get("raw_text"), str):
+            case.update(mode=mode, text=row.detail["raw_text"])
+            if mode == "fc":
+                entry = entries[row.category][case["index"]]
+                case["names"] = to_tools(prepare_functions(entry.get("function", []), row.category))[1]
+        else:
+            case.update(output=row.output, decode_error=row.decode_error)
+        cases.append(case)
     return cases
 
 
@@ -708,7 +733,8 @@ def main() -> None:
 
     python = find_official_python(args.venv)
     official, official_seconds = run_official(python, [
-        {k: c[k] for k in ("key", "category", "id", "batch", "mode", "official_output", "text") if k in c} for c in cases])
+        {k: c[k] for k in ("key", "category", "id", "batch", "mode", "official_output", "text", "names") if k in c}
+        for c in cases])
     summary = {}
     for decoder in args.decoder:
         ours_seconds = score_ours(cases, decoder)
@@ -753,10 +779,10 @@ def report(cases: list[dict], official: dict, categories: list[str], decoder: st
         print(f"{category:<26}{mode:<8}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
               f"{100 * row['agree'] / row['outputs']:>10.2f}%{row['same_error_type']:>10}/{failed}")
     for mode in ("fc", "prompt", "replay"):
-        rows = [r for (c, m), r in table.items() if m == mode]
+        rows = [r for (c, m), r in table.items() if m == mode and r["outputs"]]
         if rows:
             n, agree = sum(r["outputs"] for r in rows), sum(r["agree"] for r in rows)
-            print(f"{'total ' + mode:<34}{n:>8}{'':>15}{agree:>8}{100 * agree / n:>10.2f}%")
+            print(f"{'total ' + mode:<34}{n:>8}{'':>15}{agree:>8}{100 * agree / max(1, n):>10.2f}%")
     print(f"{'total':<34}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
           f"{100 * total['agree'] / max(1, total['outputs']):>10.2f}%{total['same_error_type']:>10}/{total['outputs'] - total['official_valid']}")
     print("* among outputs both sides fail, how many get the same error_type")

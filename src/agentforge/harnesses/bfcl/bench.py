@@ -118,8 +118,10 @@ class BfclAttempt:
             verdict = score_entry(task.category, entry, answer, output, decoded.error)
             traj = Trajectory(task_id=task.id, messages=[completion.message()], status="done",
                               final_reward=float(verdict.valid), metadata={"sample": sample})
-            results.append(await self._result(task, sample, verdict, [completion], seconds, output,
-                                              decoded.error, canonical.canonical_calls(decoded.calls), traj))
+            result = await self._result(task, sample, verdict, [completion], seconds, output,
+                                        decoded.error, canonical.canonical_calls(decoded.calls), traj)
+            result.detail["raw_text"] = completion.text  # what the official decoder would read
+            results.append(result)
         return results
 
     async def _multi_turn(self, task: Task, sample: int) -> SampleResult:
