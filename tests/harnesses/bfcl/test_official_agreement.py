@@ -3,6 +3,7 @@ the official package's own venv (bench/bfcl_official_agreement.py finds it at
 /tmp/bfcl-venv or <agentforge cache>/bfcl/official-venv, and creates the latter
 with `pip install bfcl-eval==2025.6.16` on first use: a few minutes, once)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -50,3 +51,30 @@ def test_official_decoder_and_checker_give_our_verdicts_on_generated_raw_outputs
     # The runtime's tolerant parsers (the harness before issue 13) disagree on both modes' texts.
     lenient = summary["lenient"]["by_mode"]
     assert lenient["fc"]["disagree"] > 0 and lenient["prompt"]["disagree"] > 0
+
+
+def official_python() -> str:
+    """The bench's lookup (and first-use creation) of the official venv."""
+    spec = importlib.util.spec_from_file_location("bfcl_official_agreement", REPO / "bench" / "bfcl_official_agreement.py")
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return str(bench.find_official_python(None))
+
+
+@pytest.mark.slow
+def test_official_decoders_and_ours_agree_on_random_raw_texts():
+    """Random prompt-mode texts (odd values, wrappers, separators) in Python, Java and
+    JavaScript, and random Hermes FC texts: our decoding must equal the official one,
+    output for output (the official decoder evals arithmetic; the fuzz's arithmetic
+    is constant, which we compute)."""
+    module = SRC / "agentforge" / "harnesses" / "bfcl" / "official_decode.py"
+    done = subprocess.run([official_python(), str(Path(__file__).with_name("official_decoder_fuzz.py")), str(module),
+                           "13", "1500"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["compared"] == 1500 * 4
+    assert result["differ"] == 0, result["examples"]
