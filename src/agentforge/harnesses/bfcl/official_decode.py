@@ -60,6 +60,8 @@ def decode_prompt_text(text: str, language: str = "Python") -> Any:
     and JavaScript give `{}` or None when no call is found). Raises DecodeError
     where the official decoder raises."""
     body = after_reasoning(text).strip("`\n ")
+    if language in ("Java", "JavaScript"):
+        _parser(language)  # a missing grammar is an install problem, not a decode failure
     try:
         if language == "Python":
             return _decode_python(body.strip("[]'"))
