@@ -1,30 +1,41 @@
-"""Per-entry verdict agreement between our BFCL v3 scoring and the official checker.
+"""Per-entry verdict agreement between our BFCL v3 scoring and the official pipeline.
 
     python bench/bfcl_official_agreement.py [--categories all] [--limit N] [--seed 0]
-                                            [--run-dir DIR] [--venv PATH] [--json PATH] [-v]
+        [--modes fc prompt] [--decoder official [lenient]] [--run-dir DIR] [--venv PATH] [--json PATH] [-v]
 
 Both sides judge the same model outputs:
-* ours     - `agentforge.harnesses.bfcl.score.score_entry`, in this process;
-* official - bfcl-eval 2025.6.16's own evaluation runner functions
-  (`ast_file_runner`, `relevance_file_runner`, `multi_turn_runner`, which call
-  `ast_checker` / `multi_turn_checker`), run by the official package in its own
-  venv, on its own copy of the data. A replay handler stands in for a model
-  handler: `decode_ast` returns our decoded output (or raises our decode error),
-  `decode_execute` turns one step's calls into source with the official
-  `convert_to_function_call` (what the Qwen FC handler does).
-  The official checker keeps multi-turn backend instances in module globals
-  keyed by entry id, so each batch holds an entry at most once and the globals
-  are cleared between batches.
+* ours     - our harness's decoder (`episodes.decode_fc` / `decode_prompt`: the
+  official decoding; `--decoder lenient`: the runtime's tolerant parsers, which
+  the harness used before issue 13) then `score.score_entry`, in this process;
+* official - bfcl-eval 2025.6.16 in its own venv, on its own copy of the data:
+  its evaluation runners (`ast_file_runner`, `relevance_file_runner`,
+  `multi_turn_runner`, calling `ast_checker` / `multi_turn_checker`).
+
+Single-turn outputs are RAW MODEL TEXT, decoded by each side: on the official
+side the Qwen handlers (`Qwen/Qwen3-8B` prompting, `Qwen/Qwen3-8B-FC`; hermes
+`<tool_call>` blocks) parse the response as inference would store it
+(`_parse_query_response_prompting`) and the runners call their own
+`decode_ast`. Multi-turn outputs are decoded call lists, replayed: a replay
+handler's `decode_execute` turns each step's calls into source with the
+official `convert_to_function_call` (what the Qwen FC handler does). The
+official checker keeps multi-turn backend instances in module globals keyed by
+entry id, so each batch holds an entry at most once and the globals are
+cleared between batches.
 
 Outputs: by default generated from the ground truth, several per entry
 (correct answer, wrong value, missing required parameter, extra parameter,
 wrong type, int for float, other accepted values, string case/punctuation
 variants, reordered/dropped/duplicated parallel calls, wrong function name,
-empty output, bad format, decode error; multi-turn: the ground-truth calls in
-one step or one call per step, steps dropped or perturbed, extra and unknown
-calls, an empty turn, calls where the model should decline, too few turns,
-no output). With --run-dir: the outputs of a harness run (DIR/journal.jsonl,
-lines with task_id, category, sample, output, decode_error).
+empty output, bad format, decode error), each rendered as text in each mode,
+plus format variants of the correct answer (bench/bfcl_raw_texts.py: prose
+around the list, fences, spacing, nesting, positional arguments, arithmetic,
+Java/JavaScript literals in Python style; FC: missing newlines, one malformed
+call among valid ones, arguments as a string, ...). Multi-turn: the
+ground-truth calls in one step or one call per step, steps dropped or
+perturbed, extra and unknown calls, an empty turn, calls where the model should
+decline, too few turns, no output. With --run-dir: the candidates of a harness
+run (DIR/journal.jsonl): their raw text where the journal keeps it
+(single-turn), else their decoded output.
 
 The official venv: --venv, else /tmp/bfcl-venv if it has bfcl_eval, else
 <agentforge cache>/bfcl/official-venv, created on first use with
@@ -35,9 +46,6 @@ dependencies: a few minutes, ~1 GB).
 from __future__ import annotations
 
 import argparse
-import ast
-import copy
-import inspect
 import json
 import os
 import random
@@ -48,12 +56,18 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import bfcl_raw_texts as raw_texts
+from bfcl_variants import generated_cases, single_turn_variants  # noqa: F401  (generated_cases: bfcl_score_speed.py)
 from agentforge.harnesses.bfcl import data
+from agentforge.harnesses.bfcl.checker import language_of
+from agentforge.harnesses.bfcl.episodes import decode_fc, decode_fc_lenient, decode_prompt, decode_prompt_lenient
 from agentforge.harnesses.bfcl.data import BFCL_VERSION, expand_categories, load_answers, load_entries
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.prompts import prepare_functions, to_tools
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.bfcl.score_cache import Scorer
 from agentforge.harnesses.journal import Journal
+from agentforge.runtime.messages import Completion
+from agentforge.runtime.parsing import parse_hermes
 
 OFFICIAL_MODEL = "Qwen/Qwen3-8B-FC"  # an OSS FC model: no "." -> "_" in names, like ours
 OFFICIAL_MODEL_DIR = OFFICIAL_MODEL.replace("/", "_")  # the official runner's form of the name
@@ -83,6 +97,10 @@ class ReplayHandler:
 WORKER = r'''
 import json, sys, tempfile, time, traceback
 from pathlib import Path
+from types import SimpleNamespace
+
+from bfcl_eval.model_handler.local_inference.qwen import QwenHandler
+from bfcl_eval.model_handler.local_inference.qwen_fc import QwenFCHandler
 
 from bfcl_eval.constants.eval_config import POSSIBLE_ANSWER_PATH, PROMPT_PATH
 from bfcl_eval.eval_checker import eval_runner
@@ -93,15 +111,43 @@ from bfcl_eval.utils import find_file_with_suffix, is_java, is_js, is_multi_turn
 MODEL_DIR = sys.argv[3]
 ''' + REPLAY_HANDLER + r'''
 
+# The official handlers of the two modes, used as they are (no model is loaded, so no __init__):
+# a raw response goes through the handler's own response parsing (what inference stores), then
+# its own decode_ast inside the official runners.
+HANDLERS = {"prompt": object.__new__(QwenHandler), "fc": object.__new__(QwenFCHandler)}
+
+
+def stored_result(mode, text):
+    response = SimpleNamespace(choices=[SimpleNamespace(text=text)],
+                               usage=SimpleNamespace(prompt_tokens=0, completion_tokens=0))
+    return HANDLERS[mode]._parse_query_response_prompting(response)["model_responses"]
+
+
 def clear_instances():
     g = vars(multi_turn_utils)
     for name in [k for k in g if k.endswith("_instance")]:
         del g[name]
 
 
-def run_batch(category, rows, prompts, answers, score_dir):
-    handler = ReplayHandler()
-    results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
+class Renamed:
+    """The official FC handler, then our harness's name map (FC tools are exposed as
+    `a_b` for `a.b`, which OpenAI-style tool names require; the calls map back)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def decode_ast(self, result, language="Python"):
+        decoded = HANDLERS["fc"].decode_ast(result, language)
+        return [{self.names.get(k, k): v for k, v in call.items()} for call in decoded]
+
+
+def run_batch(category, mode, rows, prompts, answers, score_dir):
+    if mode == "replay":
+        handler = ReplayHandler()
+        results = [{"id": r["id"], "result": r["official_output"]} for r in rows]
+    else:
+        handler = Renamed(rows[0]["names"]) if rows[0].get("names") else HANDLERS[mode]
+        results = [{"id": r["id"], "result": stored_result(mode, r["text"])} for r in rows]
     prompt = [json.loads(json.dumps(prompts[r["id"]])) for r in rows]
     language = "JavaScript" if is_js(category) else "Java" if is_java(category) else "Python"  # as evaluate_task
     if is_relevance_or_irrelevance(category):
@@ -127,13 +173,14 @@ def main():
     batches = {}
     for line in open(cases_path):
         row = json.loads(line)
-        batches.setdefault((row["category"], row["batch"]), []).append(row)
+        alone = row["key"] if row.get("names") else -1  # a row with its own name map: a batch of its own
+        batches.setdefault((row["category"], row["mode"], row["batch"], alone), []).append(row)
     prompts, answers = {}, {}
     score_dir = Path(tempfile.mkdtemp(prefix="bfcl-official-score-"))
     crashes = []
     started = time.perf_counter()
     with open(out_path, "w") as out:
-        for (category, batch), rows in sorted(batches.items()):
+        for (category, mode, batch, _), rows in sorted(batches.items()):
             if category not in prompts:
                 prompts[category] = {e["id"]: e for e in load_file(find_file_with_suffix(PROMPT_PATH, category))}
                 try:
@@ -141,7 +188,7 @@ def main():
                 except FileNotFoundError:
                     answers[category] = {}
             try:
-                failed = run_batch(category, rows, prompts[category], answers[category], score_dir)
+                failed = run_batch(category, mode, rows, prompts[category], answers[category], score_dir)
                 crash = None
             except Exception as e:  # the official runner crashed on this batch
                 clear_instances()
@@ -171,7 +218,7 @@ def find_official_python(venv: str | None) -> Path:
     root = candidates[-1]
     print(f"creating the official checker's venv at {root} (pip install bfcl-eval=={BFCL_VERSION}; a few minutes)", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    subprocess.run([root / "bin" / "pip", "install", "-q", f"bfcl-eval=={BFCL_VERSION}"], check=True)
+    subprocess.run([root / "bin" / "python", "-m", "pip", "install", "-q", f"bfcl-eval=={BFCL_VERSION}"], check=True)
     return root / "bin" / "python"
 
 
@@ -204,380 +251,97 @@ def official_output(category: str, output, decode_error: str | None):
     return output
 
 
-# ------------------------------------------------------------------ generated outputs
-
-def _first(options: list):
-    for option in options:
-        if option != "":
-            return _pick(option)
-    return None
-
-
-def _pick(value):
-    """One accepted value: dict answers hold option lists per key, lists of dicts likewise."""
-    if isinstance(value, dict):
-        return {k: _first(v) for k, v in value.items() if isinstance(v, list) and any(o != "" for o in v)}
-    if isinstance(value, list):
-        return [_pick(v) if isinstance(v, dict) else v for v in value]
-    return value
-
-
-def _java_literal(value, declared: str, item: str | None = None) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if declared == "long" and isinstance(value, int):
-        return f"{value}L"
-    if declared == "float" and isinstance(value, (int, float)):
-        return f"{value}f"
-    if declared in ("ArrayList", "Array") and isinstance(value, list):
-        parts = [_java_element(v, item) for v in value]
-        if declared == "ArrayList":
-            return f"new ArrayList<>(Arrays.asList({', '.join(parts)}))"
-        return "new " + ("String" if item == "String" else "int") + "[]{" + ", ".join(
-            str(v) if item == "String" else p for v, p in zip(value, parts)) + "}"
-    if declared == "HashMap" and isinstance(value, dict):
-        puts = " ".join(f'put("{k}", {_java_element(v, None)});' for k, v in value.items())
-        return f"new HashMap<String, String>() {{{{ {puts} }}}}"
-    return str(value)
-
-
-def _java_element(value, item: str | None) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    return _java_literal(value, item or "any")
-
-
-def _js_literal(value, declared: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if declared == "Bigint" and isinstance(value, int):
-        return f"{value}n"
-    if isinstance(value, list):
-        return "[" + ", ".join(f"'{v}'" if isinstance(v, str) else _js_literal(v, "any") for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"'{k}': " + (f"'{v}'" if isinstance(v, str) else _js_literal(v, "any")) for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _render(category: str, doc: dict | None, params: dict) -> dict:
-    """Python values -> the argument strings a model gives in the java/javascript categories."""
-    if doc is None or category not in ("java", "javascript"):
-        return params
-    props = doc["parameters"]["properties"]
-    out = {}
-    for name, value in params.items():
-        spec = props.get(name, {"type": "any"})
-        if category == "java":
-            out[name] = _java_literal(value, spec["type"], spec.get("items", {}).get("type"))
-        else:
-            out[name] = _js_literal(value, spec["type"])
-    return out
-
-
-def _doc(entry: dict, name: str) -> dict | None:
-    return next((d for d in entry["function"] if d["name"] == name), None)
-
-
-def _correct_calls(category: str, entry: dict, answer: list[dict], choose=_first) -> list[dict]:
-    calls = []
-    for expected in answer:
-        name, accepted = next(iter(expected.items()))
-        params = {}
-        for p, options in accepted.items():
-            if any(o != "" for o in options):
-                params[p] = choose(options)
-        calls.append({name: _render(category, _doc(entry, name), params)})
-    return calls
-
-
-def _wrong_value(value, rng: random.Random):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return value + rng.randint(1, 9)
-    if isinstance(value, float):
-        return value * 1.5 + 1
-    if isinstance(value, str):
-        return value + " zq"
-    if isinstance(value, list):
-        return value + [value[0]] if value else ["zq"]
-    if isinstance(value, dict):
-        return {**value, "zq_key": 1}
-    return "zq"
-
-
-def _wrong_type(value):
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, str):
-        return 12
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return None
-
-
-def _string_variant(value: str, rng: random.Random) -> str:
-    kind = rng.randrange(4)
-    if kind == 0:
-        return value.upper()
-    if kind == 1:
-        return value.replace(" ", "-")
-    if kind == 2:
-        return value.replace(" ", "_").lower() + "."
-    return value.replace(",", "").replace(" ", "")
-
-
-def _mutate_param(calls: list[dict], rng: random.Random, how) -> list[dict] | None:
-    calls = copy.deepcopy(calls)
-    slots = [(i, p) for i, c in enumerate(calls) for p in next(iter(c.values()))]
-    if not slots:
-        return None
-    i, p = rng.choice(slots)
-    params = next(iter(calls[i].values()))
-    new = how(params[p])
-    if new is _SKIP:
-        return None
-    params[p] = new
-    return calls
-
-
-_SKIP = object()
-
-
-def single_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
-    """(label, decoded output, decode error) triples for one single-turn entry."""
-    some_doc = entry["function"][0] if entry["function"] else {"name": "zq_function", "parameters": {}}
-    some_call = {some_doc["name"]: {p: _wrong_type("x") for p in some_doc["parameters"].get("required", [])}}
-    if answer is None:  # irrelevance / relevance
-        return [
-            ("empty", [], None),
-            ("decode_error", None, "invalid syntax"),
-            ("call", [some_call], None),
-            ("call_no_args", [{some_doc["name"]: {}}], None),
-            ("empty_dict", [{}], None),
-            ("bad_format", [{"a": 1, "b": 2}], None),
-            ("text", "I cannot help with that.", None),
-        ]
-    correct = _correct_calls(category, entry, answer)
-    out = [("correct", correct, None)]
-
-    def add(label, calls):
-        if calls is not None:
-            out.append((label, calls, None))
-
-    alt = _correct_calls(category, entry, answer, choose=lambda opts: _pick(rng.choice([o for o in opts if o != ""])))
-    add("other_accepted", alt)
-    add("wrong_value", _mutate_param(correct, rng, lambda v: _wrong_value(v, rng)))
-    add("wrong_type", _mutate_param(correct, rng, _wrong_type))
-    add("string_variant", _mutate_param(correct, rng, lambda v: _string_variant(v, rng) if isinstance(v, str) else _SKIP))
-    add("int_for_float", _mutate_param(correct, rng, lambda v: int(v) if isinstance(v, float) else _SKIP))
-    add("float_for_int", _mutate_param(correct, rng, lambda v: float(v) if type(v) is int else _SKIP))
-    add("nested_string_variant", _mutate_param(correct, rng, lambda v: [x.title() if isinstance(x, str) else x for x in v] if isinstance(v, list) and v else _SKIP))
-
-    # A required parameter left out; an unknown one added; an optional one left out.
-    dropped = copy.deepcopy(correct)
-    name, params = next(iter(dropped[0].items()))
-    required = [p for p in (_doc(entry, name) or {"parameters": {}})["parameters"].get("required", []) if p in params]
-    if required:
-        del params[rng.choice(required)]
-        add("missing_required", dropped)
-    extra = copy.deepcopy(correct)
-    next(iter(extra[-1].values()))["zq_extra"] = 1
-    add("extra_param", extra)
-    optional = copy.deepcopy(correct)
-    name, params = next(iter(optional[0].items()))
-    accepted = next(iter(answer[0].values()))
-    droppable = [p for p in params if "" in accepted.get(p, [])]
-    if droppable:
-        del params[rng.choice(droppable)]
-        add("optional_omitted", optional)
-    unasked = copy.deepcopy(correct)
-    name, params = next(iter(unasked[0].items()))
-    doc = _doc(entry, name)
-    if doc:
-        undeclared = [p for p in doc["parameters"]["properties"] if p not in accepted]
-        if undeclared:
-            params[rng.choice(undeclared)] = "zq"
-            add("param_not_in_answer", unasked)
-
-    renamed = copy.deepcopy(correct)
-    name = next(iter(renamed[0]))
-    renamed[0] = {name + "_v2": renamed[0][name]}
-    add("wrong_name", renamed)
-    dotted = copy.deepcopy(correct)
-    name = next(iter(dotted[0]))
-    if "." in name:
-        dotted[0] = {name.replace(".", "_"): dotted[0][name]}
-        add("underscored_name", dotted)
-    if len(correct) > 1:
-        add("reordered", list(reversed(correct)))
-        shuffled = correct[:]
-        rng.shuffle(shuffled)
-        add("shuffled", shuffled)
-        add("one_call_missing", correct[:-1])
-    add("duplicated_call", correct + correct[:1])
-    # Element types, collections and literal syntax.
-    add("nested_element_as_string", _mutate_param(correct, rng, lambda v: [str(x) for x in v] if isinstance(v, list) and v else _SKIP))
-    add("empty_list", _mutate_param(correct, rng, lambda v: [] if isinstance(v, list) else _SKIP))
-    add("list_truncated", _mutate_param(correct, rng, lambda v: v[:-1] if isinstance(v, list) and v else _SKIP))
-    add("dict_key_dropped", _mutate_param(correct, rng, lambda v: dict(list(v.items())[1:]) if isinstance(v, dict) and v else _SKIP))
-    add("dict_value_variant", _mutate_param(correct, rng, lambda v: {k: (x.upper() if isinstance(x, str) else x) for k, x in v.items()} if isinstance(v, dict) and v else _SKIP))
-    add("none_value", _mutate_param(correct, rng, lambda v: None))
-    add("bool_for_int", _mutate_param(correct, rng, lambda v: bool(v) if type(v) is int else _SKIP))
-    if category in ("java", "javascript"):
-        add("literal_quoted", _mutate_param(correct, rng, lambda v: f'"{v}"' if isinstance(v, str) else _SKIP))
-        add("literal_single_quoted", _mutate_param(correct, rng, lambda v: f"'{v}'" if isinstance(v, str) else _SKIP))
-        add("literal_suffix_dropped", _mutate_param(correct, rng, lambda v: v.rstrip("fFlLn") if isinstance(v, str) and v[-1:] in "fFlLn" else _SKIP))
-        add("literal_spaced", _mutate_param(correct, rng, lambda v: f" {v} " if isinstance(v, str) else _SKIP))
-    out.append(("empty", [], None))
-    out.append(("decode_error", None, "invalid syntax"))
-    add("bad_format", [{"a": 1, "b": 2}])
-    add("args_not_dict", [{next(iter(correct[0])): "x=1"}])
-    return out
-
-
-def _answer_calls(env: MultiTurnEnv, answer: list[list[str]]) -> list[list[dict]]:
-    """Ground-truth call sources -> {"name", "arguments"} calls (positional args named)."""
-    turns = []
-    for sources in answer:
-        calls = []
-        for source in sources:
-            node = ast.parse(source, mode="eval").body
-            name = node.func.id
-            owner = next(i for i in env.instances.values() if hasattr(i, name))
-            params = list(inspect.signature(getattr(owner, name)).parameters)
-            args = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
-            args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
-            calls.append({"name": name, "arguments": args})
-        turns.append(calls)
-    return turns
-
-
-def multi_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
-    env = MultiTurnEnv(entry)
-    truth = _answer_calls(env, answer)
-    one_step = [[calls] if calls else [] for calls in truth]
-    out = [("correct_one_step", one_step, None),
-           ("correct_step_per_call", [[[c] for c in calls] for calls in truth], None)]
-    busy = [t for t, calls in enumerate(truth) if calls]
-    all_calls = [(t, i) for t in busy for i in range(len(truth[t]))]
-
-    def variant(label, fn):
-        turns = copy.deepcopy(truth)
-        if fn(turns) is not False:
-            out.append((label, [[calls] if calls else [] for calls in turns], None))
-
-    if all_calls:
-        t, i = rng.choice(all_calls)
-        variant("call_dropped", lambda turns: turns[t].pop(i))
-        t2, i2 = rng.choice(all_calls)
-
-        def perturb(turns):
-            args = turns[t2][i2]["arguments"]
-            if not args:
-                return False
-            key = rng.choice(sorted(args))
-            args[key] = _wrong_value(args[key], rng)
-        variant("argument_changed", perturb)
-
-        def unknown_kwarg(turns):
-            turns[t2][i2]["arguments"]["zq_extra"] = 1
-        variant("unknown_argument", unknown_kwarg)
-
-        def duplicate(turns):
-            turns[t2].insert(i2, copy.deepcopy(turns[t2][i2]))
-        variant("call_duplicated", duplicate)
-
-        def unknown_function(turns):
-            turns[t2].insert(i2, {"name": "zq_function", "arguments": {"x": 1}})
-        variant("unknown_function_added", unknown_function)
-
-        def blocked(turns):
-            turns[t2].append({"name": "exit", "arguments": {}})
-        variant("blocked_name_added", blocked)
-
-        def string_arguments(turns):
-            turns[t2][i2]["arguments"] = json.dumps(turns[t2][i2]["arguments"])
-        variant("arguments_as_json_string", string_arguments)
-
-        t3 = rng.choice(busy)
-        variant("turn_empty", lambda turns: turns[t3].clear())
-        variant("turn_reversed", lambda turns: turns[t3].reverse())
-        if t3 + 1 < len(truth):
-            variant("turn_calls_moved_earlier", lambda turns: (turns[t3].extend(turns[t3 + 1]), turns[t3 + 1].clear()))
-    idle = [t for t, calls in enumerate(truth) if not calls]
-    if idle and all_calls:
-        t4 = rng.choice(idle)
-        t5, i5 = rng.choice(all_calls)
-        variant("acts_when_should_decline", lambda turns: turns[t4].append(copy.deepcopy(truth[t5][i5])))
-    if all_calls:
-        t6, i6 = rng.choice(all_calls)
-
-        def method_text_in_string(turns):
-            # The official runner rewrites `method(` inside string arguments too.
-            args = turns[t6][i6]["arguments"]
-            keys = [k for k, v in args.items() if isinstance(v, str)]
-            if not keys:
-                return False
-            args[rng.choice(keys)] += rng.choice([" then ls()", "\ncd (x)", " mean( 1 )", " zq_fn()"])
-        variant("method_text_in_string", method_text_in_string)
-        variant("qualified_name", lambda turns: turns[t6].__setitem__(
-            i6, {**turns[t6][i6], "name": f"{entry['involved_classes'][0]}.{turns[t6][i6]['name']}"}))
-        variant("bad_keyword", lambda turns: turns[t6][i6]["arguments"].update({"bad-key": 1}))
-        variant("infinite_argument", lambda turns: turns[t6][i6]["arguments"].update({"zq": float("inf")}))
-        variant("builtin_called", lambda turns: turns[t6].insert(i6, {"name": "len", "arguments": {}}))
-    out.append(("too_few_turns", one_step[:-1], None))
-    out.append(("no_output", None, "inference failed"))
-    out.append(("undecodable_step", [[[{"arguments": {}}]] + steps for steps in one_step], None))
-    return out
-
-
-def generated_cases(categories: list[str], limit: int | None, seed: int) -> list[dict]:
+def raw_text_cases(categories: list[str], limit: int | None, seed: int, modes: list[str]) -> list[dict]:
+    """Raw model texts for every single-turn entry, in each mode: every generated
+    output rendered as the model would write it, plus format variants of the
+    correct answer (a call, for the (ir)relevance categories)."""
     cases = []
     for category in categories:
+        if data.is_multi_turn(category):
+            continue
         entries = load_entries(category)[:limit]
         answers = load_answers(category)
-        for index, entry in enumerate(entries):  # ids are not unique (live_relevance_3-3-0 twice)
-            rng = random.Random(f"{seed}-{entry['id']}")
+        language = language_of(category)
+        for index, entry in enumerate(entries):
+            rng = random.Random(f"{seed}-raw-{entry['id']}")
             answer = answers.get(entry["id"])
-            maker = multi_turn_variants if data.is_multi_turn(category) else single_turn_variants
-            for batch, (label, output, error) in enumerate(maker(category, entry, answer, rng)):
-                cases.append({"category": category, "id": entry["id"], "index": index, "batch": batch, "label": label,
-                              "output": output, "decode_error": error})
+            variants = single_turn_variants(category, entry, answer, rng)
+            base = next(output for label, output, _ in variants if label in ("correct", "call"))
+            for mode in modes:
+                if mode == "prompt":
+                    texts = [(label, raw_texts.prompt_text(entry, output, language) if error is None else "[" + error + "(")
+                             for label, output, error in variants]
+                    texts += raw_texts.prompt_variants(entry, base, language, rng)
+                else:
+                    texts = [(label, raw_texts.fc_text(output) if error is None else "<tool_call>\n" + error + "\n</tool_call>")
+                             for label, output, error in variants]
+                    texts += raw_texts.fc_variants(base, rng)
+                for batch, (label, text) in enumerate(texts):
+                    cases.append({"category": category, "id": entry["id"], "index": index, "batch": batch,
+                                  "label": f"{mode}/{label}", "mode": mode, "text": text})
     return cases
 
 
+def decode_ours(case: dict, decoder: str) -> tuple[object, str | None]:
+    """Our harness's decoding of a raw case: (official-format output, decode error)."""
+    category, text = case["category"], case["text"]
+    if decoder == "lenient":  # the runtime's tolerant parsers (the harness before issue 13)
+        if case["mode"] == "fc":
+            parsed = parse_hermes(text)
+            decoded = decode_fc_lenient(Completion(text=text, tool_calls=parsed.tool_calls,
+                                                   parse_errors=[e.message for e in parsed.errors]), case.get("names", {}))
+        else:
+            decoded = decode_prompt_lenient(text)
+    elif case["mode"] == "fc":
+        decoded = decode_fc(Completion(text=text), case.get("names", {}))
+    else:
+        # The official relevance runner decodes every (ir)relevance output as Python.
+        language = "Python" if "relevance" in category else language_of(category)
+        decoded = decode_prompt(text, language)
+    return decoded.official(), decoded.error
+
+
 def journal_cases(run_dir: Path, categories: list[str]) -> list[dict]:
+    """A harness run's candidates: its raw texts where the journal holds them (single-turn,
+    since issue 13), decoded by each side; else its decoded outputs, replayed."""
     cases = []
     wanted = set(categories)
+    mode = json.loads((run_dir / "config.json").read_text()).get("mode", "fc")
     positions = {c: {} for c in categories}
+    entries = {c: load_entries(c) for c in categories}
     for category in categories:
-        for index, entry in enumerate(load_entries(category, function_docs=False)):
+        for index, entry in enumerate(entries[category]):
             positions[category].setdefault(entry["id"], index)
     # The journal's own reader: the last record per candidate; error records hold no model output.
     for row in Journal(run_dir / "journal.jsonl").load().values():
         if row.category not in wanted or row.status == "error":
             continue
         entry_id, _, index = row.task_id.partition("@")  # "<id>@<index>": a repeated id in the data
-        cases.append({"category": row.category, "id": entry_id,
-                      "index": int(index) if index else positions[row.category][entry_id],
-                      "batch": row.sample, "label": f"sample {row.sample}", "output": row.output,
-                      "decode_error": row.decode_error})
+        case = {"category": row.category, "id": entry_id,
+                "index": int(index) if index else positions[row.category][entry_id],
+                "batch": row.sample, "label": f"sample {row.sample}"}
+        if isinstance(row.detail.get("raw_text"), str):
+            case.update(mode=mode, text=row.detail["raw_text"])
+            if mode == "fc":
+                entry = entries[row.category][case["index"]]
+                case["names"] = to_tools(prepare_functions(entry.get("function", []), row.category))[1]
+        else:
+            case.update(output=row.output, decode_error=row.decode_error)
+        cases.append(case)
     return cases
 
 
 # ------------------------------------------------------------------ ours + comparison
 
-def score_ours(cases: list[dict]) -> float:
+def score_ours(cases: list[dict], decoder: str = "official") -> float:
     """Fill each case's `ours` verdict (score_entry on full entries), and check that
-    the Scorer (cached scoring index) gives the same; returns the seconds spent in score_entry."""
+    the Scorer (cached scoring index) gives the same; returns the seconds spent in score_entry.
+    Raw-text cases are decoded first by our harness's decoder."""
     by_category = defaultdict(list)
     for case in cases:
         by_category[case["category"]].append(case)
+        if "text" in case:
+            case["output"], case["decode_error"] = decode_ours(case, decoder)
     seconds = 0.0
     scorer = Scorer(model_name=OFFICIAL_MODEL_DIR)
     for category, rows in by_category.items():
@@ -585,14 +349,16 @@ def score_ours(cases: list[dict]) -> float:
         answers = load_answers(category)
         started = time.perf_counter()
         for case in rows:
-            # The official side gets the output through JSON; so do we (tuples become lists).
-            output = json.loads(json.dumps(case["output"]))
+            # A replayed output reaches the official side through JSON; so it does ours (tuples
+            # become lists). A raw text is decoded on both sides in process.
+            output = case["output"] if "text" in case else json.loads(json.dumps(case["output"]))
             v = score_entry(category, entries[case["index"]], answers.get(case["id"]), output,
                             case["decode_error"], model_name=OFFICIAL_MODEL_DIR)
             case["ours"] = {"valid": v.valid, "error_type": v.error_type or None}
         seconds += time.perf_counter() - started
         for case in rows:
-            v = scorer.score(category, case["id"], json.loads(json.dumps(case["output"])), case["decode_error"])
+            output = case["output"] if "text" in case else json.loads(json.dumps(case["output"]))
+            v = scorer.score(category, case["id"], output, case["decode_error"])
             case["scorer_same"] = (v.valid, v.error_type or None) == (case["ours"]["valid"], case["ours"]["error_type"])
     return seconds
 
@@ -604,28 +370,53 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-dir", type=Path, default=None, help="judge a harness run's outputs (DIR/journal.jsonl)")
     ap.add_argument("--venv", default=None, help="venv with bfcl-eval installed (created if missing)")
-    ap.add_argument("--json", type=Path, default=None, help="write the per-case comparison here")
+    ap.add_argument("--json", type=Path, default=None, help="write the counts and per-case comparison here")
+    ap.add_argument("--modes", nargs="+", default=["fc", "prompt"], choices=["fc", "prompt"],
+                    help="single-turn raw texts in these modes")
+    ap.add_argument("--decoder", nargs="+", default=["official"], choices=["official", "lenient"],
+                    help="our harness's decoder(s) to compare (lenient: the runtime's tolerant parsers, "
+                         "which the harness used before issue 13)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = ap.parse_args()
 
     categories = expand_categories(args.categories)
-    cases = journal_cases(args.run_dir, categories) if args.run_dir else generated_cases(categories, args.limit, args.seed)
+    if args.run_dir:
+        cases = journal_cases(args.run_dir, categories)
+    else:
+        cases = raw_text_cases(categories, args.limit, args.seed, args.modes)
+        cases += generated_cases([c for c in categories if data.is_multi_turn(c)], args.limit, args.seed)
     for k, case in enumerate(cases):
         case["key"] = k
-        case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
+        if "text" not in case:
+            case["mode"] = "replay"
+            case["official_output"] = official_output(case["category"], case["output"], case["decode_error"])
     print(f"{len(cases)} outputs over {len({(c['category'], c['index']) for c in cases})} entries", file=sys.stderr)
 
     python = find_official_python(args.venv)
     official, official_seconds = run_official(python, [
-        {k: c[k] for k in ("key", "category", "id", "batch", "official_output")} for c in cases])
-    ours_seconds = score_ours(cases)
+        {k: c[k] for k in ("key", "category", "id", "batch", "mode", "official_output", "text", "names") if k in c}
+        for c in cases])
+    summary = {}
+    for decoder in args.decoder:
+        ours_seconds = score_ours(cases, decoder)
+        summary[decoder] = report(cases, official, categories, decoder, args.verbose)
+        print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s "
+              "(not the speed benchmark; see bfcl_score_speed.py)")
+        if args.json:
+            summary[decoder]["cases"] = [{k: c.get(k) for k in ("category", "id", "mode", "label", "text", "ours", "official")}
+                                         for c in cases]
+    if args.json:
+        args.json.write_text(json.dumps(summary))
 
+
+def report(cases: list[dict], official: dict, categories: list[str], decoder: str, verbose: bool) -> dict:
+    """Print the agreement table for one of our decoders; returns the counts."""
     table = defaultdict(Counter)
     disagreements = []
     for case in cases:
         theirs = official[case["key"]]
         case["official"] = {"valid": theirs["valid"], "error_type": theirs["error_type"]}
-        row = table[case["category"]]
+        row = table[(case["category"], case["mode"])]
         row["outputs"] += 1
         row["official_valid"] += bool(theirs["valid"])
         if theirs["valid"] is None:
@@ -637,33 +428,41 @@ def main() -> None:
         else:
             disagreements.append(case)
 
-    print(f"\n{'category':<26}{'outputs':>8}{'official valid':>15}{'agree':>8}{'agreement':>11}{'same error type*':>18}")
+    print(f"\nour decoder: {decoder}; fc/prompt: raw texts decoded by each side; replay: our decoded outputs replayed")
+    print(f"{'category':<26}{'mode':<8}{'outputs':>8}{'official valid':>15}{'agree':>8}{'agreement':>11}{'same error type*':>18}")
     total = Counter()
-    for category in categories:
-        row = table[category]
+    for category, mode in [(c, m) for c in categories for m in ("fc", "prompt", "replay")]:
+        row = table[(category, mode)]
         if not row["outputs"]:
             continue
         total.update(row)
         failed = row["outputs"] - row["official_valid"]
-        print(f"{category:<26}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
+        print(f"{category:<26}{mode:<8}{row['outputs']:>8}{row['official_valid']:>15}{row['agree']:>8}"
               f"{100 * row['agree'] / row['outputs']:>10.2f}%{row['same_error_type']:>10}/{failed}")
-    print(f"{'total':<26}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
+    for mode in ("fc", "prompt", "replay"):
+        rows = [r for (c, m), r in table.items() if m == mode and r["outputs"]]
+        if rows:
+            n, agree = sum(r["outputs"] for r in rows), sum(r["agree"] for r in rows)
+            print(f"{'total ' + mode:<34}{n:>8}{'':>15}{agree:>8}{100 * agree / max(1, n):>10.2f}%")
+    print(f"{'total':<34}{total['outputs']:>8}{total['official_valid']:>15}{total['agree']:>8}"
           f"{100 * total['agree'] / max(1, total['outputs']):>10.2f}%{total['same_error_type']:>10}/{total['outputs'] - total['official_valid']}")
     print("* among outputs both sides fail, how many get the same error_type")
     if total["official_crash"]:
         print(f"official checker crashed on {total['official_crash']} outputs")
     scorer_same = sum(c["scorer_same"] for c in cases)
     print(f"our two paths (score_entry on full entries / Scorer on the cached index) agree on {scorer_same}/{len(cases)}")
-    print(f"scoring time: ours {ours_seconds:.2f} s, official runner {official_seconds:.2f} s (not the speed benchmark; see bfcl_score_speed.py)")
     labels = Counter((c["category"], c["label"]) for c in disagreements)
     if disagreements:
         print(f"\n{len(disagreements)} disagreements:")
-        for (category, label), n in labels.most_common():
+        for (category, label), n in labels.most_common(None if verbose else 40):
             print(f"  {category} / {label}: {n}")
-        for case in disagreements[: None if args.verbose else 20]:
-            print(f"  {case['id']} [{case['label']}] ours={case['ours']} official={case['official']}")
-    if args.json:
-        args.json.write_text(json.dumps([{k: c[k] for k in ("category", "id", "label", "ours", "official")} for c in cases]))
+        for case in disagreements[: None if verbose else 20]:
+            print(f"  {case['id']} [{case['label']}] {case.get('text', '')[:160]!r} ours={case['ours']} official={case['official']}")
+    by_mode = {m: {"outputs": sum(r["outputs"] for (c, mm), r in table.items() if mm == m),
+                   "disagree": sum(r["outputs"] - r["agree"] for (c, mm), r in table.items() if mm == m)}
+               for m in ("fc", "prompt", "replay")}
+    return {"outputs": total["outputs"], "disagree": len(disagreements), "crashes": total["official_crash"],
+            "scorer_same": scorer_same, "by_mode": by_mode}
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ def _print_run_end(err, stats, where: str) -> None:
 def bfcl(
     model: Annotated[str, typer.Option("--model", "-m", help="Backend spec (see `agent models`).")] = "embedded",
     mode: Annotated[str, typer.Option(help="fc: native tools; prompt: a pythonic call list in the text.")] = "fc",
+    decoder: Annotated[str, typer.Option(help="official: decode the raw text exactly as the official BFCL "
+                                         "pipeline (leaderboard-comparable); lenient: the runtime's tolerant "
+                                         "parsers, NOT official.")] = "official",
     tool_choice: Annotated[str, typer.Option(help="FC mode, single-turn entries: auto, or required (forces a "
                                              "call: every irrelevance entry then fails).")] = "auto",
     categories: Annotated[Optional[List[str]], typer.Option(
@@ -82,10 +85,12 @@ def bfcl(
     out, err = _consoles()
     if mode not in ("fc", "prompt"):
         _fail(err, f"--mode must be fc or prompt, not {mode!r}")
+    if decoder not in ("official", "lenient"):
+        _fail(err, f"--decoder must be official or lenient, not {decoder!r}")
     if tool_choice not in ("auto", "required"):
         _fail(err, f"--tool-choice must be auto or required, not {tool_choice!r}")
     cats = [c.strip() for item in (categories or ["non_live"]) for c in item.split(",") if c.strip()]
-    config = BfclConfig(model=model, mode=mode, tool_choice=tool_choice, categories=cats, n=n, limit=limit, seed=seed,
+    config = BfclConfig(model=model, mode=mode, decoder=decoder, tool_choice=tool_choice, categories=cats, n=n, limit=limit, seed=seed,
                         temperature=temperature, top_p=top_p, max_tokens=max_tokens, top_logprobs=top_logprobs,
                         constrained=constrained, concurrency=concurrency, task_timeout=task_timeout,
                         retries=retries, retry_errors=retry_errors)

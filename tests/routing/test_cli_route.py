@@ -45,7 +45,7 @@ def runs(tmp_path_factory):
     config = BfclConfig(model="scripted", categories=CATEGORIES, limit=LIMIT, n=1, selectors=["first"])
     scripts = {"caller": caller_reply(), "chatter": lambda m, t, i: ("I cannot help with that.", [])}
     for name, reply in scripts.items():
-        asyncio.run(run_bfcl(config, root / name, backend=ScriptedBackend(reply), progress=False))
+        asyncio.run(run_bfcl(config, root / name, backend=ScriptedBackend(reply, raw_text=True), progress=False))
     return root
 
 

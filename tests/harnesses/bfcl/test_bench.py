@@ -54,7 +54,7 @@ def single_turn_script(categories):
 
 async def test_single_turn_gold_calls_score_correct_and_broken_ones_wrong(tmp_path):
     config = BfclConfig(model="scripted", categories=["simple", "multiple", "parallel", "irrelevance"], n=2, limit=5)
-    backend = ScriptedBackend(single_turn_script(config.categories))
+    backend = ScriptedBackend(single_turn_script(config.categories), raw_text=True)
     stats, summary = await run_bfcl(config, tmp_path, backend=backend, progress=False)
     records = Journal(tmp_path / "journal.jsonl").load()
     assert len(records) == 4 * 5 * 2 and stats.errors == 0
@@ -103,7 +103,7 @@ async def test_multi_turn_replaying_the_ground_truth_passes_the_state_checks(tmp
         return ("", _keyword_calls(answers[eid][t], entries[eid]["function"]))
 
     config = BfclConfig(model="scripted", categories=[category], n=1, limit=3)
-    await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply), progress=False)
+    await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply, raw_text=True), progress=False)
     records = Journal(tmp_path / "journal.jsonl").load()
     assert len(records) == 3
     for r in records.values():
@@ -115,7 +115,7 @@ async def test_multi_turn_replaying_the_ground_truth_passes_the_state_checks(tmp
 
 async def test_a_run_dir_refuses_other_settings_and_repeated_ids_stay_distinct(tmp_path):
     config = BfclConfig(model="scripted", categories=["irrelevance"], n=1, limit=1)
-    backend = ScriptedBackend(lambda m, t, i: ("no", []))
+    backend = ScriptedBackend(lambda m, t, i: ("no", []), raw_text=True)
     await run_bfcl(config, tmp_path, backend=backend, progress=False)
     with pytest.raises(RunDirMismatch, match="temperature"):
         await run_bfcl(BfclConfig(model="scripted", categories=["irrelevance"], temperature=0.1, limit=1),
@@ -221,7 +221,7 @@ async def test_prompt_mode_puts_the_docs_in_the_system_prompt_and_scores_pythoni
         return (render_pythonic_calls(calls) if index == 0 else "I would call a function.", [])
 
     config = BfclConfig(model="scripted", mode="prompt", categories=["simple"], n=2, limit=3)
-    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply), progress=False)
+    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply, raw_text=True), progress=False)
     records = Journal(tmp_path / "journal.jsonl").load()
     assert stats.errors == 0 and len(records) == 6
     assert [records[(t, s)].correct for t in ("simple_0", "simple_1", "simple_2") for s in (0, 1)] == [True, False] * 3
@@ -240,7 +240,7 @@ async def test_miss_func_entries_announce_held_out_functions_at_their_turn(tmp_p
     from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
     from agentforge.runtime.messages import Sampling
 
-    episode = await multi_turn(ScriptedBackend(reply), entry, "multi_turn_miss_func", "fc", Sampling(),
+    episode = await multi_turn(ScriptedBackend(reply, raw_text=True), entry, "multi_turn_miss_func", "fc", Sampling(),
                                MultiTurnEnv(entry))
     names = {d["name"] for d in held}
     assert len(episode.turns) == len(entry["question"])

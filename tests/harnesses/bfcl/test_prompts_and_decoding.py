@@ -6,6 +6,7 @@ from agentforge.harnesses.bfcl.canonical import NO_CALL, canonical_calls, canoni
 from agentforge.harnesses.bfcl.episodes import decode_fc, decode_prompt
 from agentforge.harnesses.bfcl.prompts import prepare_functions, to_schema, to_tools
 from agentforge.runtime.messages import Completion, FunctionCall, ToolCall
+from agentforge.runtime.parsing import render_hermes_call
 
 DOC = {
     "name": "math.hypot",
@@ -39,18 +40,22 @@ def test_fc_tools_use_valid_names_and_map_back():
     specs, names = to_tools([DOC])
     assert specs[0].function.name == "math_hypot"
     assert names == {"math_hypot": "math.hypot"}
-    completion = Completion(text="", tool_calls=[ToolCall(function=FunctionCall(name="math_hypot",
-                                                                              arguments='{"x": 3.0}'))])
+    call = ToolCall(function=FunctionCall(name="math_hypot", arguments='{"x": 3.0}'))
+    completion = Completion(text=render_hermes_call(call), tool_calls=[call])  # as every backend fills text
     decoded = decode_fc(completion, names)
     assert decoded.error is None
     assert decoded.official() == [{"math.hypot": {"x": 3.0}}]
 
 
-def test_fc_turn_with_a_malformed_call_does_not_decode():
-    completion = Completion(text="<tool_call>{bad</tool_call>", parse_errors=["not JSON"])
-    assert decode_fc(completion, {}).calls is None
-    completion = Completion(text="", tool_calls=[ToolCall(function=FunctionCall(name="f", arguments="[1]"))])
-    assert "not an object" in decode_fc(completion, {}).error
+def test_fc_turn_with_a_malformed_call_holds_no_call():
+    # Officially (the Qwen FC handler) a block that is not a JSON object empties the whole turn.
+    good = '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>'
+    completion = Completion(text=good + '\n<tool_call>\n{bad\n</tool_call>', parse_errors=["not JSON"])
+    decoded = decode_fc(completion, {})
+    assert decoded.error is None and decoded.official() == [] and decoded.calls == []
+    # A JSON object whose arguments are not an object fails the turn (a decode error).
+    decoded = decode_fc(Completion(text='<tool_call>\n{"name": "f", "arguments": [1]}\n</tool_call>'), {})
+    assert decoded.calls is None and "not a JSON object" in decoded.error
     assert decode_fc(Completion(text="I cannot help."), {}).official() == []
 
 

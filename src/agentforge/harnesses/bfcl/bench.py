@@ -32,7 +32,7 @@ from agentforge.runtime.trajectory import Trajectory
 from agentforge.selectors.candidate import candidate_signals
 
 # What makes two runs comparable; a run directory refuses to mix them.
-IDENTITY = ("model", "mode", "tool_choice", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
+IDENTITY = ("model", "mode", "decoder", "tool_choice", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
 DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10",
                      "weighted_vote_top10", "weighted_vote_top90", "oracle")
 
@@ -41,6 +41,9 @@ DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group
 class BfclConfig:
     model: str = "embedded"
     mode: str = "fc"  # fc | prompt
+    # "official": decode raw text exactly as the official pipeline (leaderboard-comparable);
+    # "lenient": the runtime's tolerant parsers, NOT official (scores are not comparable).
+    decoder: str = "official"
     # FC single-turn entries only: "required" forces a call (and so fails every
     # irrelevance entry); multi-turn turns must be able to end, so they stay on auto.
     tool_choice: str = "auto"
@@ -106,7 +109,8 @@ class BfclAttempt:
         sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, samples[0]))
         if self.config.mode == "fc" and self.config.tool_choice != "auto":
             sampling = sampling.merged(tool_choice=self.config.tool_choice)
-        outs = await single_turn(self.backend, entry, task.category, self.config.mode, len(samples), sampling)
+        outs = await single_turn(self.backend, entry, task.category, self.config.mode, len(samples), sampling,
+                                 self.config.decoder)
         seconds = (time.monotonic() - started) / len(samples)
         results = []
         for sample, (decoded, completion) in zip(samples, outs):
@@ -114,8 +118,10 @@ class BfclAttempt:
             verdict = score_entry(task.category, entry, answer, output, decoded.error)
             traj = Trajectory(task_id=task.id, messages=[completion.message()], status="done",
                               final_reward=float(verdict.valid), metadata={"sample": sample})
-            results.append(await self._result(task, sample, verdict, [completion], seconds, output,
-                                              decoded.error, canonical.canonical_calls(decoded.calls), traj))
+            result = await self._result(task, sample, verdict, [completion], seconds, output,
+                                        decoded.error, canonical.canonical_calls(decoded.calls), traj)
+            result.detail["raw_text"] = completion.text  # what the official decoder would read
+            results.append(result)
         return results
 
     async def _multi_turn(self, task: Task, sample: int) -> SampleResult:
@@ -123,7 +129,7 @@ class BfclAttempt:
         started = time.monotonic()
         sampling = self.sampling.merged(seed=request_seed(self.config.seed, task.id, sample))
         episode = await multi_turn(self.backend, entry, task.category, self.config.mode, sampling,
-                                   MultiTurnEnv(entry), task_id=task.id)
+                                   MultiTurnEnv(entry), task_id=task.id, decoder=self.config.decoder)
         error = "force-quit after too many steps in one turn" if episode.force_quit else None
         verdict = score_entry(task.category, entry, answer, episode.turns, error)
         episode.trajectory.final_reward = float(verdict.valid)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
+from agentforge.harnesses.bfcl.checker import is_call_list, language_of
 from agentforge.harnesses.bfcl.data import functions_at_turn, is_holdout_turn
 from agentforge.harnesses.bfcl.env_worker import EnvWorker
 from agentforge.harnesses.bfcl.multi_turn import STOPPED, MultiTurnEnv, step_limit_reached
+from agentforge.harnesses.bfcl.official_decode import DecodeError, decode_fc_text, decode_prompt_text
 from agentforge.harnesses.bfcl.prompts import added_functions_message, prepare_functions, to_tools, with_system_prompt
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.messages import Completion, Message, Sampling
@@ -26,18 +29,55 @@ from agentforge.runtime.parsing import parse_pythonic
 from agentforge.runtime.trajectory import Step, Trajectory
 
 
+DECODERS = ("official", "lenient")
+
+
 @dataclass
 class Decoded:
-    calls: list[dict] | None  # [{"name", "arguments"}], None when the turn did not decode
-    error: str | None = None
+    output: Any  # the official format `[{name: {arg: value}}]`, or whatever else the decoder returned
+    error: str | None = None  # the decoder failed (output is None)
 
-    def official(self) -> list[dict] | None:
-        """The official single-turn format `[{name: arguments}]`."""
-        return None if self.calls is None else [{c["name"]: c["arguments"]} for c in self.calls]
+    @property
+    def calls(self) -> list[dict] | None:
+        """[{"name", "arguments"}], or None when the output is not a call list."""
+        if self.error is not None or not is_call_list(self.output):
+            return None
+        return [{"name": name, "arguments": args} for call in self.output for name, args in call.items()]
+
+    def official(self) -> Any:
+        """The output in the official single-turn format (what the checker reads)."""
+        return self.output
+
+    @classmethod
+    def from_calls(cls, calls: list[dict]) -> "Decoded":
+        return cls([{c["name"]: c["arguments"]} for c in calls])
 
 
-def decode_fc(completion: Completion, names: dict[str, str]) -> Decoded:
-    """Native tool calls back to BFCL names; malformed calls fail the whole turn."""
+def decode_fc(completion: Completion, names: dict[str, str], *, execute: bool = False) -> Decoded:
+    """FC mode, as the official (Qwen FC) handler decodes the raw text: one
+    malformed `<tool_call>` block makes the whole turn hold no call (`[]`); a call
+    object without a name or JSON-object arguments fails the turn. `execute`: the
+    multi-turn decoding, which also takes arguments given as a JSON string.
+    Exposed tool names map back to the BFCL names (`a_b` -> `a.b`)."""
+    try:
+        output = decode_fc_text(completion.text, execute=execute)
+    except DecodeError as e:
+        return Decoded(None, str(e))
+    return Decoded([{names.get(name, name): args for name, args in call.items()} for call in output])
+
+
+def decode_prompt(text: str, language: str = "Python") -> Decoded:
+    """Prompt mode, exactly as the official decoder: one pythonic `[f(a=1), g(b='x')]`
+    list and nothing else around it (see official_decode)."""
+    try:
+        return Decoded(decode_prompt_text(text, language))
+    except DecodeError as e:
+        return Decoded(None, str(e))
+
+
+def decode_fc_lenient(completion: Completion, names: dict[str, str]) -> Decoded:
+    """NOT the official decoding: the runtime's tolerant parse of the tool calls
+    (what `agent serve` returns); any malformed call fails the whole turn."""
     if completion.parse_errors:
         return Decoded(None, "; ".join(completion.parse_errors))
     calls = []
@@ -49,15 +89,18 @@ def decode_fc(completion: Completion, names: dict[str, str]) -> Decoded:
         if not isinstance(arguments, dict):
             return Decoded(None, f"arguments of {call.function.name} are not an object")
         calls.append({"name": names.get(call.function.name, call.function.name), "arguments": arguments})
-    return Decoded(calls)
+    return Decoded.from_calls(calls)
 
 
-def decode_prompt(text: str) -> Decoded:
-    """Prompt mode: a pythonic `[f(a=1), g(b='x')]` list in the text."""
+def decode_prompt_lenient(text: str) -> Decoded:
+    """NOT the official decoding: the runtime's tolerant pythonic parser (prose,
+    fences and line-separated calls around the list are accepted; Java and
+    JavaScript values become Python values)."""
     parsed = parse_pythonic(text)
     if parsed.errors:
         return Decoded(None, "; ".join(str(e) for e in parsed.errors))
-    return Decoded([{"name": c.function.name, "arguments": json.loads(c.function.arguments)} for c in parsed.tool_calls])
+    return Decoded.from_calls([{"name": c.function.name, "arguments": json.loads(c.function.arguments)}
+                               for c in parsed.tool_calls])
 
 
 @dataclass
@@ -68,29 +111,38 @@ class Setup:
     messages: list[Message]
     tools: list | None
     names: dict[str, str] = field(default_factory=dict)
+    language: str = "Python"  # of the entry's functions (prompt mode decodes Java/JavaScript values as text)
+    decoder: str = "official"  # or "lenient": not the official decoding
 
-    def decode(self, completion: Completion) -> Decoded:
-        return decode_fc(completion, self.names) if self.mode == "fc" else decode_prompt(completion.text)
+    def decode(self, completion: Completion, *, execute: bool = False) -> Decoded:
+        if self.decoder == "lenient":
+            return decode_fc_lenient(completion, self.names) if self.mode == "fc" else decode_prompt_lenient(completion.text)
+        if self.mode == "fc":
+            return decode_fc(completion, self.names, execute=execute)
+        return decode_prompt(completion.text, self.language)
 
     def assistant(self, completion: Completion) -> Message:
         # prompt mode keeps the raw call list the model wrote
         return completion.message() if self.mode == "fc" else Message(role="assistant", content=completion.text)
 
 
-def setup(entry: dict, category: str, mode: str, first_turn: list[dict]) -> Setup:
+def setup(entry: dict, category: str, mode: str, first_turn: list[dict], decoder: str = "official") -> Setup:
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown BFCL decoder {decoder!r}: use official (the leaderboard's) or lenient")
     functions = prepare_functions(entry.get("function", []), category)
+    language = language_of(category)
     if mode == "fc":
         tools, names = to_tools(functions)
-        return Setup(mode, [Message.model_validate(m) for m in first_turn], tools or None, names)
+        return Setup(mode, [Message.model_validate(m) for m in first_turn], tools or None, names, language, decoder)
     if mode == "prompt":
-        return Setup(mode, with_system_prompt(first_turn, functions), None)
+        return Setup(mode, with_system_prompt(first_turn, functions), None, {}, language, decoder)
     raise ValueError(f"unknown BFCL mode {mode!r}: use fc or prompt")
 
 
 async def single_turn(backend: Backend, entry: dict, category: str, mode: str, n: int,
-                      sampling: Sampling) -> list[tuple[Decoded, Completion]]:
+                      sampling: Sampling, decoder: str = "official") -> list[tuple[Decoded, Completion]]:
     """n candidates for a single-turn entry, in one request."""
-    s = setup(entry, category, mode, entry["question"][0])
+    s = setup(entry, category, mode, entry["question"][0], decoder)
     completions = await backend.complete(s.messages, s.tools, n, sampling)
     if len(completions) != n:
         raise BackendError(f"asked for {n} candidates, the backend returned {len(completions)}")
@@ -106,27 +158,28 @@ class Episode:
 
 
 async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
-                     env: MultiTurnEnv, task_id: str = "", call_timeout: float | None = None) -> Episode:
+                     env: MultiTurnEnv, task_id: str = "", decoder: str = "official",
+                     call_timeout: float | None = None) -> Episode:
     """One multi-turn episode. `env` gives the backends' starting state; they run
     in a worker process (`env` itself stays as it is), each call for at most
     `call_timeout` seconds (default env_worker.call_timeout())."""
     async with EnvWorker(env, timeout=call_timeout) as worker:
         worker.start_soon()  # while the model writes its first reply
-        return await _episode(backend, entry, category, mode, sampling, worker, task_id)
+        return await _episode(backend, entry, category, mode, sampling, worker, task_id, decoder)
 
 
 async def _episode(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
-                   worker: EnvWorker, task_id: str) -> Episode:
+                   worker: EnvWorker, task_id: str, decoder: str) -> Episode:
     s: Setup | None = None
     traj = Trajectory(task_id=task_id, messages=[])
     episode = Episode(turns=[], trajectory=traj, completions=[])
     for index, turn in enumerate(entry["question"]):
         if s is None:
-            s = setup(entry, category, mode, turn)
+            s = setup(entry, category, mode, turn, decoder)
             traj.messages.extend(s.messages)
         else:
             if is_holdout_turn(entry, index):  # held-out functions join the tools from this turn on
-                now = setup({**entry, "function": functions_at_turn(entry, index)}, category, mode, [])
+                now = setup({**entry, "function": functions_at_turn(entry, index)}, category, mode, [], decoder)
                 s.tools, s.names = now.tools, now.names
                 added = entry["missed_function"][str(index)]
                 user = [added_functions_message(prepare_functions(added, category), mode)]
@@ -140,7 +193,7 @@ async def _episode(backend: Backend, entry: dict, category: str, mode: str, samp
             traj.messages.append(s.assistant(completion))
             step = Step(completion=completion)
             traj.steps.append(step)
-            decoded = s.decode(completion)
+            decoded = s.decode(completion, execute=True)
             if not decoded.calls:  # plain answer or undecodable: the turn is over
                 steps.append([])
                 break
@@ -171,7 +224,8 @@ async def _execute(worker: EnvWorker, calls: list[dict]) -> list[str]:
 
 
 def _observations(s: Setup, completion: Completion, calls: list[dict], results: list[str]) -> list[Message]:
-    if s.mode == "fc":
+    if s.mode == "fc" and len(completion.tool_calls) == len(calls):
         return [Message.tool(r, tc.id, tc.function.name) for tc, r in zip(completion.tool_calls, results)]
-    # prompt mode has no call ids; the results go back as tool turns named by the call
+    # prompt mode has no call ids (nor FC mode where the runtime's tolerant parse found other
+    # calls than the official decoding): the results go back as tool turns named by the call
     return [Message.tool(r, None, c["name"]) for c, r in zip(calls, results)]
