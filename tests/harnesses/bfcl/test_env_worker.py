@@ -100,7 +100,7 @@ async def test_power_7_30000000_is_stopped_the_loop_keeps_running_and_resume_doe
     ticking = asyncio.create_task(ticker.run())
     try:
         config = BfclConfig(model="scripted", categories=["multi_turn_base"], n=1, limit=1)
-        stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply), progress=False)
+        stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(reply, raw_text=True), progress=False)
     finally:
         ticking.cancel()
 
@@ -122,7 +122,7 @@ async def test_power_7_30000000_is_stopped_the_loop_keeps_running_and_resume_doe
     def never(messages, tools, index):
         raise AssertionError("a resumed run replayed the episode")
 
-    await run_bfcl(config, tmp_path, backend=ScriptedBackend(never), progress=False)
+    await run_bfcl(config, tmp_path, backend=ScriptedBackend(never, raw_text=True), progress=False)
     assert list(Journal(tmp_path / "journal.jsonl").load().values()) == [record]
 
 
@@ -139,7 +139,7 @@ async def test_the_task_timeout_fires_during_a_call_that_computes_for_ever(tmp_p
     before = child_processes()
     config = BfclConfig(model="scripted", categories=["multi_turn_base"], n=1, limit=1, task_timeout=3, retries=0)
     started = time.monotonic()
-    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(lambda m, t, i: ("", [("power", POWER)])),
+    stats, _ = await run_bfcl(config, tmp_path, backend=ScriptedBackend(lambda m, t, i: ("", [("power", POWER)]), raw_text=True),
                               progress=False)
     took = time.monotonic() - started
     (record,) = Journal(tmp_path / "journal.jsonl").load().values()

@@ -193,13 +193,13 @@ async def _episode(backend: Backend, entry: dict, category: str, mode: str, samp
             traj.messages.append(s.assistant(completion))
             step = Step(completion=completion)
             traj.steps.append(step)
-            decoded = s.decode(completion, execute=True)
-            if not decoded.calls:  # plain answer or undecodable: the turn is over
+            calls = s.decode(completion, execute=True).calls  # built anew on each access: take it once
+            if not calls:  # plain answer or undecodable: the turn is over
                 steps.append([])
                 break
-            steps.append(decoded.calls)
-            results = await _execute(worker, decoded.calls)
-            step.observations = _observations(s, completion, decoded.calls, results)
+            steps.append(calls)
+            results = await _execute(worker, calls)  # marks stopped calls in `steps` too
+            step.observations = _observations(s, completion, calls, results)
             traj.messages.extend(step.observations)
             if step_limit_reached(len(steps)):  # every step so far made calls
                 episode.force_quit = True
