@@ -65,3 +65,9 @@ async def stream_from_complete(
     """A stream for backends that cannot stream: each candidate in one piece."""
     for i, c in enumerate(await backend.complete(messages, tools, n, sampling)):
         yield StreamEvent(index=i, text=c.text, completion=c)
+
+
+class ContextLengthError(ValueError):
+    """The request can never run on this model: its prompt (times its candidates)
+    does not fit the context or the KV cache budget. The client must shrink it
+    (a 400, not a server error); the message says by how much."""
