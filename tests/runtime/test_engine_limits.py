@@ -37,6 +37,11 @@ def tiny_llama(context: int = CONTEXT) -> Llama:
     return Llama(cfg, sd)
 
 
+def position_bytes(cfg: LlamaConfig) -> int:
+    """KV bytes of one position of one sequence: keys and values, every layer, fp32."""
+    return cfg.num_layers * 2 * cfg.num_kv_heads * cfg.head_dim * 4
+
+
 def kv_tensor_bytes(engine) -> int:
     """Bytes of every live KV cache built for this engine's model."""
     gc.collect()
@@ -101,7 +106,7 @@ def test_kv_memory_returns_to_baseline_after_a_context_length_prompt(make_engine
     engine.submit(runs.request("long", long_prompt, 4))
     runs.wait({"long": 1})
     assert [e.finish_reason for e in runs.results("long")] == ["length"]
-    one_row = CONTEXT * KVCache.bytes_per_position(engine.model.cfg)  # the prompt's KV, remembered for reuse
+    one_row = CONTEXT * position_bytes(engine.model.cfg)  # the prompt's KV, remembered for reuse
     after = kv_tensor_bytes(engine)
     assert after <= baseline + one_row, (baseline, after)
     assert after == engine.kv_bytes()  # the engine's own account is exact
@@ -114,7 +119,7 @@ def test_kv_memory_stays_within_the_budget_and_preempted_sequences_resume_exactl
     preempts and resumes, never holds more than the budget, and every output
     equals the one computed alone."""
     context = 2048
-    bpp = KVCache.bytes_per_position(tiny_llama(context).cfg)
+    bpp = position_bytes(tiny_llama(context).cfg)
     budget = (2 * context + 1024) * bpp  # the floor (one full-context sequence and its prefill) and a little
     engine = make_engine(context, max_slots=8, kv_budget=budget)
     alone = Collector()
@@ -154,7 +159,7 @@ def test_over_long_prompt_is_refused_before_any_prefill(make_engine):
 def test_a_request_too_big_for_the_kv_budget_is_refused_at_once(make_engine):
     from agentforge.runtime.backends.base import ContextLengthError
 
-    bpp = KVCache.bytes_per_position(tiny_llama().cfg)
+    bpp = position_bytes(tiny_llama().cfg)
     engine = make_engine(kv_budget=2 * CONTEXT * bpp)  # the least allowed
     runs = Collector()
     with pytest.raises(ContextLengthError, match="n=8 candidates of a 8000-token prompt need .* of KV cache"):
