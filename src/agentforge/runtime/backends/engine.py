@@ -33,12 +33,12 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 
 from agentforge.runtime.backends.base import ContextLengthError
+from agentforge.runtime.backends.engine_requests import FinishEvent, GenerationRequest, TokenEvent, PrefillJob, SequenceState
 from agentforge.runtime.backends.llama import KVCache, Llama
 from agentforge.runtime.backends.prefix_cache import GRANULE, PREFIX_MIN, PrefixCache, Remembered, common_prefix
 from agentforge.runtime.backends.prefix_cache import granular as _granular
@@ -48,65 +48,6 @@ log = logging.getLogger(__name__)
 
 PREFILL_CHUNK = 256  # prompt tokens per prefill call; bounds how long decoding pauses
 DEFAULT_KV_BUDGET = 2 << 30  # bytes; raised to what one full-context sequence needs
-
-
-@dataclass
-class TokenEvent:
-    index: int
-    token_id: int
-    logprob: float
-    top: list[tuple[int, float]]  # (token id, logprob), most likely first
-
-
-@dataclass
-class FinishEvent:
-    index: int
-    token_ids: list[int]
-    logprobs: list[float]
-    top: list[list[tuple[int, float]]]
-    finish_reason: str  # stop | length | cancelled | error
-    prompt_tokens: int
-    stop_text_len: int | None = None  # where a stop string began in the decoded text
-    error: str | None = None
-
-
-@dataclass
-class GenerationRequest:
-    prompt_ids: list[int]
-    n: int
-    sampling: SamplingSpec
-    emit: Callable[[Any], None]  # receives TokenEvent (if stream) and FinishEvent, on the engine thread
-    stream: bool = False
-    cancelled: bool = False
-    constraints: list[Any] | None = None  # one tool_grammar.Constraint per candidate, or None
-
-
-@dataclass
-class _Sequence:
-    request: GenerationRequest
-    index: int
-    position: int  # next cache position to write (= tokens in cache)
-    pending: int  # sampled token not yet in the cache
-    generator: torch.Generator | None
-    constraint: Any = None  # this candidate's grammar state (tool_grammar.Constraint), if constrained
-    error: str | None = None
-    token_ids: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    top: list[list[tuple[int, float]]] = field(default_factory=list)
-
-
-@dataclass
-class _Prefill:
-    """Tokens to run through the model into a one-row cache of their own: a new
-    request's prompt (then `rows` = its n candidates start), or a preempted
-    sequence's prompt and samples so far (then it resumes where it was)."""
-
-    request: GenerationRequest
-    tokens: list[int]
-    rows: int
-    resume: _Sequence | None = None
-    cache: KVCache | None = None  # allocated when the prefill starts
-    done: int = 0  # tokens already in the cache
 
 
 class Engine:
@@ -137,9 +78,9 @@ class Engine:
         self.prefix_hit_tokens = 0  # prompt tokens served from remembered sequences
         self.prefilled_tokens = 0  # prompt tokens actually run through the model
         self.preempted = 0  # sequences (or prefills) set back to make room
-        self.active: list[_Sequence] = []
-        self.waiting: deque[_Prefill] = deque()
-        self.prefilling: deque[_Prefill] = deque()  # round robin: the head runs the next chunk
+        self.active: list[SequenceState] = []
+        self.waiting: deque[PrefillJob] = deque()
+        self.prefilling: deque[PrefillJob] = deque()  # round robin: the head runs the next chunk
         self._wake = threading.Condition()
         self._stopped = False
         self.steps = 0
@@ -154,7 +95,7 @@ class Engine:
         """Queue a request; refuse at once one that could never run."""
         self.check(len(request.prompt_ids), request.n)
         with self._wake:
-            self.waiting.append(_Prefill(request, request.prompt_ids, request.n))
+            self.waiting.append(PrefillJob(request, request.prompt_ids, request.n))
             self._wake.notify()
 
     def check(self, prompt_tokens: int, n: int) -> None:
@@ -251,7 +192,7 @@ class Engine:
             job.cache, job.done = None, 0
         elif len(self.active) > 1:
             s = self.active.pop()  # the last row: nothing moves
-            job = _Prefill(s.request, s.request.prompt_ids + s.token_ids[:-1], 1, resume=s)
+            job = PrefillJob(s.request, s.request.prompt_ids + s.token_ids[:-1], 1, resume=s)
         else:
             return False
         with self._wake:
@@ -268,7 +209,7 @@ class Engine:
                 self._reuse_prefix(job, prefix)
             self.prefilling.append(job)
 
-    def _admissible(self) -> _Prefill | None:
+    def _admissible(self) -> PrefillJob | None:
         """Pop the first waiting request if it can start now, making room by
         forgetting prefixes (not the one it will reuse)."""
         with self._wake:
@@ -310,7 +251,7 @@ class Engine:
             self.prefilling.pop()
             self._start(job, logits)
 
-    def _start(self, job: _Prefill, logits: torch.Tensor) -> None:
+    def _start(self, job: PrefillJob, logits: torch.Tensor) -> None:
         """Move a finished prefill into the batch (its rows were reserved)."""
         first, end = len(self.active), len(job.tokens)
         for i in range(job.rows):
@@ -325,7 +266,7 @@ class Engine:
         for i in range(req.n):
             seed = None if req.sampling.seed is None else req.sampling.seed + i
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
-            seqs.append(_Sequence(req, i, end, -1, gen, req.constraints[i] if req.constraints else None))
+            seqs.append(SequenceState(req, i, end, -1, gen, req.constraints[i] if req.constraints else None))
         self.active.extend(seqs)
         self._sample(seqs, logits.expand(req.n, -1))
 
@@ -339,7 +280,7 @@ class Engine:
         self.steps += 1
         self._sample(list(seqs), logits)
 
-    def _sample(self, seqs: list[_Sequence], logits: torch.Tensor) -> None:
+    def _sample(self, seqs: list[SequenceState], logits: torch.Tensor) -> None:
         """Pick each sequence's next token, record it, and retire finished ones.
 
         Constrained rows sample from the grammar-masked logits, but the recorded
@@ -374,7 +315,7 @@ class Engine:
         for s, reason, stop_at in done:
             self._retire(s, reason, stop_at)
 
-    def _constrain(self, seqs: list[_Sequence], logits: torch.Tensor) -> torch.Tensor:
+    def _constrain(self, seqs: list[SequenceState], logits: torch.Tensor) -> torch.Tensor:
         """The logits to sample from: rows with a grammar keep only the tokens it
         allows, and only EOS once the grammar is complete and another tool call
         would not fit in the token budget (Constraint.should_end)."""
@@ -393,7 +334,7 @@ class Engine:
         out[rows] = torch.where(allowed, logits[rows], _NEG_INF)
         return out
 
-    def _budget_left(self, s: _Sequence) -> int:
+    def _budget_left(self, s: SequenceState) -> int:
         """Tokens s may still generate, the one sampled now included."""
         return min(s.request.sampling.max_tokens - len(s.token_ids), self.model.cfg.max_positions - s.position)
 
@@ -403,7 +344,7 @@ class Engine:
             self._eos_only[[i for i in self.eos_ids if i < vocab]] = True
         return self._eos_only
 
-    def _finished(self, s: _Sequence) -> tuple[str | None, int | None]:
+    def _finished(self, s: SequenceState) -> tuple[str | None, int | None]:
         if s.request.cancelled:
             return "cancelled", None
         if s.error:
@@ -420,7 +361,7 @@ class Engine:
             return "length", None
         return None, None
 
-    def _reuse_prefix(self, job: _Prefill, best: Remembered) -> None:
+    def _reuse_prefix(self, job: PrefillJob, best: Remembered) -> None:
         """Start the prefill after the prefix a remembered sequence shares."""
         # The last token always runs: its logits give the first sample.
         shared = min(common_prefix(best.tokens, job.tokens), len(job.tokens) - 1)
@@ -430,7 +371,7 @@ class Engine:
             best.last_used = self.steps + 1
             self.prefix_hit_tokens += shared
 
-    def _retire(self, s: _Sequence, reason: str, stop_at: int | None) -> None:
+    def _retire(self, s: SequenceState, reason: str, stop_at: int | None) -> None:
         """Remove s from the batch, moving the last sequence into its slot."""
         slot, last = self.active.index(s), len(self.active) - 1
         if reason in ("stop", "length"):
@@ -460,7 +401,7 @@ class Engine:
             _finish_job(job, "error", error)
 
 
-def _finish_job(job: _Prefill, reason: str, error: str | None = None) -> None:
+def _finish_job(job: PrefillJob, reason: str, error: str | None = None) -> None:
     """End a request that is not running: all its candidates, or the one preempted sequence."""
     job.cache = None
     s, req = job.resume, job.request
