@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from typing import Any, Callable
 
@@ -143,11 +144,15 @@ class Engine:
             try:
                 self._admit()
                 self._fit_batch()
-                self._prefill_chunk()
-                if self.active:
+                # Decode for as long as the prefill chunk took (one step at
+                # least): a long prompt takes at most half of the time while
+                # other sequences run. A new arrival ends the turn early.
+                until = time.perf_counter() + self._prefill_chunk()
+                while self.active:
                     self._fit_batch()
                     self._decode_step()
-                self._fit_batch()  # gives back what finished sequences held
+                    if time.perf_counter() >= until or self.waiting:
+                        break
             except Exception as e:  # keep serving: fail the affected requests, not the engine
                 log.exception("engine step failed")
                 self._fail_all(f"{type(e).__name__}: {e}")
@@ -232,14 +237,16 @@ class Engine:
 
     # ---- prefill and decode ----
 
-    def _prefill_chunk(self) -> None:
+    def _prefill_chunk(self) -> float:
+        """Run the next prefill chunk; returns the seconds it took."""
         if not self.prefilling:
-            return
+            return 0.0
         job = self.prefilling[0]
         if job.request.cancelled:
             self.prefilling.popleft()
             _finish_job(job, "cancelled")
-            return
+            return 0.0
+        started = time.perf_counter()
         start, end = job.done, min(job.done + PREFILL_CHUNK, len(job.tokens))
         tokens = torch.tensor([job.tokens[start:end]])
         positions = torch.arange(start, end).view(1, -1)
@@ -250,6 +257,7 @@ class Engine:
         if end == len(job.tokens):
             self.prefilling.pop()
             self._start(job, logits)
+        return time.perf_counter() - started
 
     def _start(self, job: PrefillJob, logits: torch.Tensor) -> None:
         """Move a finished prefill into the batch (its rows were reserved)."""
@@ -382,6 +390,7 @@ class Engine:
             self.batch.copy_slot(last, slot, moved.position)
             self.active[slot] = moved
         self.active.pop()
+        self._fit_batch()  # what it held is given back before its caller hears it finished
         s.request.emit(
             FinishEvent(
                 s.index, s.token_ids, s.logprobs, s.top, reason, len(s.request.prompt_ids), stop_text_len=stop_at, error=s.error
