@@ -82,6 +82,7 @@ class Engine:
         self.active: list[SequenceState] = []
         self.waiting: deque[PrefillJob] = deque()
         self.prefilling: deque[PrefillJob] = deque()  # round robin: the head runs the next chunk
+        self._prefill_lead = 0.0  # seconds prefill has run ahead of decoding
         self._wake = threading.Condition()
         self._stopped = False
         self.steps = 0
@@ -144,15 +145,20 @@ class Engine:
             try:
                 self._admit()
                 self._fit_batch()
-                # Decode for as long as the prefill chunk took (one step at
-                # least): a long prompt takes at most half of the time while
-                # other sequences run. A new arrival ends the turn early.
-                until = time.perf_counter() + self._prefill_chunk()
+                # Prefill and decoding share the time equally while sequences
+                # run: decode (one step at least) until decoding has had as
+                # long as the prefill chunks took. A new arrival ends the
+                # turn early, so that its prefill can start.
+                self._prefill_lead += self._prefill_chunk()
                 while self.active:
+                    started = time.perf_counter()
                     self._fit_batch()
                     self._decode_step()
-                    if time.perf_counter() >= until or self.waiting:
+                    self._prefill_lead -= time.perf_counter() - started
+                    if self._prefill_lead <= 0 or self.waiting:
                         break
+                if not self.active or self._prefill_lead < 0:
+                    self._prefill_lead = 0.0  # a prefill alone runs at full speed; no credit for decoding alone
             except Exception as e:  # keep serving: fail the affected requests, not the engine
                 log.exception("engine step failed")
                 self._fail_all(f"{type(e).__name__}: {e}")
@@ -212,7 +218,7 @@ class Engine:
             prefix = self.prefixes.best(job.tokens)
             if prefix is not None:
                 self._reuse_prefix(job, prefix)
-            self.prefilling.append(job)
+            self.prefilling.appendleft(job)  # its first chunk next: a short prompt is done at once
 
     def _admissible(self) -> PrefillJob | None:
         """Pop the first waiting request if it can start now, making room by
