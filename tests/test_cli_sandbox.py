@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from typer.testing import CliRunner
 
 from agentforge.cli import app
@@ -23,3 +25,11 @@ def test_sandbox_info_names_the_auto_choice():
 def test_unknown_sandbox_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(app, ["sandbox", "run", "--sandbox", "jail", "true"])
     assert result.exit_code == 1 and "unknown sandbox 'jail'" in result.output
+
+
+def test_sandbox_info_keeps_the_install_hint_of_a_missing_docker_sdk(monkeypatch):
+    # the docker SDK not installed (import docker fails): its message names the extra, [docker]
+    monkeypatch.setitem(sys.modules, "docker", None)
+    result = CliRunner().invoke(app, ["sandbox", "info"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "unavailable: the docker sandbox needs the docker SDK: pip install 'agentforge[docker]'" in result.output

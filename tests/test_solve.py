@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from agentforge.runtime.coding import SUBMIT_SENTINEL, normalize_patch
 from agentforge.runtime.sandbox import Limits
-from agentforge.solve import SolveError, choose, detect_test_command, snapshot_repository, solve, solve_command
+from agentforge.solve import SolveError, choose, detect_test_command, snapshot_repository, solve
+from agentforge.solve_cli import solve_command
 from tests.runtime.coding.scripting import call, git, make_repo, scripted
 
 FIXED = "    return a + b"
@@ -188,3 +189,34 @@ def test_solve_command_prints_the_patch(dirty_repo, tmp_path, monkeypatch):
 
     bad = CliRunner().invoke(app, ["solve", str(dirty_repo), "--issue", "x", "--issue-file", str(issue_file)])
     assert bad.exit_code == 1 and "exactly one of --issue" in bad.output
+
+
+async def test_a_cancelled_solve_saves_each_run_so_far_and_stays_cancelled(tmp_path):
+    import asyncio
+
+    from agentforge.solve_progress import Progress
+
+    repo = make_repo(tmp_path / "repo")
+    out = tmp_path / "out"
+    progress = Progress(2)
+    backend = scripted([call("bash", command="sed -i 's/a - b/a + b/' calc.py"), call("bash", command="sleep 0.2")])
+    task = asyncio.ensure_future(solve(repo, ISSUE, backend, n=2, select="first", action_format="tools",
+                                       sandbox="bwrap", sandbox_limits=LIMITS, concurrency=1, out=out,
+                                       progress=progress))
+    for _ in range(1200):  # until candidate 0 has run 2 steps (candidate 1 waits for its turn)
+        if progress.rows[0]["steps"] >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert progress.rows[0]["steps"] >= 2
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):  # a library caller's cancellation is not turned into an error
+        await task
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["chosen"] is None
+    first, second = summary["candidates"]
+    assert first["status"] == "interrupted" and first["steps"] >= 2 and first["tokens"] == 5 * first["steps"]
+    assert first["trajectory"] == "trajectories/0.json" and (out / first["trajectory"]).exists()
+    assert "+    return a + b" in (out / "patches" / "0.diff").read_text()
+    assert second == {**second, "status": "not started", "steps": 0, "trajectory": None}
+    assert not (out / "patch.diff").exists()  # no selection happened among the two

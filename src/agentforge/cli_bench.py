@@ -18,8 +18,8 @@ bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / sele
 DEFAULT_BFCL_DIR = "runs/bfcl"
 
 
-def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]) -> None:
-    """Run a harness coroutine (`go()` -> (stats, summary)), then print its report and a closing line.
+def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]):
+    """Run a harness coroutine (`go()` -> (stats, summary)), print its report and a closing line; return both.
 
     `expected` failures end in a red message; Ctrl-C says how to resume.
     """
@@ -34,6 +34,7 @@ def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException
         raise typer.Exit(130) from None
     print_report(summary, out)
     _print_run_end(err, stats, where)
+    return stats, summary
 
 
 def _print_run_end(err, stats, where: str) -> None:
@@ -136,7 +137,7 @@ def swebench(
     """Run SWE-bench (resumable): patches from the agent, gold, empty or a predictions file, graded like
     the official harness; writes official predictions and the report."""
     from agentforge.harnesses.rundir import RunDirMismatch
-    from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
+    from agentforge.harnesses.swebench.bench import SweConfig, nothing_graded, run_swebench
 
     out, err = _consoles()
     config = SweConfig(instances=str(instances), ids=ids or None, limit=limit, source=source,
@@ -153,27 +154,34 @@ def swebench(
             if backend is not None:
                 await backend.aclose()
 
-    _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
-                    expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
+    _, summary = _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
+                                 expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
+    if nothing_graded(summary):
+        err.print(f"[red]nothing could be graded: all {summary['error_candidates']} candidate(s) errored "
+                  "(see the errors above); the scores are not a result[/]")
+        raise typer.Exit(1)
 
 
 @bench_app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
     """Rebuild and print the report of a (possibly unfinished) run of any harness."""
     from agentforge.harnesses.report import print_report
-    from agentforge.harnesses.rundir import harness_of
+    from agentforge.harnesses.rundir import RunDirError, harness_of
 
     out, err = _consoles()
-    if not (run_dir / "config.json").exists():
-        _fail(err, f"{run_dir} is not a run directory (no config.json)")
-    if harness_of(run_dir) == "swebench":
-        from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
-                                                         write_swebench_report)
+    try:
+        harness = harness_of(run_dir)
+        if harness == "swebench":
+            from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
+                                                             write_swebench_report)
 
-        config = load_config(run_dir)
-        write_swebench_predictions(run_dir, config)
-        print_report(write_swebench_report(run_dir, config), out)
-        return
-    from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
+            config = load_config(run_dir)
+            write_swebench_predictions(run_dir, config)
+            print_report(write_swebench_report(run_dir, config), out)
+            return
+        from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
 
-    print_report(write_bfcl_report(run_dir, load_bfcl_config(run_dir)), out)
+        bfcl_config = load_bfcl_config(run_dir)
+    except RunDirError as e:
+        _fail(err, str(e))
+    print_report(write_bfcl_report(run_dir, bfcl_config), out)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, List, NoReturn, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -59,7 +60,7 @@ def _examples(runs: dict[str, Path], split: str, fraction: float, err):
     except RoutingError as e:
         _fail(err, str(e))
     for name, count in notes["left_out"].items():
-        err.print(f"[yellow]{count} task(s) of {name} left out: not in every run[/]")
+        err.print(f"[yellow]{count} task(s) of {escape(name)} left out: not in every run[/]")
     chosen = [e for e in examples if split == "all" or split_of(e.task_id, fraction) == split]
     if not chosen:
         _fail(err, f"no task in the {split} split ({len(examples)} tasks in all); try --split all")
@@ -206,4 +207,4 @@ def decide(
     for name, value in features.items():
         table.add_row(name, f"{value:g}", FEATURES[name])
     out.print(table)
-    out.print(f"→ [bold]{decision.specialist}[/] ({decision.policy}: {decision.reason})")
+    out.print(f"→ [bold]{escape(decision.specialist)}[/] ({escape(f'{decision.policy}: {decision.reason}')})")

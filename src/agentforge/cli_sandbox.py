@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from agentforge.cli import _consoles, _fail
 
@@ -23,8 +24,8 @@ def info() -> None:
     from agentforge.runtime.sandbox.bwrap import bwrap_binary
 
     out, _ = _consoles()
-    table = Table("backend", "status", "isolation")
-    table.add_row("bwrap", f"ok ({bwrap_binary()})" if bwrap_binary() else "missing: apt-get install bubblewrap",
+    table = Table("backend", "status", "isolation")  # cells are Text: an error's `[docker]` is not markup
+    table.add_row("bwrap", Text(f"ok ({bwrap_binary()})" if bwrap_binary() else "missing: apt-get install bubblewrap"),
                   "no network, read-only system, workspace only; cgroup memory/pids limits")
     try:
         from agentforge.runtime.sandbox.docker import DEFAULT_IMAGE, docker_client
@@ -35,13 +36,13 @@ def info() -> None:
             "engine ok; base image missing: agent sandbox build-image"
         table.add_row("docker", image, "--network none, read-only root, memory/pids/CPU limits")
     except SandboxError as e:
-        table.add_row("docker", f"unavailable: {e}", "")
+        table.add_row("docker", Text(f"unavailable: {e}"), "")
     table.add_row("local", "always", "[red]none[/] (only on request)")
     out.print(table)
     try:
         out.print(f"--sandbox auto → [bold]{resolve_kind('auto')}[/]")
     except SandboxError as e:
-        out.print(f"[yellow]{e}[/]")
+        out.print(Text(str(e), style="yellow"), soft_wrap=True)
 
 
 @sandbox_app.command("build-image")
@@ -53,10 +54,10 @@ def build_image(mirror: Annotated[str, typer.Option(help="Debian mirror for debo
 
     out, err = _consoles()
     try:
-        tag = ensure_base_image(mirror=mirror, log=lambda m: err.print(f"[dim]{m}[/]"))
+        tag = ensure_base_image(mirror=mirror, log=lambda m: err.print(Text(m, style="dim")))
     except SandboxError as e:
         _fail(err, str(e))
-    out.print(f"ready: {tag}")
+    out.print(Text(f"ready: {tag}"))
 
 
 @sandbox_app.command("run")

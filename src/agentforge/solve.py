@@ -17,6 +17,9 @@ time) produce candidates and one is selected:
 - first: the first candidate.
 Only candidates that changed something compete, and submitted runs are
 preferred over runs a limit stopped (after passing tests, for `tests`).
+
+The command around it (defaults, signals, printing) is in solve_cli.py, what
+it shows while it works in solve_progress.py.
 """
 
 from __future__ import annotations
@@ -27,32 +30,24 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, List, Optional
-
-import typer
-from rich.console import Console
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import Callable
 
 from agentforge.runtime.backends.base import Backend
-from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent
+from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent, workspace_patch
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
 from agentforge.runtime.trajectory import Step, Trajectory, write_atomic
 from agentforge.selectors import select as run_selector
+from agentforge.solve_progress import Progress
 
 SELECT_METHODS = ("tests", "confidence", "vote", "first")
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
 PYTHON_MARKERS = ("pytest.ini", "pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "conftest.py")
 TOP_LOGPROBS = 20  # alternatives per token for Agent Confidence
+PARTIAL_DIFF_SECONDS = 10.0  # an interrupted run's changes so far: git diff must be quick, the user is waiting
 GIT_IDENTITY = ["-c", "user.name=agentforge", "-c", "user.email=agentforge@localhost", "-c", "commit.gpgsign=false"]
 
 
@@ -67,6 +62,10 @@ class CandidateRun:
     error: str | None = None  # the run could not happen (the sandbox did not start, ...)
     tests_passed: bool | None = None  # None: not tested
     test_output: str = ""
+    trajectory: Trajectory | None = None  # as of the last step, also while the run goes on
+    started: bool = False  # its agent began (a sandbox is up, the first model call made)
+    interrupted: bool = False  # cancelled (Ctrl-C, SIGTERM) before it finished
+    patch_so_far: str = ""  # an interrupted run's changes, when they could be taken
 
     @property
     def patch(self) -> str:
@@ -74,7 +73,22 @@ class CandidateRun:
 
     @property
     def status(self) -> str:
-        return self.result.status if self.result else "failed"
+        if self.result:
+            return self.result.status
+        if self.interrupted:
+            return "interrupted" if self.started else "not started"
+        return "failed"
+
+    @property
+    def steps(self) -> int:
+        traj = self.result.trajectory if self.result else self.trajectory
+        return len(traj.steps) if traj else 0
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the model generated in this run."""
+        traj = self.result.trajectory if self.result else self.trajectory
+        return traj.generated_tokens if traj else 0
 
 
 @dataclass
@@ -85,6 +99,7 @@ class SolveResult:
     candidates: list[CandidateRun] = field(default_factory=list)
     base_commit: str | None = None
     test_cmd: str | None = None
+    interrupted: bool = False  # the runs were cancelled: candidates hold what they had done
 
 
 # ---------------------------------------------------------------- the snapshot
@@ -187,45 +202,6 @@ def choose(runs: list[CandidateRun], method: str) -> int | None:
     return pool[run_selector(candidates, selector)].index
 
 
-# ---------------------------------------------------------------- progress
-
-
-class SolveProgress:
-    """One live line per candidate: its status, step count and last command."""
-
-    def __init__(self, console: Console, n: int):
-        self.rows = [{"status": "waiting", "steps": 0, "last": ""} for _ in range(n)]
-        self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
-
-    def __enter__(self) -> "SolveProgress":
-        self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.live.update(self._table())
-        self.live.__exit__(*exc)
-        if not self.live.console.is_terminal:  # rich ends the last line itself only on a terminal
-            self.live.console.line()
-
-    def update(self, index: int, **changes: Any) -> None:
-        self.rows[index].update(changes)
-        self.live.update(self._table())
-
-    def _table(self) -> Table:
-        table = Table(box=None, show_header=True, header_style="dim", pad_edge=False)
-        for name, kw in (("#", {"justify": "right"}), ("status", {}), ("steps", {"justify": "right"}),
-                         ("last command", {"overflow": "ellipsis", "no_wrap": True})):
-            table.add_column(name, **kw)
-        for i, row in enumerate(self.rows):
-            status = row["status"]
-            style = {"submitted": "green", "tests pass": "bold green", "failed": "red", "model_error": "red",
-                     "tests fail": "yellow"}.get(status, "cyan" if status == "running" else "yellow")
-            last = (row["last"] or "").strip().splitlines()
-            table.add_row(str(i), Text(status, style=style), str(row["steps"]),
-                          Text((last[0][:100] + (" …" if len(last) > 1 else "")) if last else "", style="dim"))
-        return table
-
-
 # ---------------------------------------------------------------- solve
 
 
@@ -246,14 +222,17 @@ async def solve(
     concurrency: int = 4,
     pip: list[str] | None = None,
     out: str | Path | None = None,
-    progress: SolveProgress | None = None,
+    progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> SolveResult:
     """Run `n` agents on copies of the repository at `path` and return the selected patch.
 
     `select` defaults to "tests" when a test command is given, else "confidence".
     `out` (optional) receives patch.diff, patches/<i>.diff, trajectories/<i>.json
-    (saved after every step) and summary.json.
+    (saved after every step) and summary.json. When the runs are cancelled
+    (Ctrl-C, SIGTERM), each running candidate's changes so far are taken and
+    `out` gets them with summary.json ("interrupted": true) before the
+    cancellation goes on.
     """
     from agentforge.harnesses.swebench.environment import EnvSpec, build_env, env_sandbox
     from agentforge.runtime.sandbox import resolve_kind
@@ -296,32 +275,47 @@ async def solve(
                 await asyncio.to_thread(shutil.copytree, snapshot, workspace, symlinks=True)
 
                 def on_step(traj: Trajectory, step: Step) -> None:
+                    run.trajectory = traj
                     if progress is not None:
                         actions = traj.metadata.get("actions") or [""]
-                        progress.update(i, steps=len(traj.steps), last=actions[-1] or "(format error)")
+                        progress.update(i, steps=len(traj.steps), tokens=traj.generated_tokens,
+                                        last=actions[-1] or "(format error)")
 
                 if progress is not None:
                     progress.update(i, status="running")
                 seed = None if sampling.seed is None else sampling.seed + i
                 try:
                     async with env_sandbox(kind, workspace, env, sandbox_limits) as box:
-                        run.result = await run_coding_agent(
-                            backend, box, issue, action_format=action_format,  # type: ignore[arg-type]
-                            sampling=sampling.merged(seed=seed), limits=limits, base_commit=base,
-                            top_logprobs=TOP_LOGPROBS if wants_confidence else None,
-                            task_id=f"solve-{i}", on_step=on_step,
-                            save_to=out / "trajectories" / f"{i}.json" if out else None)
+                        run.started = True
+                        try:
+                            run.result = await run_coding_agent(
+                                backend, box, issue, action_format=action_format,  # type: ignore[arg-type]
+                                sampling=sampling.merged(seed=seed), limits=limits, base_commit=base,
+                                top_logprobs=TOP_LOGPROBS if wants_confidence else None,
+                                task_id=f"solve-{i}", on_step=on_step,
+                                save_to=out / "trajectories" / f"{i}.json" if out else None)
+                        except asyncio.CancelledError:
+                            run.patch_so_far = await _patch_so_far(box, base)
+                            raise
                 except Exception as e:  # noqa: BLE001 - one failed run must not take the others down
                     run.error = str(e) if isinstance(e, SandboxError) else f"{type(e).__name__}: {e}"
                 if progress is not None:
                     progress.update(i, status=run.status if run.error is None else "failed")
                 await asyncio.to_thread(shutil.rmtree, workspace, True)
 
-        await asyncio.gather(*(one(r) for r in runs))
-
-        if select == "tests" and n > 1:
-            await _test_candidates(runs, work, snapshot, kind, env, test_cmd or "", test_timeout, sandbox_limits,
-                                   gate, progress)
+        try:
+            await _every(one(r) for r in runs)
+            if select == "tests" and n > 1:
+                await _test_candidates(runs, work, snapshot, kind, env, test_cmd or "", test_timeout,
+                                       sandbox_limits, gate, progress)
+        except asyncio.CancelledError:
+            for r in runs:
+                r.interrupted = r.result is None and r.error is None
+            if out is not None:
+                _write_outputs(out, SolveResult(patch=runs[0].patch_so_far if n == 1 else "", chosen=None,
+                                                select=select, candidates=runs, base_commit=base,
+                                                interrupted=True))
+            raise
         chosen = choose(runs, select) if n > 1 else (0 if runs[0].patch.strip() else None)
 
     patch = runs[chosen].patch if chosen is not None else ""
@@ -368,150 +362,41 @@ async def _test_candidates(runs, work, snapshot, kind, env, test_cmd, timeout, s
             if progress is not None:
                 progress.update(r.index, status="tests pass" if passed else "tests fail")
 
-    await asyncio.gather(*(test(k, g) for k, g in by_patch.items()))
+    await _every(test(k, g) for k, g in by_patch.items())
+
+
+async def _every(coros) -> None:
+    """Await all of them to their end, also when cancelled. (A plain gather returns at the first
+    cancelled one, while the others still save their state in a directory about to be removed.)"""
+    for outcome in await asyncio.gather(*coros, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _patch_so_far(box, base: str) -> str:
+    """A cancelled run's changes, taken in its sandbox within PARTIAL_DIFF_SECONDS ("" if not)."""
+    try:
+        return await asyncio.wait_for(workspace_patch(box, base), PARTIAL_DIFF_SECONDS)
+    except Exception:  # noqa: BLE001 - the run is being given up: its trajectory is saved either way
+        return ""
 
 
 def _write_outputs(out: Path, result: SolveResult) -> None:
+    """patch.diff, patches/<i>.diff and summary.json (an interrupted run: what each candidate had done)."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "patch.diff", result.patch)
+    if not result.interrupted or len(result.candidates) == 1:
+        write_atomic(out / "patch.diff", result.patch)
     for r in result.candidates:
-        write_atomic(out / "patches" / f"{r.index}.diff", r.patch)
+        write_atomic(out / "patches" / f"{r.index}.diff", r.patch or r.patch_so_far)
     summary = {
         "chosen": result.chosen, "select": result.select, "base_commit": result.base_commit,
-        "test_cmd": result.test_cmd,
+        "test_cmd": result.test_cmd, "interrupted": result.interrupted,
         "candidates": [{
-            "index": r.index, "status": r.status, "steps": r.result.steps if r.result else 0,
+            "index": r.index, "status": r.status, "steps": r.steps, "tokens": r.tokens,
             "confidence": r.result.confidence if r.result and r.result.token_confidences else None,
             "tests_passed": r.tests_passed, "error": r.error or (r.result.error if r.result else None),
-            "patch": f"patches/{r.index}.diff", "trajectory": f"trajectories/{r.index}.json",
+            "patch": f"patches/{r.index}.diff",
+            "trajectory": f"trajectories/{r.index}.json" if r.result or r.trajectory else None,
         } for r in result.candidates],
     }
     write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-
-
-# ---------------------------------------------------------------- the command
-
-
-class SandboxKind(str, Enum):
-    auto = "auto"
-    bwrap = "bwrap"
-    docker = "docker"
-    local = "local"
-
-
-class Selection(str, Enum):
-    tests = "tests"
-    confidence = "confidence"
-    vote = "vote"
-    first = "first"
-
-
-class Format(str, Enum):
-    text = "text"
-    tools = "tools"
-
-
-def default_out_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("agentforge")) / "solve" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-
-
-def solve_command(
-    path: Annotated[Path, typer.Argument(help="The repository to work on (never modified: the agent works on "
-                                         "a copy).")],
-    issue: Annotated[Optional[str], typer.Option("--issue", help="The issue to solve, as text.")] = None,
-    issue_file: Annotated[Optional[Path], typer.Option("--issue-file", help="A file holding the issue text.")] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Backend spec: embedded, embedded:int8, "
-                                       "openai:<model>@<url>, litellm:<model>, vllm:<model>.")] = "embedded",
-    sandbox: Annotated[SandboxKind, typer.Option("--sandbox", help="Where commands run; auto = bwrap, else docker. "
-                                                 "local has no isolation.")] = SandboxKind.auto,
-    n: Annotated[int, typer.Option("-n", "--candidates", min=1, help="Independent agent runs to select from.")] = 1,
-    select: Annotated[Optional[Selection], typer.Option("--select", help="How to pick among N candidates "
-                                                        "(default: tests with --test-cmd, else confidence).")] = None,
-    test_cmd: Annotated[Optional[str], typer.Option("--test-cmd", help="Command whose success marks a good "
-                                                    "candidate (--select tests; default: python3 -m pytest -q "
-                                                    "for Python projects).")] = None,
-    max_steps: Annotated[int, typer.Option("--max-steps", min=1, help="Model turns per run.")] = 200,
-    action_format: Annotated[Format, typer.Option("--format", help="text: a bash block per turn; tools: native "
-                                                  "tool calls.")] = Format.text,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Directory for patch.diff, trajectories/, "
-                                                "patches/ and summary.json.")] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")] = 0.7,
-    top_p: Annotated[float, typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Tokens per model turn.")] = 2048,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed (candidate i uses seed + i).")] = None,
-    context_tokens: Annotated[int, typer.Option("--context-tokens", min=1, help="Stop a run when its "
-                                                "conversation reaches about this many tokens.")] = 64_000,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Wall seconds per run.")] = None,
-    command_timeout: Annotated[float, typer.Option("--command-timeout", help="Seconds per agent command.")] = 120.0,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Runs at the same time.")] = 4,
-    pip: Annotated[Optional[List[str]], typer.Option("--pip", metavar="REQUIREMENT", help="Requirement to install "
-                                                     "into a cached venv the commands use (repeatable).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress.")] = False,
-) -> None:
-    """Run a coding agent on a local repository and print the patch that resolves the issue."""
-    err = Console(stderr=True, highlight=False)
-
-    def fail(message: str) -> None:
-        err.print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
-        raise typer.Exit(1)
-
-    if (issue is None) == (issue_file is None):
-        fail("give the issue with exactly one of --issue TEXT or --issue-file FILE")
-    if issue_file is not None:
-        try:
-            issue = issue_file.read_text()
-        except OSError as e:
-            fail(f"cannot read the issue file: {e}")
-    if not (issue or "").strip():
-        fail("the issue is empty")
-    if not path.is_dir():
-        fail(f"{path} is not a directory")
-    out_dir = out or default_out_dir()
-    sampling = Sampling(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    limits = CodingLimits(max_steps=max_steps, context_tokens=context_tokens, max_seconds=time_limit)
-    method = select.value if select else None
-
-    async def main() -> SolveResult:
-        from agentforge.runtime.backends import BackendError, make_backend
-
-        try:
-            with err.status(f"loading model… [dim]({escape(model)})[/]"):
-                backend = await make_backend(model)
-        except (ValueError, FileNotFoundError, BackendError, ModuleNotFoundError) as e:
-            raise SolveError(f"cannot start backend {model!r}: {e}") from None
-        try:
-            progress = None if quiet else SolveProgress(err, n)
-            if progress is None:
-                return await _solve(backend, None)
-            with progress:
-                return await _solve(backend, progress)
-        finally:
-            await backend.aclose()
-
-    async def _solve(backend: Backend, progress: SolveProgress | None) -> SolveResult:
-        return await solve(path, issue or "", backend, n=n, select=method, test_cmd=test_cmd,
-                           sandbox=sandbox.value, action_format=action_format.value, sampling=sampling,
-                           limits=limits, sandbox_limits=Limits(timeout=command_timeout), concurrency=concurrency,
-                           pip=pip, out=out_dir, progress=progress, log=lambda m: err.print(m, style="dim"))
-
-    try:
-        result = asyncio.run(main())
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted[/] [dim](trajectories so far in {out_dir})[/]")
-        raise typer.Exit(130) from None
-    except SolveError as e:
-        fail(str(e))
-    except Exception as e:  # noqa: BLE001 - e.g. an environment that failed to build: say what, no traceback
-        fail(f"{type(e).__name__}: {e}")
-    sys.stdout.write(result.patch)
-    sys.stdout.flush()
-    if result.chosen is None:
-        statuses = ", ".join(r.status for r in result.candidates)
-        err.print(f"[yellow]no patch: the agent changed nothing[/] [dim]({statuses}; trajectories in {out_dir})[/]")
-        raise typer.Exit(1)
-    r = result.candidates[result.chosen]
-    how = f"candidate {result.chosen} of {len(result.candidates)} by {result.select}, " if n > 1 else ""
-    err.print(f"[green]patch[/] [dim]({how}{r.status}, {r.result.steps if r.result else 0} steps) → "
-              f"{out_dir / 'patch.diff'}[/]")

@@ -186,6 +186,8 @@ def test_no_matplotlib_skips_the_plot_with_a_message(tmp_path, monkeypatch):
     assert s["plot"] is None and "matplotlib" in s["plot_note"]
     assert not (tmp_path / "report.png").exists()
     assert "matplotlib" in (tmp_path / "report.txt").read_text()
+    # the install hint survives printing: `[bench]` is text, not rich markup
+    assert "pip install 'agentforge[bench]'" in " ".join((tmp_path / "report.txt").read_text().split())
 
 
 def test_print_report_fits_narrow_terminals():

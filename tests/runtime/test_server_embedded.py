@@ -4,7 +4,12 @@ SmolLM2 model, reached through our `openai` backend and the official client."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
+import threading
+import time
 
+import aiohttp
 import openai
 import pytest
 
@@ -110,3 +115,54 @@ async def test_best_of_n_virtual_model_on_the_real_model(embedded, url):
     assert all(c is not None for c in confidences)
     assert confidences[selection["chosen"]] == max(confidences)
     assert selection["completion_tokens"] >= r.usage.completion_tokens
+
+
+async def test_health_answers_while_a_huge_prompt_is_rendered_and_tokenized(embedded, url):
+    """The review's attack: a 4 MB prompt. Rendering and tokenizing it takes seconds (5 s in
+    the review, 12 s on a loaded 2-core machine), and /health froze for as long while that
+    ran on the event loop. The prompt is then refused as longer than the context, which is
+    the engine's part (tested there): here only the loop's responsiveness is measured."""
+    host, port = url.removeprefix("http://").removesuffix("/v1").split(":")
+    body = json.dumps({"model": embedded.name, "max_tokens": 1,
+                       "messages": [{"role": "user", "content": "hello world, this is a test. " * 140_000}]})
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll_health() -> None:  # another client, on its own thread: it sees what the server's loop does
+        while not done.is_set():
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            conn.request("GET", "/health")
+            assert conn.getresponse().status == 200
+            conn.close()
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        async with aiohttp.ClientSession() as s:
+            started = time.perf_counter()
+            async with s.post(url + "/chat/completions", data=body,
+                              headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}) as r:
+                await r.read()
+            took = time.perf_counter() - started
+    finally:
+        done.set()
+        await asyncio.to_thread(poller.join, 60)
+    assert took > 1.0, "the huge prompt was handled too fast to measure anything"
+    assert max(latencies) < 1.0, f"/health took {max(latencies):.1f} s while the prompt ({took:.1f} s) was tokenized"
+
+
+async def test_a_deeply_nested_tool_schema_is_a_400_on_the_real_model(embedded, url):
+    schema: dict = {"type": "string"}
+    for _ in range(400):
+        schema = {"type": "object", "properties": {"a": schema}}
+    client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
+    try:
+        with pytest.raises(openai.BadRequestError, match="nests objects and arrays 801 levels deep"):
+            await client.chat.completions.create(
+                model=embedded.name, messages=[{"role": "user", "content": "hi"}], max_tokens=4,
+                tools=[{"type": "function", "function": {"name": "f", "parameters": schema}}])
+    finally:
+        await client.close()

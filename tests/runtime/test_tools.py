@@ -301,21 +301,38 @@ async def test_sync_tools_run_inline_unless_they_block():
 
 
 async def test_timeout_async_and_sync():
+    # The work blocks until the test releases it, so "the timeout did not wait for the work" shows as
+    # the work still blocked when the result comes back, not as a tight wall-clock bound (which a loaded
+    # machine breaks). The 30 s bound only catches a timeout that never fires.
+    release, started, finished = threading.Event(), threading.Event(), threading.Event()
+    cancelled = asyncio.Event()
+
     @tool(timeout=0.05)
     async def slow_async() -> str:
-        await asyncio.sleep(5)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         return "late"
 
     @tool(timeout=0.05)
     def slow_sync() -> str:
-        time.sleep(0.3)
+        started.set()
+        release.wait(30)
+        finished.set()
         return "late"
 
-    for t in (slow_async, slow_sync):
-        started = time.monotonic()
-        result = await t.run({})
-        assert result.error and "timed out after 0.05 seconds" in result.content
-        assert time.monotonic() - started < 0.25  # not waiting for the work
+    try:
+        for t in (slow_async, slow_sync):
+            began = time.monotonic()
+            result = await t.run({})
+            assert result.error and "timed out after 0.05 seconds" in result.content
+            assert time.monotonic() - began < 30
+        assert cancelled.is_set()  # the async work was cancelled, not left running
+        assert started.is_set() and not finished.is_set()  # the sync work began and is still blocked
+    finally:
+        release.set()  # the sync tool's thread cannot be killed: let it end
 
 
 async def test_return_values_serialized():

@@ -53,6 +53,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agentforge.selectors.candidate import Candidate
@@ -274,7 +275,7 @@ def print_report(summary: dict[str, Any], console: Console | None = None) -> Non
     for t in tables(summary, width=console.width):
         console.print(t)
     for note in _notes(summary):
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")  # a note may hold `[bench]`
 
 
 def report_text(summary: dict[str, Any], width: int = 160) -> str:

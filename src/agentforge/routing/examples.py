@@ -17,7 +17,6 @@ the router would have seen in front of the specialist:
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -62,8 +61,14 @@ def pass_rates(run_dir: Path) -> dict[str, tuple[str, float]]:
 
 
 def _config(run_dir: Path) -> dict:
-    path = Path(run_dir) / "config.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    from agentforge.harnesses.rundir import RunDirError, read_config
+
+    if not (Path(run_dir) / "config.json").exists():
+        return {}
+    try:
+        return read_config(run_dir)
+    except RunDirError as e:  # a corrupt config.json: the message names it and says what to do
+        raise RoutingError(str(e)) from None
 
 
 def bfcl_requests(run_dir: Path) -> dict[str, tuple[list[Message], list[ToolSpec] | None]]:

@@ -43,12 +43,16 @@ def parse_virtual_model(name: str, max_n: int = 64) -> tuple[str, int, str] | No
     match = VIRTUAL_MODEL.match(name)
     if match is None:
         return None
-    base, n, selector = match["base"], int(match["n"]), match["selector"]
+    base, digits, selector = match["base"], match["n"].lstrip("0") or "0", match["selector"]
+    shown = name if len(name) <= 100 else name[:100] + "..."
     usable = [*(s for s in SELECTORS if s != "oracle"), EARLY_STOP]  # the oracle needs the answer key
     if selector not in usable:
-        raise VirtualModelError(f"unknown selector {selector!r} in {name!r}; use one of {', '.join(usable)}")
+        raise VirtualModelError(f"unknown selector {selector!r} in {shown!r}; use one of {', '.join(usable)}")
+    # int() of thousands of digits is slow, and refused past 4,300: no N that long is in range anyway
+    n = int(digits) if len(digits) <= len(str(max_n)) else max_n + 1
     if not 1 <= n <= max_n:
-        raise VirtualModelError(f"best-of-{n} in {name!r}: N must be between 1 and {max_n}")
+        given = digits if len(digits) <= 20 else f"{digits[:20]}... ({len(digits)} digits)"
+        raise VirtualModelError(f"best-of-{given} in {shown!r}: N must be between 1 and {max_n}")
     return base, n, selector
 
 

@@ -124,6 +124,22 @@ async def test_a_run_dir_refuses_other_settings_and_repeated_ids_stay_distinct(t
     assert len(ids) == len(set(ids)) == len(load_entries("live_relevance"))
 
 
+def wait_until_listening(port: int, server, seconds: float = 60.0) -> None:
+    """Poll until the stub server accepts connections (a fixed sleep flakes on a loaded machine)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the stub server exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"the stub server did not listen on port {port} within {seconds:g} s")
+
+
 @pytest.mark.slow
 def test_agent_bench_bfcl_killed_repeatedly_resumes_without_loss_or_double_count(tmp_path):
     """SIGKILL the real CLI several times mid-run against a real HTTP server (the
@@ -147,7 +163,7 @@ def test_agent_bench_bfcl_killed_repeatedly_resumes_without_loss_or_double_count
     env = {**os.environ, "OPENAI_API_KEY": "x", "COLUMNS": "200"}
     journal = run_dir / "journal.jsonl"
     try:
-        time.sleep(1.0)
+        wait_until_listening(port, server)
         kills = 0
         for threshold in (10, 40, 70):
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from agentforge.harnesses.rundir import RunDirMismatch
 from agentforge.harnesses.swebench.bench import SweConfig, run_swebench
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 
+from .official import official_python
 from .tiny_repo import make_instance
 
 
@@ -65,18 +65,6 @@ async def test_bad_settings_fail_before_any_work(tmp_path):
         await run_swebench(SweConfig(instances=str(tmp_path / "nope.jsonl"), source="gold"), tmp_path / "r",
                            progress=False)
     assert not (tmp_path / "r").exists()
-
-
-OFFICIAL_VENV = Path.home() / ".cache" / "agentforge" / "swebench-official-venv"
-
-
-def official_python() -> str:
-    """The official `swebench` package, in its own venv (it pins things we don't)."""
-    python = OFFICIAL_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(OFFICIAL_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "swebench==5.0.2"], check=True)
-    return str(python)
 
 
 @pytest.mark.slow
@@ -182,3 +170,46 @@ async def test_one_failing_candidate_does_not_take_its_siblings_down(tmp_path, m
     assert records[("acme__calc-0", 0)].correct is True
     assert records[("acme__calc-0", 1)].status == "error" and "environment exploded" in records[("acme__calc-0", 1)].error
     assert stats.errors == 1
+
+
+def run_cli(*args: str):
+    from typer.testing import CliRunner
+
+    from agentforge.cli import app
+
+    return CliRunner().invoke(app, ["bench", "swebench", *args], env={"COLUMNS": "250"})
+
+
+def test_rows_that_cannot_run_here_are_errors_and_a_run_that_graded_nothing_fails(tmp_path):
+    # Official rows need their docker image: outside docker none can be graded. They once counted as
+    # graded failures: exit 0, pass@1 0.0, "unscored_candidates": 0 and empty gold patches.
+    from tests.shared_data import shared_data
+
+    verified = shared_data("swebench_verified.jsonl")
+    done = run_cli("-i", str(verified), "--source", "gold", "--limit", "2", "--sandbox", "local",
+                   "--run-dir", str(tmp_path / "run"))
+    assert done.exit_code == 1, done.output
+    assert "nothing could be graded: all 2 candidate(s) errored" in done.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["unscored_candidates"], summary["graded_candidates"], summary["error_candidates"]) == (2, 0, 2)
+    records = Journal(tmp_path / "run" / "journal.jsonl").load().values()
+    assert {(r.status, r.correct) for r in records} == {("error", None)}
+    assert all("not graded: Unrunnable" in r.error for r in records)
+    rows = {json.loads(line)["instance_id"]: json.loads(line)["patch"] for line in verified.read_text().splitlines()[:2]}
+    preds = load_predictions(tmp_path / "run" / "predictions.jsonl")
+    assert {p.instance_id: p.model_patch for p in preds} == rows  # the gold patches, not ""
+
+
+def test_a_run_with_some_graded_candidates_reports_the_rest_as_unscored(tmp_path):
+    from tests.shared_data import shared_data
+
+    path, mirror = instance_file(tmp_path)
+    official = shared_data("swebench_verified.jsonl").read_text().splitlines()[0]
+    path.write_text(path.read_text() + official + "\n")
+    done = run_cli("-i", str(path), "--source", "gold", "--sandbox", "local", "--repos", str(mirror),
+                   "--run-dir", str(tmp_path / "run"))
+    assert done.exit_code == 0, done.output
+    assert "1 candidate(s) were unscored" in done.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["unscored_candidates"], summary["graded_candidates"]) == (1, 1)
+    assert summary["aggregate"]["overall"]["pass@1"] == 0.5  # unscored counts as wrong, and says so

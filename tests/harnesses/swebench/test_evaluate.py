@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentforge.harnesses.swebench.evaluate import evaluate
+from agentforge.harnesses.swebench.evaluate import Unrunnable, evaluate
 from agentforge.harnesses.swebench.repos import RepoSource, RepoUnavailable
 
 from .tiny_repo import CALC, diff_of, make_instance
@@ -75,9 +75,26 @@ def verified_row():
 async def test_official_rows_need_their_docker_image():
     row = verified_row()
     assert row.environment is None and row.eval_script
-    assert row.official_image() == "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest"
-    with pytest.raises(RuntimeError, match="official docker image"):
+    with pytest.raises(Unrunnable, match="official docker image"):
         await evaluate(row, row.patch, kind="bwrap")
+
+
+def test_the_image_is_the_rows_image_field_as_swebench_5_0_2_takes_it():
+    # swebench 5.0.2's make_test_spec uses instance["image"] verbatim; the Verified rows hold
+    # names like "amd64.astropy__astropy-12907:latest" (no namespace), which we once replaced.
+    row = verified_row()
+    assert row.image == "amd64.astropy__astropy-12907:latest"
+    assert row.official_image() == row.image
+    assert row.model_copy(update={"image": "ghcr.io/me/sweb:1"}).official_image() == "ghcr.io/me/sweb:1"
+    # Older rows without the field: the name the image builder publishes.
+    assert row.model_copy(update={"image": None}).official_image() == \
+        "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest"
+
+
+async def test_a_row_without_eval_script_cannot_be_graded():
+    row = verified_row().model_copy(update={"eval_script": None})
+    with pytest.raises(Unrunnable, match="no eval_script"):
+        await evaluate(row, row.patch, kind="docker")
 
 
 @pytest.mark.docker
@@ -86,7 +103,7 @@ async def test_official_image_that_cannot_be_pulled_says_so():
     from agentforge.runtime.sandbox import SandboxError
 
     row = verified_row()
-    with pytest.raises(SandboxError, match="cannot be pulled"):
+    with pytest.raises(SandboxError, match=r"docker image amd64\.astropy__astropy-12907:latest .*cannot be pulled"):
         await evaluate(row, row.patch, kind="docker")
 
 

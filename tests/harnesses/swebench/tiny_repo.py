@@ -77,3 +77,22 @@ git checkout {base} tests/test_calc.py
                         eval_script=eval_script, log_parser="parse_log_pytest",
                         environment=EnvSpec(pip=["pytest"]))
     return instance, mirror
+
+
+# Overwrite, in place, the object file that holds calc.py at HEAD with the fixed
+# source; then show what git now reads for that commit.
+POISON = r"""blob=$(git rev-parse HEAD:calc.py); f=.git/objects/${blob:0:2}/${blob:2}; chmod u+w "$f"
+python3 -c "import sys, zlib; d = open('calc.py', 'rb').read().replace(b'a - b', b'a + b'); open(sys.argv[1], 'wb').write(zlib.compress(b'blob %d\0' % len(d) + d))" "$f"
+echo "HEAD:calc.py now reads: $(git cat-file -p HEAD:calc.py | head -2 | tail -1)"
+"""
+
+
+def poisoning_agent(seen: list[str]):
+    """Step 1 poisons its checkout's object for calc.py; step 2 submits (its patch is empty)."""
+    def reply(messages, tools, index):
+        if not any(m.role == "assistant" for m in messages):
+            return f"THOUGHT: change the commit, not the tree.\n\n```bash\n{POISON}```", []
+        seen.append(str(messages[-1].content))
+        return "THOUGHT: done.\n\n```bash\necho AGENTFORGE_SUBMIT_PATCH\n```", []
+
+    return reply

@@ -220,3 +220,33 @@ async def test_embedded_model_end_to_end(embedded, box, tmp_path):
     assert all(c.logprobs and c.token_ids for c in saved.completions)
     assert result.token_confidences and result.confidence > 0
     json.loads(save.read_text())  # one JSON object per line
+
+
+async def test_git_warnings_stay_out_of_the_patch(box, repo, tmp_path):
+    # git prints warnings to stderr, e.g. when a change renames more files than
+    # diff.renameLimit allows (1000 by default; 1 here, so three renames do it)
+    git(repo, "config", "diff.renameLimit", "1")
+    for i in range(3):
+        (repo / f"data{i}.txt").write_text("".join(f"line {k}\n" for k in range(50)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "data")
+    renames = " && ".join(f"git mv data{i}.txt moved{i}.txt && echo more >> moved{i}.txt" for i in range(3))
+    backend = scripted([bash(f"{SED_FIX} && {renames}"), SUBMIT])
+    result = await run_coding_agent(backend, box, "x", base_commit=git(repo, "rev-parse", "HEAD").strip())
+
+    assert result.status == "submitted" and result.error is None
+    assert "warning" not in result.patch and "renameLimit" not in result.patch
+    assert result.patch.startswith("diff --git ") and "+    return a + b" in result.patch
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    git(clone, "checkout", "-q", "HEAD")
+    subprocess.run(["git", "apply", "-"], cwd=clone, input=result.patch.encode(), check=True)
+    assert (clone / "moved2.txt").read_text().endswith("line 49\nmore\n") and not (clone / "data2.txt").exists()
+
+
+async def test_a_failing_git_diff_says_why(box):
+    backend = scripted([bash("rm -rf .git/objects/* && echo broken"), SUBMIT])
+    result = await run_coding_agent(backend, box, "x")
+    assert result.patch == ""
+    assert "could not take the diff: git diff failed in the sandbox" in result.error
+    assert "fatal: bad object" in result.error  # git's stderr, shown when git fails

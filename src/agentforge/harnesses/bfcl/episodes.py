@@ -6,17 +6,19 @@ Outputs are decoded into the official formats the checker reads:
   the turn (plain text, or calls that do not decode) is an empty list.
 The multi-turn loop follows the official inference loop: per user turn the
 model calls tools until it answers without one; too many steps in a turn
-(multi_turn.step_limit_reached) force-quits the whole entry.
+(multi_turn.step_limit_reached) force-quits the whole entry. The tools run in
+a worker process with a time limit per call (env_worker); a stopped call keeps
+its result in the recorded turns (multi_turn.STOPPED).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 
 from agentforge.harnesses.bfcl.data import functions_at_turn, is_holdout_turn
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, step_limit_reached
+from agentforge.harnesses.bfcl.env_worker import EnvWorker
+from agentforge.harnesses.bfcl.multi_turn import STOPPED, MultiTurnEnv, step_limit_reached
 from agentforge.harnesses.bfcl.prompts import added_functions_message, prepare_functions, to_tools, with_system_prompt
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.messages import Completion, Message, Sampling
@@ -104,8 +106,17 @@ class Episode:
 
 
 async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
-                     env: MultiTurnEnv, task_id: str = "") -> Episode:
-    """One multi-turn episode against a live environment."""
+                     env: MultiTurnEnv, task_id: str = "", call_timeout: float | None = None) -> Episode:
+    """One multi-turn episode. `env` gives the backends' starting state; they run
+    in a worker process (`env` itself stays as it is), each call for at most
+    `call_timeout` seconds (default env_worker.call_timeout())."""
+    async with EnvWorker(env, timeout=call_timeout) as worker:
+        worker.start_soon()  # while the model writes its first reply
+        return await _episode(backend, entry, category, mode, sampling, worker, task_id)
+
+
+async def _episode(backend: Backend, entry: dict, category: str, mode: str, sampling: Sampling,
+                   worker: EnvWorker, task_id: str) -> Episode:
     s: Setup | None = None
     traj = Trajectory(task_id=task_id, messages=[])
     episode = Episode(turns=[], trajectory=traj, completions=[])
@@ -134,7 +145,7 @@ async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sa
                 steps.append([])
                 break
             steps.append(decoded.calls)
-            results = await asyncio.to_thread(env.execute_step, decoded.calls)
+            results = await _execute(worker, decoded.calls)
             step.observations = _observations(s, completion, decoded.calls, results)
             traj.messages.extend(step.observations)
             if step_limit_reached(len(steps)):  # every step so far made calls
@@ -145,6 +156,18 @@ async def multi_turn(backend: Backend, entry: dict, category: str, mode: str, sa
             break
     traj.status = "step_limit" if episode.force_quit else "done"
     return episode
+
+
+async def _execute(worker: EnvWorker, calls: list[dict]) -> list[str]:
+    """Run one step's calls in order; a stopped call's result is recorded with it,
+    so that scoring and a resumed run never run it again."""
+    results = []
+    for call in calls:
+        outcome = await worker.execute(call["name"], call["arguments"])
+        if outcome.stopped:
+            call[STOPPED] = outcome.result
+        results.append(outcome.result)
+    return results
 
 
 def _observations(s: Setup, completion: Completion, calls: list[dict], results: list[str]) -> list[Message]:

@@ -29,6 +29,9 @@ answer's calls of that turn must appear among the model's results of all
 turns so far (as a multiset, any order). Turns whose answer is empty (the
 model should decline: missing parameter or function) are not checked; the
 official irrelevance check for them is switched off in the official runner.
+A call that the episode stopped (env_worker: time limit, or its process died)
+carries its recorded result under `STOPPED`; the checker counts that result and
+runs nothing, as the call changed nothing in the episode either.
 The backends are deterministic, so the answer's side runs once per entry and
 is kept (`TruthRun`); fresh backends come from pickled initial ones, each
 unpickled only when the model uses it; and while the model's calls are the
@@ -69,6 +72,7 @@ _CALLABLE_NAME = re.compile(r"\b([a-zA-Z_]\w*)\s*(?=\()")
 # Pure builtins a model's call may name; the official eval would run them too.
 _BUILTINS = {f.__name__: f for f in (abs, bin, bool, chr, float, hex, int, len, oct, ord, repr, round, str, type)}
 _MAX_INT_BITS = 14000  # repr() of a longer int raises (CPython's 4300-digit limit)
+STOPPED = "stopped"  # key of a recorded call's result when the episode stopped it (see env_worker)
 
 
 class _Unsupported(Exception):
@@ -78,6 +82,11 @@ class _Unsupported(Exception):
 def step_limit_reached(executed_steps: int) -> bool:
     """True once a turn has executed more steps than the official runner allows."""
     return executed_steps > MAX_STEPS_PER_TURN
+
+
+def stopped_result(why: str) -> str:
+    """The result of a call stopped before it finished; written as the official runner writes an exception."""
+    return f"Error during execution: the call was stopped ({why}); it changed nothing"
 
 
 def instance_variable(model_name: str, entry_id: str, class_name: str) -> str:
@@ -417,8 +426,8 @@ def _truth_for(entry: dict, answer: list[list[str]], model_name: str) -> TruthRu
 # ---------------------------------------------------------------- the checker
 
 def _decode_turns(model_calls: list) -> list[list[list[tuple]]]:
-    """Per turn, per step, the calls as ("direct", name, args) or ("source", text);
-    steps that fail to decode or hold no call are dropped, as officially."""
+    """Per turn, per step, the calls as ("direct", name, args), ("source", text) or
+    ("stopped", result); steps that fail to decode or hold no call are dropped, as officially."""
     turns = []
     for turn in model_calls:
         steps = []
@@ -426,6 +435,9 @@ def _decode_turns(model_calls: list) -> list[list[list[tuple]]]:
             try:
                 calls = []
                 for call in step:
+                    if type(call) is dict and type(call.get(STOPPED)) is str:
+                        calls.append(("stopped", call[STOPPED]))
+                        continue
                     name, arguments = call["name"], call["arguments"]
                     if type(arguments) is str:
                         arguments = json.loads(arguments)
@@ -442,6 +454,8 @@ def _decode_turns(model_calls: list) -> list[list[list[tuple]]]:
 
 
 def _run(env: MultiTurnEnv, call: tuple) -> str:
+    if call[0] == "stopped":
+        return call[1]
     if call[0] == "direct" and call[1] in env._method_class:
         return env._call_direct(call[1], call[2])
     if call[0] == "direct":

@@ -9,11 +9,18 @@ Where each candidate patch comes from (`source`):
 A run directory holds config.json, journal.jsonl, trajectories/, logs/<instance>/<sample>.log,
 predictions.jsonl (official format: sample 0 of every instance) plus
 predictions/sample-<k>.jsonl, summary.json, report.txt and report.png.
+
+A candidate that cannot be graded here (an official row without its docker image,
+a corrupt mirror, a sandbox that fails) is an error, never a graded failure: the
+report counts it unscored, predictions keep its patch, and summary.json gives
+graded_candidates / error_candidates. `agent bench swebench` exits 1 when no
+candidate could be graded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,16 +137,20 @@ class SweAttempt:
             patch, signals, trajectory = outcome.patch, outcome.signals, outcome.trajectory
             agent = {"agent_status": outcome.status, "agent_steps": outcome.steps}
         agent_seconds = time.monotonic() - started
-        result = await evaluate(instance, patch, kind=self.config.sandbox, repos=self.repos,
-                                timeout=self.config.eval_timeout, log=self.log)
+        common = dict(task_id=instance.instance_id, sample=sample, category=instance.repo,
+                      answer=normalize_patch(patch), output=patch, trajectory=trajectory, **signals)
+        try:
+            result = await evaluate(instance, patch, kind=self.config.sandbox, repos=self.repos,
+                                    timeout=self.config.eval_timeout, log=self.log)
+        except Exception as exc:  # noqa: BLE001 - cannot be graded here: an error, unscored, patch kept
+            return SampleResult(status="error", correct=None, error=f"not graded: {type(exc).__name__}: {exc}",
+                                detail=agent | {"agent_seconds": round(agent_seconds, 2)},
+                                seconds=time.monotonic() - started, **common)
         log_path = self.run_dir / "logs" / safe_name(instance.instance_id) / f"{sample}.log"
         await asyncio.to_thread(_write, log_path, result.log)
         detail = result.detail() | agent | {"agent_seconds": round(agent_seconds, 2),
                                             "log": str(log_path.relative_to(self.run_dir))}
-        return SampleResult(task_id=instance.instance_id, sample=sample, category=instance.repo,
-                            correct=result.resolved, answer=normalize_patch(patch), output=patch,
-                            detail=detail, seconds=time.monotonic() - started, trajectory=trajectory,
-                            **signals)
+        return SampleResult(correct=result.resolved, detail=detail, seconds=time.monotonic() - started, **common)
 
 
 def _write(path: Path, text: str) -> None:
@@ -193,8 +204,9 @@ def write_swebench_predictions(run_dir: Path, config: SweConfig, tasks: list[Tas
     """Official predictions files: predictions.jsonl (sample 0) and predictions/sample-<k>.jsonl."""
     grouped = _records(run_dir, config, tasks)
     for k in range(config.n):
+        # The patch as produced, graded or not (an error before any patch existed leaves "").
         preds = [Prediction(instance_id=tid, model_name_or_path=model_name(config),
-                            model_patch=r.output if r.status == "ok" else "")
+                            model_patch=r.output if isinstance(r.output, str) else "")
                  for tid, rs in grouped.items() for r in rs if r.sample == k]
         write_predictions(Path(run_dir) / "predictions" / f"sample-{k}.jsonl", preds)
         if k == 0:
@@ -205,16 +217,28 @@ def write_swebench_report(run_dir: Path, config: SweConfig, tasks: list[Task] | 
     from agentforge.harnesses.report import TaskOutcome, write_report
     from agentforge.selectors.candidate import Candidate
 
+    records = _records(run_dir, config, tasks)
     outcomes = [
         TaskOutcome(task_id=tid, category=rs[0].category, candidates=[
+            # A candidate that could not be graded is unscored (None), not a graded failure.
             Candidate(answer=r.answer if r.status == "ok" else "", token_logprobs=r.token_logprobs,
-                      token_confidences=r.token_confidences, correct=bool(r.correct), text=str(r.output or ""))
+                      token_confidences=r.token_confidences, correct=bool(r.correct) if r.status == "ok" else None,
+                      text=str(r.output or ""))
             for r in rs])
-        for tid, rs in _records(run_dir, config, tasks).items()
+        for tid, rs in records.items()
     ]
     what = config.model if config.source == "agent" else f"{config.source} patches"
     title = f"SWE-bench · {Path(config.instances).name} · {what} · {config.sandbox} · N={config.n}"
-    return write_report(outcomes, run_dir, selectors=config.selectors, title=title)
+    summary = write_report(outcomes, run_dir, selectors=config.selectors, title=title)
+    summary["graded_candidates"] = sum(r.status == "ok" for rs in records.values() for r in rs)
+    summary["error_candidates"] = sum(r.status == "error" for rs in records.values() for r in rs)
+    (Path(run_dir) / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def nothing_graded(summary: dict) -> bool:
+    """Every candidate errored (or none ran): the run has no score to give."""
+    return summary.get("graded_candidates", 0) == 0
 
 
 def load_config(run_dir: Path) -> SweConfig:

@@ -31,6 +31,10 @@ APPLY_COMMANDS = ("git apply --verbose", "git apply --verbose --3way", "git appl
 LOG_CHARS = 50_000_000  # eval logs are read whole
 
 
+class Unrunnable(RuntimeError):
+    """This instance cannot be evaluated here: an error to report, never a graded failure."""
+
+
 @dataclass
 class EvalResult:
     instance_id: str
@@ -82,13 +86,13 @@ def _applied_with(log: str) -> str | None:
 
 async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos: RepoSource | None = None,
                    env: EnvHandle | None = None, timeout: float = 1800.0, log=None) -> EvalResult:
-    """Grade `patch` on `instance`. Never raises for a bad patch or failing tests."""
+    """Grade `patch` on `instance`. Never raises for a bad patch or failing tests; raises when the
+    instance cannot be evaluated at all (Unrunnable, RepoUnavailable, SandboxError): nothing was graded."""
     kind = resolve_kind(kind)
     seconds: dict[str, float] = {}
     empty = not patch.strip()
     if not instance.eval_script:
-        return EvalResult(instance.instance_id, False, empty_patch=empty,
-                          error="the instance has no eval_script (use the SWE-bench rows that carry one)")
+        raise Unrunnable(f"{instance.instance_id} has no eval_script: use the SWE-bench rows that carry one")
     with tempfile.TemporaryDirectory(prefix="agentforge-eval-") as tmp:
         tmp_path = Path(tmp)
         files = tmp_path / "eval"
@@ -130,7 +134,7 @@ async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos:
 def _official_image_sandbox(instance: Instance, kind: str, tmp: Path, files: Path, limits: Limits):
     """Official rows: their eval script expects the official image (/testbed, conda env 'testbed')."""
     if kind != "docker":
-        raise RuntimeError(f"{instance.instance_id} has no `environment`: official SWE-bench rows run only in "
+        raise Unrunnable(f"{instance.instance_id} has no `environment`: official SWE-bench rows run only in "
                            "their official docker image (--sandbox docker, with a reachable registry)")
     scratch = tmp / "scratch"
     scratch.mkdir()

@@ -6,26 +6,24 @@ PASS_TO_PASS test still does. The details that decide real cases:
 * passed = reported PASSED or XFAIL. For FAIL_TO_PASS, SKIPPED is a failure (else
   `@pytest.mark.skip` would be a free win); for PASS_TO_PASS, SKIPPED counts as
   maintained (suites skip tests for environment reasons). A test missing from the
-  log is a failure.
+  log is a failure; a test reported with a word that is no status (`ERROR:`)
+  counts neither way, as officially.
 * ~680 dataset ids were cut mid-parameter by the official parser
   (`test_x[log(photon`). When such an id (more `[` than `]`) is not in the map, the
   reported tests it is a prefix of stand in for it, if they all agree on
-  passing-vs-not; the first of them decides (so a SKIPPED sibling listed before a
-  FAILED one makes a PASS_TO_PASS case "maintained", exactly as officially).
+  passing-vs-not; the first of them decides.
 * An empty FAIL_TO_PASS or PASS_TO_PASS list scores 1 (no evidence against).
 * `fail_only` instances (JS repos whose parsers only see failures) fail a test only
   when it is reported FAILED.
 * A log that shows the patch did not apply, the reset failed, the tests errored or
-  timed out, or that lacks the test-output markers, is not graded at all: the
-  instance is unresolved.
+  timed out, that lacks the test-output markers, whose tests parse to nothing with
+  no sign a suite ran, or whose `>>>>> Test Exit Code: N` is non-zero while no
+  test is reported FAILED or ERROR, is not graded at all: the instance is
+  unresolved.
 
-Where we knowingly differ from swebench 5.0.2's grading.py (both only ever
-refuse credit the official code would give to a broken run, or give credit the
-official parser's own id truncation took away):
-* the prefix match for cut ids above (officially a plain `case in map`);
-* a log whose test section parses to nothing is not graded (officially graded
-  as all-missing, which is unresolved too unless both lists are empty);
-* `>>>>> Test Exit Code: N` non-zero with no FAILED/ERROR reported → not graded.
+All of this is swebench 5.0.2's grading.py, written from its behaviour; the slow
+test tests/harnesses/swebench/test_official_agreement.py runs the official
+package on generated raw logs and requires the same verdict on every one.
 """
 
 from __future__ import annotations
@@ -43,8 +41,8 @@ from agentforge.harnesses.swebench.log_parsers import (
     LogParser,
     StatusMap,
     TestStatus,
-    find_test_output,
     get_parser,
+    status_of,
 )
 
 __all__ = [
@@ -78,6 +76,9 @@ ResolvedStatus = Literal["resolved_full", "resolved_partial", "resolved_no"]
 EvalType = Literal["pass_and_fail", "fail_only"]
 
 _PASSING = (TestStatus.PASSED, TestStatus.XFAIL)
+# A status in neither tuple (a word such as "ERROR:" that the official parsers keep)
+# puts its test in neither list, so it does not count at all: officially so.
+_FAILING = (TestStatus.FAILED, TestStatus.ERROR, TestStatus.SKIPPED)
 
 # Evidence that a (JavaScript) runner ran even though nothing was parsed; every
 # count must be non-zero. Python logs never match, so for them an empty status
@@ -159,7 +160,7 @@ def grade(
     eval_type: EvalType = "pass_and_fail",
 ) -> Grade:
     """Grade a parsed status map against an instance's FAIL_TO_PASS / PASS_TO_PASS lists."""
-    sm = {name: TestStatus(status) for name, status in status_map.items()}
+    sm = {name: status_of(str(getattr(status, "value", status))) for name, status in status_map.items()}
     f2p_passed: list[str] = []
     f2p_failed: list[str] = []
     p2p_passed: list[str] = []
@@ -171,13 +172,16 @@ def grade(
     elif eval_type == "pass_and_fail":
         for case in fail_to_pass:
             status = _lookup(case, sm)
-            # SKIPPED is a failure here: a skipped fix proves nothing
-            (f2p_passed if status in _PASSING else f2p_failed).append(case)
+            if status in _PASSING:
+                f2p_passed.append(case)
+            elif status is None or status in _FAILING:  # SKIPPED fails here: a skipped fix proves nothing
+                f2p_failed.append(case)
         for case in pass_to_pass:
             status = _lookup(case, sm)
-            # ... but not here: a test the environment skips is not a regression
-            maintained = status in _PASSING or status is TestStatus.SKIPPED
-            (p2p_passed if maintained else p2p_failed).append(case)
+            if status in _PASSING or status is TestStatus.SKIPPED:  # a test the environment skips is no regression
+                p2p_passed.append(case)
+            elif status is None or status in _FAILING:
+                p2p_failed.append(case)
     else:
         raise ValueError(f"unknown eval_type {eval_type!r}; expected 'pass_and_fail' or 'fail_only'")
 
@@ -217,7 +221,7 @@ def log_failure(log: str) -> str | None:
     for marker in BAD_LOG_MARKERS:
         if marker in log:
             return marker.lstrip("> ")
-    if find_test_output(log) is None:
+    if START_TEST_OUTPUT not in log or END_TEST_OUTPUT not in log:
         return "no test output markers"
     return None
 
@@ -235,8 +239,11 @@ def parse_instance_log(log: str, instance: Mapping[str, Any]) -> StatusMap:
 
 
 def _parse(log: str, parser: LogParser) -> StatusMap:
-    section = find_test_output(log)
-    status_map = parser(section) if section is not None else {}
+    # The official slice: from the first start marker to the next start marker or
+    # the first end marker after it, whichever comes first (marker lines' rest included).
+    status_map = {}
+    if START_TEST_OUTPUT in log and END_TEST_OUTPUT in log:
+        status_map = parser(log.split(START_TEST_OUTPUT)[1].split(END_TEST_OUTPUT)[0])
     if not status_map:
         # Some runners print results outside the markers (stdout/stderr ordering).
         status_map = parser(log)

@@ -53,8 +53,12 @@ class Instance(BaseModel):
         return self.model_dump(mode="json")
 
     def official_image(self, arch: str = "x86_64") -> str:
-        """The image name the official harness publishes for this instance."""
-        if self.image and "/" in self.image:
+        """The docker image the official harness runs this instance in.
+
+        swebench 5.0.2 takes the row's `image` verbatim (make_test_spec); only
+        older rows without one get the name its image builder publishes.
+        """
+        if self.image:
             return self.image
         return f"swebench/sweb.eval.{arch}.{self.instance_id.replace('__', '_1776_').lower()}:latest"
 

@@ -36,7 +36,7 @@ class TestStatus(str, Enum):
     XFAIL = "XFAIL"
 
 
-StatusMap = dict[str, TestStatus]
+StatusMap = dict[str, "TestStatus | str"]  # str: a word the official parsers keep as it is
 LogParser = Callable[[str], StatusMap]
 
 
@@ -48,10 +48,12 @@ def find_test_output(log: str) -> str | None:
 
     The eval scripts print the markers with `: '>>>>> Start Test Output'`, which a
     `set -x` shell echoes as `+ : '>>>>> Start Test Output'`; the rest of both
-    marker lines is dropped. As in the official harness, the section runs from the
-    first start marker to the first end marker after it (to the end of the log if
-    the only end marker comes earlier), and a log lacking either marker never ran
-    the tests (the official grader then reports the patch as not applied).
+    marker lines is dropped. The section runs from the first start marker to the
+    first end marker after it (to the end of the log if the only end marker comes
+    earlier), and a log lacking either marker never ran the tests (the official
+    grader then reports the patch as not applied). This is for showing a log;
+    grading takes the official slice (grading._parse), which also stops at a
+    second start marker and keeps the rest of the marker lines.
     """
     start = log.find(START_TEST_OUTPUT)
     if start < 0 or END_TEST_OUTPUT not in log:
@@ -77,43 +79,50 @@ test_output.__test__ = False  # type: ignore[attr-defined]  # a helper, not a py
 
 # --- pytest ------------------------------------------------------------------------
 
-_STATUS_WORDS = "|".join(s.value for s in TestStatus)
-_STATUS_THEN_NAME = re.compile(rf"^({_STATUS_WORDS})\s+(\S+)")  # "PASSED path::test"
-_NAME_THEN_STATUS = re.compile(rf"^(\S+)\s+({_STATUS_WORDS})(?:\s|$)")  # "path::test PASSED [ 10%]"
-_SKIP_REASON_COUNT = re.compile(r"\[\d+\]")  # "SKIPPED [2] path.py:12: reason"
+_STATUS_VALUES = tuple(s.value for s in TestStatus)
+_SKIP_SUMMARY_COUNT = re.compile(r"\[\d+\]")  # "SKIPPED [2] path.py:12: reason" names no test
 
 
-def _pytest_line(line: str) -> tuple[str, TestStatus] | None:
-    """One pytest result line -> (test id, status), or None for any other line.
+def status_of(word: str) -> TestStatus | str:
+    """A TestStatus for a status word; any other word as it is, as the official maps keep it.
 
-    Accepts both `STATUS id` (the `-rA` short summary) and `id STATUS ...` (`-v`
-    progress lines). The id is the first whitespace-free token after the status;
-    for FAILED lines pytest's ` - message` separator is dropped first. A
-    `SKIPPED [N] file:line: reason` summary line names no test and is ignored.
+    The official parsers take whatever word starts a line that starts with a status
+    (`ERROR:` from "ERROR: file not found", `PASSEDx`), and grading then counts such a
+    test neither passed nor failed. Keeping the word keeps that verdict.
     """
-    m = _STATUS_THEN_NAME.match(line)
-    if m:
-        status = TestStatus(m.group(1))
-        name = m.group(2)
-        if status is TestStatus.FAILED:
-            name = line.replace(" - ", " ").split()[1]
-        elif status is TestStatus.SKIPPED and _SKIP_REASON_COUNT.match(name):
-            return None
-        return name, status
-    m = _NAME_THEN_STATUS.match(line)
-    if m:
-        return m.group(1), TestStatus(m.group(2))
-    return None
+    return TestStatus(word) if word in _STATUS_VALUES else word
+
+
+def _status_first(line: str) -> tuple[str, TestStatus | str] | None:
+    """A `STATUS id ...` line (the `-rA` short summary) -> (id, status), as swebench 5.0.2 reads it.
+
+    The line must start with a status (not necessarily a word of its own); its
+    second whitespace-separated word is the id, so an id is cut at its first
+    space, and for FAILED lines a ` - ` (pytest's message separator) counts as a
+    space. `-v` progress lines (`id PASSED [ 10%]`) are not read.
+    """
+    if not line.startswith(_STATUS_VALUES):
+        return None
+    if line.startswith(TestStatus.FAILED.value):
+        line = line.replace(" - ", " ")
+    words = line.split()
+    if len(words) < 2 or (words[0] == TestStatus.SKIPPED.value and _SKIP_SUMMARY_COUNT.fullmatch(words[1])):
+        return None
+    return words[1], status_of(words[0])
+
+
+def _read(log: str, read_line) -> StatusMap:
+    results: StatusMap = {}
+    for line in log.split("\n"):
+        parsed = read_line(line)
+        if parsed:
+            results[parsed[0]] = parsed[1]
+    return results
 
 
 def parse_log_pytest(log: str) -> StatusMap:
     """pytest `-rA` output: `PASSED tests/test_x.py::test_y[param]`, `FAILED ... - msg`, ..."""
-    results: StatusMap = {}
-    for line in log.split("\n"):
-        parsed = _pytest_line(line)
-        if parsed:
-            results[parsed[0]] = parsed[1]
-    return results
+    return _read(log, _status_first)
 
 
 _PARAMETRIZED = re.compile(r"(.*?)\[(.*)\]")
@@ -138,61 +147,53 @@ def _shorten_path_param(name: str) -> str:
 
 def parse_log_pytest_options(log: str) -> StatusMap:
     """pytest output whose parametrized ids may hold absolute paths (requests, pylint, pydicom)."""
-    results: StatusMap = {}
-    for line in log.split("\n"):
-        parsed = _pytest_line(line)
-        if parsed:
-            results[_shorten_path_param(parsed[0])] = parsed[1]
-    return results
+    def read(line: str):
+        parsed = _status_first(line)
+        return (_shorten_path_param(parsed[0]), parsed[1]) if parsed else None
+
+    return _read(log, read)
 
 
 _COLOUR_CODE = re.compile(r"\[(\d+)m")  # what is left of "\x1b[32m" ... once found
 _CONTROL_CHARS = str.maketrans("", "", "".join(chr(c) for c in range(1, 32)))
 
 
+def _pytest_v2_line(line: str) -> tuple[str, TestStatus | str] | None:
+    line = _COLOUR_CODE.sub("", line).translate(_CONTROL_CHARS)
+    if line.startswith(_STATUS_VALUES):
+        if line.startswith(TestStatus.FAILED.value):
+            line = line.split(" - ", 1)[0]  # the message goes; other statuses keep theirs in the id
+        words = line.split()
+        if len(words) < 2 or (words[0] == TestStatus.SKIPPED.value and _SKIP_SUMMARY_COUNT.fullmatch(words[1])):
+            return None
+        return " ".join(words[1:]), status_of(words[0])
+    if line.endswith(_STATUS_VALUES):
+        words = line.split()
+        if len(words) >= 2:
+            return " ".join(words[:-1]), status_of(words[-1])
+    return None
+
+
 def parse_log_pytest_v2(log: str) -> StatusMap:
-    """pytest output with colour (astropy, scikit-learn, sphinx).
+    """pytest output with colour (astropy, scikit-learn, sphinx), as swebench 5.0.2 reads it.
 
     Every `[<digits>m` is removed (even without its ESC, so a literal `[1m` inside
-    an id goes too, as officially) and then every control character 0x01-0x1f
-    (ESC, tab, CR). Both `STATUS id` and `id STATUS` lines count.
+    an id goes too) and then every control character 0x01-0x1f (ESC, tab, CR).
+    A line starting with a status keys the rest of the line, spaces kept (a FAILED
+    line loses its ` - message`); a line ending with one keys what comes before
+    it. So `-v` lines count only when nothing follows the status.
     """
-    results: StatusMap = {}
-    for line in log.split("\n"):
-        line = _COLOUR_CODE.sub("", line).translate(_CONTROL_CHARS)
-        parsed = _pytest_line(line)
-        if parsed:
-            results[parsed[0]] = parsed[1]
-    return results
-
-
-def _status_first_only(line: str) -> tuple[str, TestStatus] | None:
-    """The older, stricter reading: only `STATUS id` lines, status as its own word."""
-    if not line.startswith(tuple(s.value for s in TestStatus)):
-        return None
-    if line.startswith(TestStatus.FAILED.value):
-        line = line.replace(" - ", " ")
-    words = line.split()
-    if len(words) < 2 or words[0] not in TestStatus._value2member_map_:
-        return None
-    return words[1], TestStatus(words[0])
+    return _read(log, _pytest_v2_line)
 
 
 def parse_log_matplotlib(log: str) -> StatusMap:
-    """matplotlib's pytest output.
+    """matplotlib's pytest output: `STATUS id` lines, after `MouseButton.LEFT` / `.RIGHT` become `1` / `3`.
 
-    `MouseButton.LEFT` / `MouseButton.RIGHT` in a line become `1` / `3` first, so
-    ids parametrized by the enum match the dataset whichever way the installed
-    matplotlib prints it. Only `STATUS id` lines are read; `SKIPPED [N] ...`
-    summary lines are recorded under the name `[N]`, as officially (harmless).
+    That makes ids parametrized by the enum match the dataset whichever way the
+    installed matplotlib prints it.
     """
-    results: StatusMap = {}
-    for line in log.split("\n"):
-        line = line.replace("MouseButton.LEFT", "1").replace("MouseButton.RIGHT", "3")
-        parsed = _status_first_only(line)
-        if parsed:
-            results[parsed[0]] = parsed[1]
-    return results
+    return _read(log, lambda line: _status_first(line.replace("MouseButton.LEFT", "1")
+                                                 .replace("MouseButton.RIGHT", "3")))
 
 
 def parse_log_seaborn(log: str) -> StatusMap:

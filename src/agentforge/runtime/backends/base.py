@@ -67,7 +67,9 @@ async def stream_from_complete(
         yield StreamEvent(index=i, text=c.text, completion=c)
 
 
-class ContextLengthError(ValueError):
-    """The request can never run on this model: its prompt (times its candidates)
-    does not fit the context or the KV cache budget. The client must shrink it
-    (a 400, not a server error); the message says by how much."""
+class ContextLengthError(BackendError):
+    """The prompt (with the tokens asked for) does not fit the model's context, or
+    (embedded engine) its candidates do not fit the KV cache budget. The
+    client's to fix, so `agent serve` answers 400 rather than 502; a BackendError, so
+    agent loops record it like any failed model call. The message says how long the
+    prompt and the context are, where known."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import AsyncIterator, Sequence
 
 from agentforge.runtime.backends import checkpoint
-from agentforge.runtime.backends.base import BackendError, ContextLengthError, StreamEvent
+from agentforge.runtime.backends.base import BackendError, StreamEvent
 from agentforge.runtime.backends.chat_format import render_prompt
 from agentforge.runtime.backends.engine import Engine, FinishEvent, SamplingSpec, TokenEvent, submit_async
 from agentforge.runtime.backends.tool_grammar import GrammarCompiler, call_head, constrained_choice
@@ -147,12 +147,11 @@ class EmbeddedBackend:
     ) -> AsyncIterator[StreamEvent]:
         sampling = sampling or Sampling()
         prefix = forced_prefix(sampling.tool_choice) if tools else ""
-        prompt_ids = self.prompt_ids(messages, tools, prefix)
-        try:
-            self.engine.check(len(prompt_ids), n)  # before compiling a grammar or any prefill
-        except ContextLengthError:
-            raise  # the client's to fix (HTTP 400), not a backend failure
-        except ValueError as e:
+        # rendering and tokenizing a long prompt takes seconds: off the event loop (the tokenizer releases the GIL)
+        prompt_ids = await asyncio.to_thread(self.prompt_ids, messages, tools, prefix)
+        try:  # before compiling a grammar or any prefill; a prompt too long is a ContextLengthError (HTTP 400)
+            self.engine.check(len(prompt_ids), n)
+        except ValueError as e:  # too many candidates
             raise BackendError(str(e)) from e
         constraints = await self._constraints(tools, n, sampling, prefix)
         spec = SamplingSpec(

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence, 
 import aiohttp
 import openai
 
-from agentforge.runtime.backends.base import BackendError, StreamEvent, TransientBackendError
+from agentforge.runtime.backends.base import BackendError, ContextLengthError, StreamEvent, TransientBackendError
 from agentforge.runtime.messages import (
     Completion,
     FunctionCall,
@@ -110,6 +111,23 @@ _HINTS = {
 }
 
 
+# How OpenAI, vLLM, llama.cpp and `agent serve` word a prompt longer than the context
+_CONTEXT_LENGTH = re.compile(r"context[ _](length|size|window)|too long to fit|maximum context|exceeds the (limit|context)",
+                             re.IGNORECASE)
+
+
+def is_context_length_error(exc: BaseException) -> bool:
+    """A client error (4xx) that says the prompt does not fit the model's context."""
+    status = getattr(exc, "status_code", None)
+    if status not in (400, 413, 422):
+        return False
+    body = getattr(exc, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(inner, dict) and inner.get("code") == "context_length_exceeded":
+        return True
+    return bool(_CONTEXT_LENGTH.search(_server_message(exc)))
+
+
 class UpstreamError(Exception):
     """A failed exchange on our own aiohttp path (`OpenAIBackend.complete`), shaped
     like openai's errors so that one classification serves both."""
@@ -179,6 +197,9 @@ async def call_with_retries(
         except handled as exc:
             transient, desc = classify_error(exc)
             if not transient:
+                if is_context_length_error(exc):
+                    raise ContextLengthError(f"{what}: {desc}; shorten the conversation or ask for fewer "
+                                             "max_tokens") from exc
                 status = getattr(exc, "status_code", None)
                 hint = _HINTS.get(status, "check the request and the server's logs")
                 raise BackendError(f"{what}: {desc}; {hint}") from exc
@@ -344,6 +365,27 @@ def completions_from_response(data: dict[str, Any], model: str | None = None) ->
             completion_tokens=known if known is not None else _split(total, len(choices), i),
             model=data.get("model") or model,
         ))
+    for completion, metadata in zip(out, _extra_metadata(data, len(out))):
+        completion.metadata.update(metadata)
+    return out
+
+
+EXTRA_KEYS = ("selection", "routing")  # what our server's `agentforge` field says about each choice
+
+
+def _extra_metadata(data: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Per choice, what an agentforge server said of it (which of N candidates was picked, which
+    specialist answered): one value for one choice, else one per choice."""
+    extra = data.get("agentforge")
+    out: list[dict[str, Any]] = [{} for _ in range(n)]
+    if not isinstance(extra, dict) or not n:
+        return out
+    for key in EXTRA_KEYS:
+        value = extra.get(key)
+        values = [value] if n == 1 else value if isinstance(value, list) and len(value) == n else []
+        for metadata, v in zip(out, values):
+            if isinstance(v, dict):
+                metadata[key] = v
     return out
 
 

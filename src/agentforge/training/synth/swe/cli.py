@@ -44,6 +44,7 @@ def swe(
 ) -> None:
     """Make SWE-bench instances by mutating real packages and keeping the bugs their tests catch."""
     from rich.console import Console
+    from rich.markup import escape  # messages hold `[docker]`-style extras: not markup
 
     from agentforge.runtime.sandbox import KINDS, SandboxError
     from agentforge.training.synth.swe.build import SynthOptions, synthesize_async
@@ -56,26 +57,26 @@ def swe(
     try:
         refs = [PackageRef.parse(p) for p in (package or DEFAULT_PACKAGES)]
     except ValueError as e:
-        err.print(f"[red]error:[/] --package: {e}")
+        err.print(f"[red]error:[/] --package: {escape(str(e))}")
         raise typer.Exit(2) from None
     options = SynthOptions(per_package=per_package, seed=seed, concurrency=concurrency, timeout=timeout,
                            max_tries=max_tries, validate=validate, progress=progress)
     try:
         stats = asyncio.run(synthesize_async(refs, out, sandbox, options, teacher, console=err))
     except SandboxError as e:
-        err.print(f"[red]error:[/] {e}")
+        err.print(f"[red]error:[/] {escape(str(e))}")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted; run the same command again to resume")
         raise typer.Exit(130) from None
     for report in stats.packages:
-        line = f"{report.package}: kept {report.kept} (new {report.new}), tried {report.tried}"
+        line = f"{escape(report.package)}: kept {report.kept} (new {report.new}), tried {report.tried}"
         if report.rejected:
             line += " · rejected " + ", ".join(f"{k} {v}" for k, v in sorted(report.rejected.items()))
         if report.error:
-            line += f" · [red]failed:[/] {report.error.splitlines()[0]}"
+            line += f" · [red]failed:[/] {escape(report.error.splitlines()[0])}"
         err.print(line)
-    err.print(f"{stats.instances} instances in {stats.instances_path} ({stats.new} new, {stats.seconds:.0f} s)")
+    err.print(f"{stats.instances} instances in {escape(str(stats.instances_path))} ({stats.new} new, {stats.seconds:.0f} s)")
     typer.echo(json.dumps(stats.summary()))
     if not stats.instances and any(r.error for r in stats.packages):
         raise typer.Exit(1)
