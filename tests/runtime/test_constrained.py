@@ -11,6 +11,7 @@ import json
 import math
 import random
 
+import llguidance  # noqa: F401  (in the [embedded] extra: its absence is a failure, not a skip)
 import pytest
 
 from agentforge.runtime.backends.base import BackendError
@@ -25,8 +26,6 @@ from agentforge.runtime.backends.tool_grammar import (
 from agentforge.runtime.messages import FunctionSpec, Message, Sampling, ToolSpec
 from agentforge.runtime.parsing import parse_hermes
 from tests.runtime.engine_idle import engine_idle
-
-pytest.importorskip("llguidance")
 
 
 def tool(name: str, properties: dict, required: list[str]) -> ToolSpec:
@@ -209,7 +208,7 @@ def test_draw_never_lands_on_a_masked_token(monkeypatch):
     grammar masked out) is never picked."""
     import torch
 
-    from agentforge.runtime.backends.engine import _draw
+    from agentforge.runtime.backends.sampling import _draw
 
     monkeypatch.setattr(torch, "rand", lambda *a, **k: torch.zeros(1))
     assert _draw(torch.tensor([0.0, 0.0, 0.5, 0.5]), None) == 2
@@ -412,3 +411,22 @@ async def test_auto_constraint_on_request_makes_every_call_well_formed(embedded)
         if c.finish_reason == "stop":
             assert not c.parse_errors, c.text
             assert "<tool_call>" not in c.text or c.tool_calls, c.text
+
+
+@pytest.mark.model
+async def test_a_missing_grammar_fails_the_request_instead_of_decoding_freely(embedded, monkeypatch):
+    """Before: the backend logged a warning and decoded unconstrained, so every
+    'constrained' test passed without a grammar."""
+    from agentforge.runtime.backends import embedded as embedded_module
+
+    def no_llguidance(*args, **kwargs):
+        raise ImportError("No module named 'llguidance'")
+
+    monkeypatch.setattr(embedded_module, "GrammarCompiler", no_llguidance)
+    fresh = embedded_module.EmbeddedBackend(embedded.model_dir, embedded.name, embedded.tokenizer, embedded.engine)
+    s = Sampling(temperature=0, max_tokens=8, tool_choice="required")
+    with pytest.raises(BackendError, match=r"need a grammar.*agentforge\[embedded\].*constrained': False"):
+        await fresh.complete(PROMPT, tools=TOOLS, sampling=s)
+    [free] = await fresh.complete(PROMPT, tools=TOOLS, sampling=s.merged(extra_body={"constrained": False}))
+    assert free.text.startswith("<tool_call>")  # opting out still works
+

@@ -83,18 +83,23 @@ async def test_max_tokens_and_stop_strings(embedded):
     assert cut.text == full.text[: full.text.find(stop)]
 
 
-async def test_required_tool_choice_yields_a_parsed_call_or_a_parse_error(embedded):
-    s = Sampling(temperature=0, max_tokens=40, tool_choice="required")
-    [c] = await embedded.complete(ask("Use get_weather for Paris."), tools=[WEATHER], sampling=s)
-    assert c.text.startswith("<tool_call>")
-    assert c.tool_calls or c.parse_errors  # never silently prose
+async def test_required_and_named_tool_choice_yield_calls_that_validate(embedded):
+    """Under tool_choice "required" or a named function the grammar is on:
+    every candidate is calls of the given tools whose arguments validate
+    against the tool's schema (before: `tool_calls or parse_errors` passed
+    with the grammar silently off)."""
+    import jsonschema
+
+    s = Sampling(temperature=0.7, max_tokens=80, seed=1, tool_choice="required")
     named = {"type": "function", "function": {"name": "get_weather"}}
-    [d] = await embedded.complete(
-        ask("Weather in Paris?"), tools=[WEATHER], sampling=s.merged(tool_choice=named, max_tokens=30)
-    )
-    if d.tool_calls:
-        assert d.tool_calls[0].name == "get_weather"
-        assert d.finish_reason == "tool_calls"
+    for sampling in (s, s.merged(tool_choice=named)):
+        for c in await embedded.complete(ask("Use get_weather for Paris."), tools=[WEATHER], n=4, sampling=sampling):
+            assert c.text.startswith("<tool_call>") and c.finish_reason == "tool_calls", c.text
+            assert c.tool_calls and not c.parse_errors, c.text
+            for call in c.tool_calls:
+                assert call.name == "get_weather"
+                jsonschema.validate(call.parsed_arguments(), WEATHER.function.parameters)
+    assert embedded.grammars is not None
 
 
 async def test_streaming_deltas_add_up_to_the_completion(embedded):
@@ -121,8 +126,15 @@ async def test_cancelling_a_request_frees_its_slots(embedded):
 
 
 async def test_too_long_prompt_and_too_many_candidates_are_clear_errors(embedded):
-    with pytest.raises(BackendError, match="context"):
+    """An over-long prompt is the client's error (ContextLengthError, which the
+    server answers with a 400), raised before any prefill; before, it was a
+    BackendError (a 502)."""
+    from agentforge.runtime.backends.base import ContextLengthError
+
+    ran = embedded.engine.prefilled_tokens
+    with pytest.raises(ContextLengthError, match=r"prompt is \d+ tokens; this model's context is 8192 tokens"):
         await embedded.complete(ask("word " * 9000), sampling=GREEDY)
+    assert embedded.engine.prefilled_tokens == ran
     with pytest.raises(BackendError, match="slots"):
         await embedded.complete(ask("hi"), n=embedded.engine.max_slots + 1, sampling=GREEDY)
 
@@ -140,10 +152,10 @@ async def test_next_agent_turn_reuses_the_previous_turns_cache(embedded):
     prompt_len = len(embedded.prompt_ids(follow, None))
     assert reused >= len(embedded.prompt_ids(first, None))
     assert embedded.engine.prefilled_tokens - ran == prompt_len - reused
-    saved = embedded.engine.remembered
-    embedded.engine.remembered = []  # cold: no reuse possible
+    saved = embedded.engine.prefixes.entries
+    embedded.engine.prefixes.entries = []  # cold: no reuse possible
     try:
         [cold] = await embedded.complete(follow, sampling=GREEDY)
     finally:
-        embedded.engine.remembered = saved
+        embedded.engine.prefixes.entries = saved
     assert cold.token_ids == warm.token_ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from agentforge.runtime.backends.engine import TOP_CANDIDATES, SamplingSpec, _draw, sample_tokens
+from agentforge.runtime.backends.sampling import TOP_CANDIDATES, SamplingSpec, _draw, sample_tokens
 
 
 def logits_from(probs: list[float], vocab: int = 1000) -> torch.Tensor:

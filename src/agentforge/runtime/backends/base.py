@@ -68,7 +68,8 @@ async def stream_from_complete(
 
 
 class ContextLengthError(BackendError):
-    """The prompt (with the tokens asked for) does not fit the model's context. The
+    """The prompt (with the tokens asked for) does not fit the model's context, or
+    (embedded engine) its candidates do not fit the KV cache budget. The
     client's to fix, so `agent serve` answers 400 rather than 502; a BackendError, so
     agent loops record it like any failed model call. The message says how long the
     prompt and the context are, where known."""

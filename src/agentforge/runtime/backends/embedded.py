@@ -67,16 +67,22 @@ class EmbeddedBackend:
         self._token_text = lru_cache(maxsize=None)(lambda i: tokenizer.decode([i]))
         self._grammars: GrammarCompiler | None = None  # built on the first constrained request (~1 s)
         self._grammars_lock = threading.Lock()
-        self._no_llguidance_warned = False
 
     @classmethod
     def load(
-        cls, model: str | os.PathLike | None = None, max_slots: int = 16, threads: int | None = None, int8: bool = False
+        cls,
+        model: str | os.PathLike | None = None,
+        max_slots: int = 16,
+        threads: int | None = None,
+        int8: bool = False,
+        kv_budget_gb: float | None = None,
     ) -> "EmbeddedBackend":
         """Load a local checkpoint (default: the embedded SmolLM2, built from its
         GGUF on first use) and start the engine thread. `int8` stores the matmul
         weights as int8 (see llama.Linear): faster, logits no longer bit-close
-        to transformers'."""
+        to transformers'. `kv_budget_gb` bounds the KV cache (default: the
+        AGENTFORGE_KV_BUDGET_GB environment variable, else 2 GiB or what one
+        full-context sequence needs, whichever is more)."""
         import torch
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
@@ -104,7 +110,14 @@ class EmbeddedBackend:
         eos.discard(None)
         eos.discard(tokenizer.unk_token_id)
         llama = Llama(LlamaConfig.from_hf(config), {k: v.float() for k, v in state.items()}, int8=int8)
-        engine = Engine(llama, eos, lambda ids: tokenizer.decode(ids, skip_special_tokens=True), max_slots=max_slots)
+        kv_budget_gb = kv_budget_gb or float(os.environ.get("AGENTFORGE_KV_BUDGET_GB", "0")) or None
+        engine = Engine(
+            llama,
+            eos,
+            lambda ids: tokenizer.decode(ids, skip_special_tokens=True),
+            max_slots=max_slots,
+            kv_budget=int(kv_budget_gb * 2**30) if kv_budget_gb else None,
+        )
         name = checkpoint.DEFAULT_MODEL_NAME if model in (None, "", "embedded") else model_dir.name
         name += "-int8" if int8 else ""
         return cls(model_dir, name, tokenizer, engine)
@@ -136,6 +149,10 @@ class EmbeddedBackend:
         prefix = forced_prefix(sampling.tool_choice) if tools else ""
         # rendering and tokenizing a long prompt takes seconds: off the event loop (the tokenizer releases the GIL)
         prompt_ids = await asyncio.to_thread(self.prompt_ids, messages, tools, prefix)
+        try:  # before compiling a grammar or any prefill; a prompt too long is a ContextLengthError (HTTP 400)
+            self.engine.check(len(prompt_ids), n)
+        except ValueError as e:  # too many candidates
+            raise BackendError(str(e)) from e
         constraints = await self._constraints(tools, n, sampling, prefix)
         spec = SamplingSpec(
             temperature=sampling.temperature,
@@ -146,10 +163,7 @@ class EmbeddedBackend:
             stop=tuple(sampling.stop),
             top_logprobs=max(sampling.top_logprobs, DEFAULT_TOP_LOGPROBS if sampling.logprobs else 0),
         )
-        try:
-            request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens, constraints=constraints)
-        except ValueError as e:
-            raise BackendError(str(e)) from e
+        request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens, constraints=constraints)
         parse = sampling.tool_choice != "none" and bool(tools)
         finished = 0
         texts = [""] * n
@@ -200,8 +214,6 @@ class EmbeddedBackend:
         if choice is None or (wanted is not None and not wanted):
             return None
         compiler = self._grammars or await asyncio.to_thread(self._grammar_compiler)
-        if compiler is None:
-            return None
         parallel = bool(sampling.extra_body.get(PARALLEL, True))
         grammar = compiler.cached(tools, choice, parallel)
         try:
@@ -213,7 +225,10 @@ class EmbeddedBackend:
                 f"constrained tool calls: {e} (pass extra_body={{'{CONSTRAINED}': False}} to decode unconstrained)"
             ) from e
 
-    def _grammar_compiler(self) -> GrammarCompiler | None:
+    def _grammar_compiler(self) -> GrammarCompiler:
+        """The compiler, built once. Without it a constrained request fails: a
+        silent fallback to free decoding would hand out malformed calls where
+        the caller relies on the grammar."""
         with self._grammars_lock:
             if self._grammars is None:
                 try:
@@ -221,10 +236,11 @@ class EmbeddedBackend:
                         self.tokenizer, self.engine.model.cfg.vocab_size, sorted(self.engine.eos_ids)
                     )
                 except (ImportError, ValueError) as e:  # not installed, or a tokenizer it cannot read
-                    if not self._no_llguidance_warned:
-                        log.warning("tool calls are not grammar-constrained: %s (llguidance comes with "
-                                    "pip install 'agentforge[embedded]')", e)
-                        self._no_llguidance_warned = True
+                    raise BackendError(
+                        f"constrained tool calls need a grammar, which failed to build: {e}. llguidance comes with "
+                        f"pip install 'agentforge[embedded]'; or pass extra_body={{'{CONSTRAINED}': False}} "
+                        "to decode unconstrained"
+                    ) from e
             return self._grammars
 
     def _delta(self, ids: list[int], texts: list[str], index: int) -> str:

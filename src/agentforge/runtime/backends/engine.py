@@ -1,11 +1,23 @@
 """Continuous-batching generation engine for the embedded model.
 
 One background thread owns the model. Requests join the running batch
-between decode steps (their prompts prefilled in chunks, interleaved with
-decoding so running sequences keep moving) and leave it the step they finish.
+between decode steps and leave it the step they finish. Prompts are
+prefilled in chunks, round robin among the requests prefilling, with a
+decode step of the running batch after each chunk: a long prompt delays
+neither running sequences nor a short prompt that arrives during it.
 The n candidates of one request share a single prefill: its KV cache is
 copied into n slots. Every step records the sampled token, its raw
 log-probability and the top-k alternatives, so nothing is ever re-tokenized.
+
+Memory: every KV cache is sized to what it holds, and all of them together
+stay within a byte budget (kv_budget). Each prefilling request has its own
+one-row cache; the batch cache has a row per running sequence (and per
+candidate reserved by a prefilling request) and grows and shrinks with
+them. When the budget is full, waiting requests wait; a running batch that
+outgrows it first drops remembered prefixes, then preempts its newest
+sequences, which are prefilled again later (their samples so far kept).
+A prompt longer than the context, or too big for the budget even alone,
+is refused at submit (ContextLengthError), before any prefill.
 
 A request may carry one grammar constraint per candidate (tool_grammar.py):
 that row's logits are masked to the tokens its grammar allows before
@@ -20,92 +32,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 
+from agentforge.runtime.backends.base import ContextLengthError
+from agentforge.runtime.backends.engine_requests import FinishEvent, GenerationRequest, TokenEvent, PrefillJob, SequenceState
 from agentforge.runtime.backends.llama import KVCache, Llama
+from agentforge.runtime.backends.prefix_cache import GRANULE, PREFIX_MIN, PrefixCache, Remembered, common_prefix
+from agentforge.runtime.backends.prefix_cache import granular as _granular
+from agentforge.runtime.backends.sampling import SamplingSpec, sample_tokens
 
 log = logging.getLogger(__name__)
 
 PREFILL_CHUNK = 256  # prompt tokens per prefill call; bounds how long decoding pauses
-PREFIX_MIN = 16  # shorter shared prefixes are not worth a cache copy
-
-
-@dataclass
-class SamplingSpec:
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    max_tokens: int = 256
-    seed: int | None = None
-    stop: tuple[str, ...] = ()
-    top_logprobs: int = 0  # alternatives to record per token (0 = none)
-
-
-@dataclass
-class TokenEvent:
-    index: int
-    token_id: int
-    logprob: float
-    top: list[tuple[int, float]]  # (token id, logprob), most likely first
-
-
-@dataclass
-class FinishEvent:
-    index: int
-    token_ids: list[int]
-    logprobs: list[float]
-    top: list[list[tuple[int, float]]]
-    finish_reason: str  # stop | length | cancelled | error
-    prompt_tokens: int
-    stop_text_len: int | None = None  # where a stop string began in the decoded text
-    error: str | None = None
-
-
-@dataclass
-class GenerationRequest:
-    prompt_ids: list[int]
-    n: int
-    sampling: SamplingSpec
-    emit: Callable[[Any], None]  # receives TokenEvent (if stream) and FinishEvent, on the engine thread
-    stream: bool = False
-    cancelled: bool = False
-    prefilled: int = 0  # prompt tokens already in the cache
-    constraints: list[Any] | None = None  # one tool_grammar.Constraint per candidate, or None
-
-
-@dataclass
-class _Sequence:
-    request: GenerationRequest
-    index: int
-    position: int  # next cache position to write (= tokens in cache)
-    pending: int  # sampled token not yet in the cache
-    generator: torch.Generator | None
-    constraint: Any = None  # this candidate's grammar state (tool_grammar.Constraint), if constrained
-    error: str | None = None
-    token_ids: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    top: list[list[tuple[int, float]]] = field(default_factory=list)
-
-
-@dataclass
-class _Remembered:
-    """A cache slot holding the KV of a finished sequence, for prefix reuse."""
-
-    slot: int
-    tokens: list[int] = field(default_factory=list)
-    last_used: int = 0
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+DEFAULT_KV_BUDGET = 2 << 30  # bytes; raised to what one full-context sequence needs
 
 
 class Engine:
@@ -116,22 +59,30 @@ class Engine:
         decode: Callable[[list[int]], str],
         max_slots: int = 16,
         prefix_slots: int = 4,
+        kv_budget: int | None = None,
     ):
         self.model, self.eos_ids, self.decode = model, eos_ids, decode
-        self.max_slots = max_slots
-        # Slots 0..max_slots-1 hold the batch. Prompts are prefilled in the next
-        # slot, then copied down, so a chunked prefill never collides with
-        # sequences moving between slots as others finish. The last
-        # `prefix_slots` keep finished sequences: an agent's next turn extends
-        # its previous conversation, so its prompt prefix is already computed.
-        self.prefill_slot = max_slots
-        self.remembered = [_Remembered(max_slots + 1 + i) for i in range(prefix_slots)]
-        self.cache = KVCache(model.cfg, max_slots + 1 + prefix_slots)
+        self.max_slots, self.prefix_slots = max_slots, prefix_slots
+        cfg = model.cfg
+        self.position_bytes = KVCache.bytes_per_position(cfg)
+        # The least that serves every valid request alone: one full-context
+        # sequence in the batch, plus its one-row prefill cache.
+        floor = 2 * _granular(cfg.max_positions) * self.position_bytes
+        self.kv_budget = kv_budget or max(DEFAULT_KV_BUDGET, floor)
+        if self.kv_budget < floor:
+            raise ValueError(
+                f"kv_budget of {_gb(self.kv_budget)} is too small for one {cfg.max_positions}-token sequence of this "
+                f"model; give at least {_gb(floor)}"
+            )
+        self.batch = KVCache(cfg, 1, GRANULE)  # active[i] lives in row i
+        self.prefixes = PrefixCache(cfg, prefix_slots, self.kv_budget // 4)
         self.prefix_hit_tokens = 0  # prompt tokens served from remembered sequences
         self.prefilled_tokens = 0  # prompt tokens actually run through the model
-        self.active: list[_Sequence] = []  # active[i] lives in cache slot i
-        self.waiting: deque[GenerationRequest] = deque()
-        self.prefilling: GenerationRequest | None = None
+        self.preempted = 0  # sequences (or prefills) set back to make room
+        self.active: list[SequenceState] = []
+        self.waiting: deque[PrefillJob] = deque()
+        self.prefilling: deque[PrefillJob] = deque()  # round robin: the head runs the next chunk
+        self._prefill_lead = 0.0  # seconds prefill has run ahead of decoding
         self._wake = threading.Condition()
         self._stopped = False
         self.steps = 0
@@ -143,21 +94,40 @@ class Engine:
     # ---- called from other threads ----
 
     def submit(self, request: GenerationRequest) -> None:
-        if request.n > self.max_slots:
-            raise ValueError(f"n={request.n} exceeds the engine's {self.max_slots} slots")
-        if len(request.prompt_ids) >= self.model.cfg.max_positions:
-            raise ValueError(
-                f"prompt of {len(request.prompt_ids)} tokens does not fit the model's context of {self.model.cfg.max_positions}"
-            )
+        """Queue a request; refuse at once one that could never run."""
+        self.check(len(request.prompt_ids), request.n)
         with self._wake:
-            self.waiting.append(request)
+            self.waiting.append(PrefillJob(request, request.prompt_ids, request.n))
             self._wake.notify()
+
+    def check(self, prompt_tokens: int, n: int) -> None:
+        """Raise if n candidates of a prompt this long could never run here."""
+        if n > self.max_slots:
+            raise ValueError(f"n={n} exceeds the engine's {self.max_slots} slots")
+        context = self.model.cfg.max_positions
+        if prompt_tokens >= context:
+            raise ContextLengthError(
+                f"prompt is {prompt_tokens} tokens; this model's context is {context} tokens, and the prompt must "
+                "leave room for at least one generated token: shorten the conversation"
+            )
+        alone = self._batch_bytes(n, prompt_tokens + 1) + _granular(prompt_tokens) * self.position_bytes
+        if alone > self.kv_budget:
+            raise ContextLengthError(
+                f"n={n} candidates of a {prompt_tokens}-token prompt need {_gb(alone)} of KV cache; this engine's "
+                f"budget is {_gb(self.kv_budget)}: ask for fewer candidates or shorten the prompt"
+            )
 
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
             self._wake.notify()
         self._thread.join(timeout=30)
+
+    def kv_bytes(self) -> int:
+        """Bytes held by every KV cache of the engine (at most kv_budget, except
+        for a moment while a resize copies one cache into another)."""
+        prefills = tuple(self.prefilling)  # a snapshot: other threads may ask while the engine works
+        return self.batch.nbytes + self.prefixes.nbytes + sum(p.cache.nbytes for p in prefills if p.cache is not None)
 
     # ---- the engine thread ----
 
@@ -168,68 +138,163 @@ class Engine:
     def _loop(self) -> None:
         while True:
             with self._wake:
-                while not self._stopped and not self.active and not self.waiting and self.prefilling is None:
+                while not self._stopped and not self.active and not self.waiting and not self.prefilling:
                     self._wake.wait()
                 if self._stopped:
                     break
             try:
-                self._prefill_chunk()
-                if self.active:
+                self._admit()
+                self._fit_batch()
+                # Prefill and decoding share the time equally while sequences
+                # run: decode (one step at least) until decoding has had as
+                # long as the prefill chunks took. A new arrival ends the
+                # turn early, so that its prefill can start.
+                self._prefill_lead += self._prefill_chunk()
+                while self.active:
+                    started = time.perf_counter()
+                    self._fit_batch()
                     self._decode_step()
+                    self._prefill_lead -= time.perf_counter() - started
+                    if self._prefill_lead <= 0 or self.waiting:
+                        break
+                if not self.active or self._prefill_lead < 0:
+                    self._prefill_lead = 0.0  # a prefill alone runs at full speed; no credit for decoding alone
             except Exception as e:  # keep serving: fail the affected requests, not the engine
                 log.exception("engine step failed")
                 self._fail_all(f"{type(e).__name__}: {e}")
         self._fail_all("engine stopped")
 
-    def _free_slots(self) -> int:
-        return self.max_slots - len(self.active)
+    # ---- memory ----
 
-    def _prefill_chunk(self) -> None:
-        if self.prefilling is None:
-            with self._wake:
-                self._drop_cancelled_waiting()
-                if not self.waiting or self.waiting[0].n > self._free_slots():
-                    return
-                self.prefilling = self.waiting.popleft()
-        req = self.prefilling
-        if req.cancelled:
-            self.prefilling = None
-            _finish_unstarted(req, "cancelled")
-            return
-        if req.prefilled == 0:
-            self._reuse_prefix(req)
-        start, end = req.prefilled, min(req.prefilled + PREFILL_CHUNK, len(req.prompt_ids))
-        tokens = torch.tensor([req.prompt_ids[start:end]])
+    def _batch_bytes(self, rows: int, length: int) -> int:
+        return _pow2(rows) * _granular(length) * self.position_bytes
+
+    def _batch_need(self) -> tuple[int, int]:
+        """Rows and positions the batch cache must hold: every active sequence
+        (writing its next position this step) and the candidates of every
+        prefilling request, reserved so that they can start."""
+        rows = len(self.active) + sum(p.rows for p in self.prefilling)
+        length = max([s.position + 1 for s in self.active] + [len(p.tokens) + 1 for p in self.prefilling], default=1)
+        return rows, length
+
+    def _fit_batch(self) -> None:
+        """Resize the batch cache when it is too small, holds over 4x what it
+        needs (not every time a sequence leaves: copies cost), or the budget is
+        exceeded. Room comes from remembered prefixes, then preemption."""
+        while True:
+            rows, length = self._batch_need()
+            want = self._batch_bytes(rows, length)
+            grow = _pow2(rows) > self.batch.slots or _granular(length) > self.batch.capacity
+            over = self.kv_bytes() - self.batch.nbytes + max(want, 0 if grow else self.batch.nbytes) > self.kv_budget
+            if not grow and not over and 4 * want > self.batch.nbytes:
+                return
+            if self.kv_bytes() - self.batch.nbytes + want <= self.kv_budget:
+                break
+            if not (self.prefixes.forget_one() or self._preempt()):
+                break  # one sequence alone always fits (submit checked), so this is never reached
+        keep = (len(self.active), min(self.batch.capacity, _granular(length)))
+        self.batch.resize(_pow2(rows), _granular(length), keep=keep)
+
+    def _preempt(self) -> bool:
+        """Set back the newest work: a prefilling request, else the last running
+        sequence (never the only one). Its prefill runs again later."""
+        if self.prefilling:
+            job = self.prefilling.pop()
+            job.cache, job.done = None, 0
+        elif len(self.active) > 1:
+            s = self.active.pop()  # the last row: nothing moves
+            job = PrefillJob(s.request, s.request.prompt_ids + s.token_ids[:-1], 1, resume=s)
+        else:
+            return False
+        with self._wake:
+            self.waiting.appendleft(job)
+        self.preempted += 1
+        return True
+
+    def _admit(self) -> None:
+        """Start prefilling waiting requests, in order, while slots and budget allow."""
+        while (job := self._admissible()) is not None:
+            job.cache = KVCache(self.model.cfg, 1, _granular(len(job.tokens)))
+            prefix = self.prefixes.best(job.tokens)
+            if prefix is not None:
+                self._reuse_prefix(job, prefix)
+            self.prefilling.appendleft(job)  # its first chunk next: a short prompt is done at once
+
+    def _admissible(self) -> PrefillJob | None:
+        """Pop the first waiting request if it can start now, making room by
+        forgetting prefixes (not the one it will reuse)."""
+        with self._wake:
+            while self.waiting and self.waiting[0].request.cancelled:
+                _finish_job(self.waiting.popleft(), "cancelled")
+            if not self.waiting:
+                return None
+            job = self.waiting[0]
+            rows, length = self._batch_need()
+            if rows + job.rows > self.max_slots:
+                return None
+            keep = self.prefixes.best(job.tokens)
+            batch = max(self.batch.nbytes, self._batch_bytes(rows + job.rows, max(length, len(job.tokens) + 1)))
+            need = lambda: self.kv_bytes() - self.batch.nbytes + batch + _granular(len(job.tokens)) * self.position_bytes  # noqa: E731
+            while need() > self.kv_budget and self.prefixes.forget_one(keep=keep):
+                pass
+            if need() > self.kv_budget:
+                return None  # it waits for running work to finish
+            return self.waiting.popleft()
+
+    # ---- prefill and decode ----
+
+    def _prefill_chunk(self) -> float:
+        """Run the next prefill chunk; returns the seconds it took."""
+        if not self.prefilling:
+            return 0.0
+        job = self.prefilling[0]
+        if job.request.cancelled:
+            self.prefilling.popleft()
+            _finish_job(job, "cancelled")
+            return 0.0
+        started = time.perf_counter()
+        start, end = job.done, min(job.done + PREFILL_CHUNK, len(job.tokens))
+        tokens = torch.tensor([job.tokens[start:end]])
         positions = torch.arange(start, end).view(1, -1)
-        logits = self.model.forward(tokens, positions, self.cache, torch.tensor([self.prefill_slot]))
-        req.prefilled = end
+        logits = self.model.forward(tokens, positions, job.cache, torch.tensor([0]))
+        job.done = end
         self.prefilled_tokens += end - start
-        if end < len(req.prompt_ids):
+        self.prefilling.rotate(-1)  # the next request's chunk comes next
+        if end == len(job.tokens):
+            self.prefilling.pop()
+            self._start(job, logits)
+        return time.perf_counter() - started
+
+    def _start(self, job: PrefillJob, logits: torch.Tensor) -> None:
+        """Move a finished prefill into the batch (its rows were reserved)."""
+        first, end = len(self.active), len(job.tokens)
+        for i in range(job.rows):
+            self.batch.copy_slot(0, first + i, end, source=job.cache)
+        job.cache = None
+        if job.resume is not None:  # its next token was sampled before it was preempted
+            job.resume.position = end
+            self.active.append(job.resume)
             return
-        # Prompt done: every candidate starts from the same cache, sampled independently.
-        first = len(self.active)
-        for i in range(req.n):
-            self.cache.copy_slot(self.prefill_slot, first + i, end)
+        req = job.request
         seqs = []
         for i in range(req.n):
             seed = None if req.sampling.seed is None else req.sampling.seed + i
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
-            seqs.append(_Sequence(req, i, end, -1, gen, req.constraints[i] if req.constraints else None))
+            seqs.append(SequenceState(req, i, end, -1, gen, req.constraints[i] if req.constraints else None))
         self.active.extend(seqs)
-        self.prefilling = None
         self._sample(seqs, logits.expand(req.n, -1))
 
     def _decode_step(self) -> None:
         seqs = self.active
         tokens = torch.tensor([[s.pending] for s in seqs])
         positions = torch.tensor([[s.position] for s in seqs])
-        logits = self.model.forward(tokens, positions, self.cache, torch.arange(len(seqs)))
+        logits = self.model.forward(tokens, positions, self.batch, torch.arange(len(seqs)))
         for s in seqs:
             s.position += 1
         self.steps += 1
         self._sample(list(seqs), logits)
 
-    def _sample(self, seqs: list[_Sequence], logits: torch.Tensor) -> None:
+    def _sample(self, seqs: list[SequenceState], logits: torch.Tensor) -> None:
         """Pick each sequence's next token, record it, and retire finished ones.
 
         Constrained rows sample from the grammar-masked logits, but the recorded
@@ -264,7 +329,7 @@ class Engine:
         for s, reason, stop_at in done:
             self._retire(s, reason, stop_at)
 
-    def _constrain(self, seqs: list[_Sequence], logits: torch.Tensor) -> torch.Tensor:
+    def _constrain(self, seqs: list[SequenceState], logits: torch.Tensor) -> torch.Tensor:
         """The logits to sample from: rows with a grammar keep only the tokens it
         allows, and only EOS once the grammar is complete and another tool call
         would not fit in the token budget (Constraint.should_end)."""
@@ -283,7 +348,7 @@ class Engine:
         out[rows] = torch.where(allowed, logits[rows], _NEG_INF)
         return out
 
-    def _budget_left(self, s: _Sequence) -> int:
+    def _budget_left(self, s: SequenceState) -> int:
         """Tokens s may still generate, the one sampled now included."""
         return min(s.request.sampling.max_tokens - len(s.token_ids), self.model.cfg.max_positions - s.position)
 
@@ -293,7 +358,7 @@ class Engine:
             self._eos_only[[i for i in self.eos_ids if i < vocab]] = True
         return self._eos_only
 
-    def _finished(self, s: _Sequence) -> tuple[str | None, int | None]:
+    def _finished(self, s: SequenceState) -> tuple[str | None, int | None]:
         if s.request.cancelled:
             return "cancelled", None
         if s.error:
@@ -310,115 +375,68 @@ class Engine:
             return "length", None
         return None, None
 
-    def _reuse_prefix(self, req: GenerationRequest) -> None:
-        """Start the prefill after the longest prefix a remembered sequence shares."""
-        best = max(self.remembered, key=lambda r: common_prefix(r.tokens, req.prompt_ids), default=None)
-        if best is None:
-            return
-        # The last prompt token always runs: its logits give the first sample.
-        shared = min(common_prefix(best.tokens, req.prompt_ids), len(req.prompt_ids) - 1)
+    def _reuse_prefix(self, job: PrefillJob, best: Remembered) -> None:
+        """Start the prefill after the prefix a remembered sequence shares."""
+        # The last token always runs: its logits give the first sample.
+        shared = min(common_prefix(best.tokens, job.tokens), len(job.tokens) - 1)
         if shared >= PREFIX_MIN:
-            self.cache.copy_slot(best.slot, self.prefill_slot, shared)
-            req.prefilled = shared
+            job.cache.copy_slot(0, 0, shared, source=best.cache)
+            job.done = shared
             best.last_used = self.steps + 1
             self.prefix_hit_tokens += shared
 
-    def _remember(self, s: _Sequence, slot: int) -> None:
-        if not self.remembered:
-            return
-        tokens = s.request.prompt_ids + s.token_ids[:-1]  # those whose KV is in the slot
-        # Replace an entry this sequence extends, else the least recently used one.
-        target = next((r for r in self.remembered if r.tokens and common_prefix(r.tokens, tokens) == len(r.tokens)), None)
-        target = target or min(self.remembered, key=lambda r: r.last_used)
-        self.cache.copy_slot(slot, target.slot, len(tokens))
-        target.tokens, target.last_used = tokens, self.steps + 1
-
-    def _retire(self, s: _Sequence, reason: str, stop_at: int | None) -> None:
+    def _retire(self, s: SequenceState, reason: str, stop_at: int | None) -> None:
         """Remove s from the batch, moving the last sequence into its slot."""
         slot, last = self.active.index(s), len(self.active) - 1
         if reason in ("stop", "length"):
-            self._remember(s, slot)
+            tokens = s.request.prompt_ids + s.token_ids[:-1]  # those whose KV is in the slot
+            self.prefixes.remember(tokens, self.batch, slot, self.kv_budget - self.kv_bytes(), self.steps + 1)
         if slot != last:
             moved = self.active[last]
-            self.cache.copy_slot(last, slot, moved.position)
+            self.batch.copy_slot(last, slot, moved.position)
             self.active[slot] = moved
         self.active.pop()
+        self._fit_batch()  # what it held is given back before its caller hears it finished
         s.request.emit(
             FinishEvent(
                 s.index, s.token_ids, s.logprobs, s.top, reason, len(s.request.prompt_ids), stop_text_len=stop_at, error=s.error
             )
         )
 
-    def _drop_cancelled_waiting(self) -> None:
-        for req in [r for r in self.waiting if r.cancelled]:
-            self.waiting.remove(req)
-            _finish_unstarted(req, "cancelled")
-
     def _fail_all(self, error: str) -> None:
         victims = list(self.active)
         self.active.clear()
         for s in victims:
             s.request.emit(FinishEvent(s.index, s.token_ids, s.logprobs, s.top, "error", len(s.request.prompt_ids), error=error))
-        pending = ([self.prefilling] if self.prefilling else []) + list(self.waiting)
-        self.prefilling = None
-        self.waiting.clear()
-        for req in pending:
-            _finish_unstarted(req, "error", error)
+        with self._wake:
+            pending = list(self.prefilling) + list(self.waiting)
+            self.prefilling.clear()
+            self.waiting.clear()
+        for job in pending:
+            _finish_job(job, "error", error)
 
 
-def _finish_unstarted(req: GenerationRequest, reason: str, error: str | None = None) -> None:
+def _finish_job(job: PrefillJob, reason: str, error: str | None = None) -> None:
+    """End a request that is not running: all its candidates, or the one preempted sequence."""
+    job.cache = None
+    s, req = job.resume, job.request
+    if s is not None:
+        req.emit(FinishEvent(s.index, s.token_ids, s.logprobs, s.top, reason, len(req.prompt_ids), error=error))
+        return
     for i in range(req.n):
         req.emit(FinishEvent(i, [], [], [], reason, len(req.prompt_ids), error=error))
 
 
+def _pow2(rows: int) -> int:
+    """Batch rows come in powers of two: a sequence joining rarely means a copy."""
+    return 1 << max(rows - 1, 0).bit_length()
+
+
+def _gb(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
 _NEG_INF = torch.tensor(float("-inf"))
-TOP_CANDIDATES = 512  # top-p/top-k cut searched among this many tokens first
-
-
-def sample_tokens(logits: torch.Tensor, specs: list[SamplingSpec], generators: list[torch.Generator | None]) -> torch.Tensor:
-    """Sample one token per row with each row's temperature / top-k / top-p.
-
-    Randomness per row comes from that row's generator, so a seeded request
-    reproduces whatever else is in the batch. The top-p/top-k cut is found
-    among the TOP_CANDIDATES most likely tokens (a full sort of the
-    vocabulary per step costs more than the model's forward pass), falling
-    back to the whole vocabulary when those do not reach top_p: exact either
-    way. Whole-vocabulary work is done once for all rows (softmax, top-k);
-    per-row work touches only the candidates.
-    """
-    out = logits.argmax(dim=-1)
-    rows = [i for i, s in enumerate(specs) if s.temperature > 0]
-    if not rows:
-        return out
-    temps = torch.tensor([specs[i].temperature for i in rows]).view(-1, 1)
-    probs = torch.softmax(logits[rows] / temps, dim=-1)
-    vocab = probs.shape[1]
-    cut = [specs[i].top_p < 1.0 or specs[i].top_k > 0 for i in rows]
-    if any(cut):
-        cand_p, cand_idx = probs.topk(min(TOP_CANDIDATES, vocab), dim=-1)
-    for j, i in enumerate(rows):
-        spec, gen = specs[i], generators[i]
-        if not cut[j]:
-            out[i] = _draw(probs[j], gen)
-            continue
-        limit = spec.top_k if 0 < spec.top_k < vocab else vocab
-        p, idx = cand_p[j, :limit], cand_idx[j, :limit]
-        if len(p) < limit and float(p.sum()) < spec.top_p:
-            p, idx = probs[j].topk(limit)  # a flat distribution: the cut lies deeper
-        p = p * ((p.cumsum(0) - p) < spec.top_p)  # keep tokens while the mass above them is < top_p
-        out[i] = idx[_draw(p, gen)]
-    return out
-
-
-def _draw(weights: torch.Tensor, gen: torch.Generator | None) -> int:
-    """Index drawn with probability proportional to `weights` (inverse CDF:
-    torch.multinomial over a 49k vocabulary takes ~30 ms on our CPUs).
-    `right=True` never lands on a zero weight, even for u = 0 (a token a
-    grammar masked out must never be drawn)."""
-    cdf = weights.cumsum(0)
-    u = torch.rand(1, generator=gen) * cdf[-1]
-    i = int(torch.searchsorted(cdf, u, right=True))
-    return i if i < len(weights) else int(torch.searchsorted(cdf, cdf[-1:]))  # u rounded up to the total
 
 
 def submit_async(

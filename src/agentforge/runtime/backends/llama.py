@@ -94,7 +94,11 @@ class Layer:
 
 
 class KVCache:
-    """Per-layer key/value tensors for `slots` sequences; capacity grows on demand."""
+    """Per-layer key/value tensors for `slots` sequences, `capacity` positions each.
+
+    `ensure` grows it on demand (for direct use of the model); the engine
+    instead sizes its caches with `resize` to what its sequences hold, within
+    its memory budget (see kv_budget.py)."""
 
     def __init__(self, cfg: LlamaConfig, slots: int, capacity: int = 512):
         self.cfg, self.slots, self.capacity = cfg, slots, capacity
@@ -102,24 +106,40 @@ class KVCache:
         self.k = [torch.zeros(shape) for _ in range(cfg.num_layers)]
         self.v = [torch.zeros(shape) for _ in range(cfg.num_layers)]
 
+    @staticmethod
+    def bytes_per_position(cfg: LlamaConfig) -> int:
+        """Bytes one position of one slot takes: keys and values of every layer (fp32)."""
+        return cfg.num_layers * 2 * cfg.num_kv_heads * cfg.head_dim * 4
+
+    @property
+    def nbytes(self) -> int:
+        return self.slots * self.capacity * self.bytes_per_position(self.cfg)
+
     def ensure(self, length: int) -> None:
         """Make room for `length` positions (doubling, so growth is amortized)."""
         if length <= self.capacity:
             return
         if length > self.cfg.max_positions:
             raise ValueError(f"sequence of {length} tokens exceeds the model's context of {self.cfg.max_positions}")
-        new = min(max(length, 2 * self.capacity), self.cfg.max_positions)
+        self.resize(self.slots, min(max(length, 2 * self.capacity), self.cfg.max_positions))
+
+    def resize(self, slots: int, capacity: int, keep: tuple[int, int] | None = None) -> None:
+        """Reallocate to [slots, capacity], keeping the first keep=(slots, positions)
+        of the old tensors (default: all that fits). The old tensors are freed."""
+        rows, length = keep if keep is not None else (min(slots, self.slots), min(capacity, self.capacity))
         for kv in (self.k, self.v):
             for i, t in enumerate(kv):
-                grown = torch.zeros(t.shape[0], t.shape[1], new, t.shape[3])
-                grown[:, :, : self.capacity] = t
-                kv[i] = grown
-        self.capacity = new
+                new = torch.zeros(slots, t.shape[1], capacity, t.shape[3])
+                new[:rows, :, :length] = t[:rows, :, :length]
+                kv[i] = new
+        self.slots, self.capacity = slots, capacity
 
-    def copy_slot(self, src: int, dst: int, length: int) -> None:
-        for kv in (self.k, self.v):
-            for t in kv:
-                t[dst, :, :length] = t[src, :, :length]
+    def copy_slot(self, src: int, dst: int, length: int, source: "KVCache | None" = None) -> None:
+        """Copy `length` positions of slot `src` (of `source`, default this cache) into slot `dst`."""
+        source = source or self
+        for mine, theirs in ((self.k, source.k), (self.v, source.v)):
+            for t, s in zip(mine, theirs):
+                t[dst, :, :length] = s[src, :, :length]
 
 
 class Llama:
