@@ -2,27 +2,41 @@
 
 Each command is a fresh `bwrap` with new namespaces (net, pid, ipc, uts,
 cgroup): the host's file system is visible only through read-only binds of
-the system directories (and the Python installation the command needs), /tmp
-is a private tmpfs, and the workspace is bound at `/workspace`. Killing bwrap
-kills its pid namespace, so nothing a command starts survives it.
+the system directories, a few harmless files of /etc (see ETC_SHARED) and the
+Python installation the command needs; /tmp is a private size-limited tmpfs,
+and the workspace is bound at `/workspace`. On a root host commands run as an
+unprivileged user (identity.py). Killing bwrap kills its pid namespace, so
+nothing a command starts survives it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .base import SYSTEM_PATH, WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
+from .identity import account_files, command_ids, hand_over
 from .process import run_process
 
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
-MASKED_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-")
-MASKED_DIRS = ("/etc/ssl/private", "/etc/ssh", "/etc/sudoers.d", "/etc/docker")  # keys and secrets
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
+# What commands need from the host's /etc (name service, TLS roots, the dynamic
+# linker, alternatives and tool configuration that /usr links into); nothing
+# that holds secrets (shadow, ssh, ssl/private, sudoers, docker, pip.conf, npmrc,
+# gitconfig's credential helpers). passwd and group are written for the sandbox.
+ETC_SHARED = ("hosts", "host.conf", "nsswitch.conf", "gai.conf", "protocols", "services", "networks", "ethers",
+              "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "alternatives",
+              "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "locale.alias", "mime.types",
+              "magic", "magic.mime", "os-release", "debian_version", "lsb-release", "shells", "mtab", "terminfo",
+              "fonts", "xml", "sgml", "perl", "python3", "python3.11", "python3.12", "python3.13", "maven", "gdb",
+              "java-11-openjdk", "java-17-openjdk", "java-21-openjdk", "vim", "inputrc", "mailcap", "bash.bashrc")
 EXTRA_BIN = "/agentforge/bin"
 PATH = f"{SYSTEM_PATH}:{EXTRA_BIN}"
+SCRATCH_MB = 1024  # /tmp and /var/tmp each: size-limited tmpfs, so writing there cannot exhaust host memory
 
 
 def bwrap_binary() -> str | None:
@@ -42,41 +56,97 @@ class BwrapSandbox(Sandbox):
     def __init__(self, spec: SandboxSpec):
         super().__init__(spec)
         self.binary = bwrap_binary()
+        self.ids: tuple[int, int] | None = None  # who commands run as, on a root host
+        self._etc: tempfile.TemporaryDirectory | None = None
+        self._accounts: dict[str, Path] = {}
+        self._owners: list[tuple[Path, int, int]] = []  # what we handed over, and to whom it goes back
 
     async def start(self) -> None:
         await super().start()
         if self.binary is None:
             raise SandboxError("bubblewrap is not installed: `apt-get install bubblewrap`, "
                                "or choose --sandbox docker")
+        self.ids = command_ids()
+        if self.ids and not shutil.which("setpriv"):
+            raise SandboxError("setpriv (util-linux) is needed to run sandbox commands as an unprivileged user")
+        self._etc = tempfile.TemporaryDirectory(prefix="agentforge-etc-")
+        self._accounts = account_files(Path(self._etc.name), self.ids)
+        if self.ids:
+            writable = [self.workspace] + [Path(m.source).resolve() for m in self.spec.mounts if m.writable]
+            for path in writable:
+                info = path.stat()
+                self._owners.append((path, info.st_uid, info.st_gid))
+                await asyncio.to_thread(hand_over, path, *self.ids)
+
+    async def stop(self) -> None:
+        while self._owners:  # give the workspace back to whoever owned it
+            path, uid, gid = self._owners.pop()
+            if path.exists():
+                await asyncio.to_thread(hand_over, path, uid, gid)
+        if self._etc is not None:
+            self._etc.cleanup()
+            self._etc = None
+        await super().stop()
+
+    async def write_file(self, path: str, content: str) -> None:
+        await super().write_file(path, content)
+        if self.ids:  # a file the host wrote must stay the command user's to edit
+            target = self.host_path(path)
+            for p in [target, *target.parents]:
+                if p == self.workspace or self.workspace not in p.parents:
+                    break
+                os.lchown(p, *self.ids)
 
     def argv(self, command: str) -> list[str]:
-        # --cap-drop ALL: run as root, bwrap would otherwise leave the command every
-        # capability, and `mount -o remount,rw` would undo the read-only binds.
-        args = [self.binary, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL",
-                "--hostname", "sandbox"]
-        if self.spec.network:
+        if self.ids:
+            # A root host: no user namespace (its uid 0 would be the host's root);
+            # bwrap keeps only what setpriv needs to switch to the sandbox user,
+            # which then drops every capability for good (no_new_privs included).
+            args = [self.binary, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
+                    "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL",
+                    "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+        else:
+            args = [self.binary, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
+        args += ["--hostname", "sandbox"]
+        if self.spec.network and not self.ids:
             args.append("--share-net")
+        elif self.ids and not self.spec.network:
+            args.append("--unshare-net")
         for d in SYSTEM_DIRS:
             args += ["--ro-bind-try", d, d]
-        for f in MASKED_FILES:
-            if os.path.exists(f):
-                args += ["--ro-bind", "/dev/null", f]
-        for d in MASKED_DIRS:
-            if os.path.isdir(d):
-                args += ["--tmpfs", d]
+        args += ["--dir", "/etc"]
+        for name in ETC_SHARED:
+            args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        for inside, outside in self._accounts.items():
+            args += ["--ro-bind", str(outside), inside]
+        if self.spec.network:
+            args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"]
+        # Directories bwrap makes for mount points are 0700 root's: open them to the command user.
+        targets = [*_python_dirs(), *(m.target for m in self.spec.mounts), f"{EXTRA_BIN}/python"]
+        for parent in sorted({str(p) for t in targets for p in Path(t).parents} - {"/", *SYSTEM_DIRS, "/etc"}):
+            args += ["--perms", "0755", "--dir", parent]
         for d in _python_dirs():
             args += ["--ro-bind", d, d]
-        args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run",
-                 "--dir", "/var/tmp"]
+        scratch = str(SCRATCH_MB * 1024 * 1024)
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        for d in ("/tmp", "/var/tmp", "/dev/shm"):
+            args += ["--perms", "1777", "--size", scratch, "--tmpfs", d]
+        args += ["--tmpfs", "/run"]
         if not os.path.exists("/usr/bin/python") and os.path.exists("/usr/bin/python3"):
             args += ["--symlink", "/usr/bin/python3", f"{EXTRA_BIN}/python"]  # agents type `python`
         for m in self.spec.mounts:
             args += ["--bind" if m.writable else "--ro-bind", str(Path(m.source).resolve()), m.target]
-        args += ["--bind", str(self.workspace), self.workdir, "--chdir", self.workdir]
-        args += ["--clearenv"]
+        args += ["--bind", str(self.workspace), self.workdir, "--clearenv"]
         for key, value in self._environment().items():
             args += ["--setenv", key, value]
-        args += ["--", "/bin/bash", "-c", command]
+        if not self.ids:
+            return args + ["--chdir", self.workdir, "--", "/bin/bash", "-c", command]
+        uid, gid = self.ids
+        # bwrap's own chdir runs as a root without DAC capabilities, which a 0700
+        # workspace of the sandbox user refuses: the shell goes there instead.
+        return args + ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
+                       "--bounding-set=-all", "--inh-caps=-all", "--",
+                       "/bin/bash", "-c", f"cd {self.workdir} || exit 126\n{command}"]
         return args
 
     def _environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
