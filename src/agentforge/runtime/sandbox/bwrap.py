@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from .base import SYSTEM_PATH, WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
 from .identity import account_files, command_ids, hand_over
 from .process import run_process
+from .usernet import DNS, UserNet, host_network_accepted
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What commands need from the host's /etc (name service, TLS roots, the dynamic
@@ -36,6 +38,7 @@ ETC_SHARED = ("hosts", "host.conf", "nsswitch.conf", "gai.conf", "protocols", "s
               "java-11-openjdk", "java-17-openjdk", "java-21-openjdk", "vim", "inputrc", "mailcap", "bash.bashrc")
 EXTRA_BIN = "/agentforge/bin"
 PATH = f"{SYSTEM_PATH}:{EXTRA_BIN}"
+CREDENTIAL = re.compile(r"://[^/\s@]+@")  # user:token@ in a URL (an index or proxy with credentials)
 SCRATCH_MB = 1024  # /tmp and /var/tmp each: size-limited tmpfs, so writing there cannot exhaust host memory
 
 
@@ -97,7 +100,10 @@ class BwrapSandbox(Sandbox):
                     break
                 os.lchown(p, *self.ids)
 
-    def argv(self, command: str) -> list[str]:
+    def argv(self, command: str, net: UserNet | None = None) -> list[str]:
+        """bwrap's command line; `net`: the user-mode link of a network command (else the
+        network is off, or the host's where the user opted into that)."""
+        host_net = self.spec.network and net is None
         if self.ids:
             # A root host: no user namespace (its uid 0 would be the host's root);
             # bwrap keeps only what setpriv needs to switch to the sandbox user,
@@ -108,23 +114,27 @@ class BwrapSandbox(Sandbox):
         else:
             args = [self.binary, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
         args += ["--hostname", "sandbox"]
-        if self.spec.network and not self.ids:
+        if host_net and not self.ids:
             args.append("--share-net")
-        elif self.ids and not self.spec.network:
+        elif self.ids and not host_net:
             args.append("--unshare-net")
+        if net is not None:
+            args += net.bwrap_args()
         for d in SYSTEM_DIRS:
             args += ["--ro-bind-try", d, d]
-        args += ["--dir", "/etc"]
+        # Directories bwrap makes for mount points are 0700 root's: open them to the command user.
+        targets = [*(f"/etc/{name}" for name in ETC_SHARED), *_python_dirs(), *(m.target for m in self.spec.mounts),
+                   f"{EXTRA_BIN}/python"]
+        for parent in sorted({str(p) for t in targets for p in Path(t).parents} - {"/", *SYSTEM_DIRS}):
+            args += ["--perms", "0755", "--dir", parent]
         for name in ETC_SHARED:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for inside, outside in self._accounts.items():
             args += ["--ro-bind", str(outside), inside]
-        if self.spec.network:
+        if host_net:
             args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"]
-        # Directories bwrap makes for mount points are 0700 root's: open them to the command user.
-        targets = [*_python_dirs(), *(m.target for m in self.spec.mounts), f"{EXTRA_BIN}/python"]
-        for parent in sorted({str(p) for t in targets for p in Path(t).parents} - {"/", *SYSTEM_DIRS, "/etc"}):
-            args += ["--perms", "0755", "--dir", parent]
+        elif net is not None:
+            args += ["--ro-bind", str(self._resolv()), "/etc/resolv.conf"]
         for d in _python_dirs():
             args += ["--ro-bind", d, d]
         scratch = str(SCRATCH_MB * 1024 * 1024)
@@ -147,14 +157,19 @@ class BwrapSandbox(Sandbox):
         return args + ["--", "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--no-new-privs",
                        "--bounding-set=-all", "--inh-caps=-all", "--",
                        "/bin/bash", "-c", f"cd {self.workdir} || exit 126\n{command}"]
-        return args
+
+    def _resolv(self) -> Path:
+        path = Path(self._etc.name) / "resolv.conf"
+        path.write_text(f"nameserver {DNS}\n")
+        return path
 
     def _environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {"PATH": PATH, "HOME": "/tmp", "LANG": "C.UTF-8", "TERM": "dumb",
                "PYTHONDONTWRITEBYTECODE": "1", "PIP_NO_INPUT": "1", "GIT_PAGER": "cat", "PAGER": "cat"}
-        if self.spec.network:  # what the host needs to reach PyPI (CA bundle, proxies)
+        if self.spec.network:  # what the host needs to reach PyPI (CA bundle, proxies), never a credential
             for key, value in os.environ.items():
-                if key.endswith(("_PROXY", "_proxy", "CA_BUNDLE", "CERT_FILE", "CERT_DIR")) or key.startswith("PIP_"):
+                if (key.endswith(("_PROXY", "_proxy", "CA_BUNDLE", "CERT_FILE", "CERT_DIR")) or key.startswith("PIP_")) \
+                        and not CREDENTIAL.search(value):
                     env[key] = value
         env.update(self.spec.env)
         env.update(extra or {})
@@ -164,5 +179,13 @@ class BwrapSandbox(Sandbox):
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         if env:
             command = "".join(f"export {k}={shlex.quote(v)}; " for k, v in env.items()) + command
-        return await run_process(self.argv(command), self.limits, timeout=timeout,
-                                 output_chars=output_chars, env={"PATH": PATH})
+        if not self.spec.network or host_network_accepted():
+            return await run_process(self.argv(command), self.limits, timeout=timeout,
+                                     output_chars=output_chars, env={"PATH": PATH})
+        net = UserNet(own_userns=self.ids is None)
+        try:
+            return await run_process(self.argv(command, net), self.limits, timeout=timeout,
+                                     output_chars=output_chars, env={"PATH": PATH}, pass_fds=net.child_fds,
+                                     on_spawn=net.attach)
+        finally:
+            await net.close()

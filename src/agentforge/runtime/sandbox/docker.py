@@ -23,6 +23,7 @@ DEFAULT_IMAGE = "agentforge/swe-base:bookworm-2"  # bump when images.py changes 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 OUT_LOG = "/.agentforge-out/log"  # where a command's output file is mounted
 POLL = 0.05  # seconds between checks of a running command
+CANCEL_WAIT = 60.0  # seconds a cancelled exec waits for its container to be killed and removed
 
 
 def docker_client():
@@ -103,11 +104,17 @@ class DockerSandbox(Sandbox):
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         timeout = self.limits.timeout if timeout is None else timeout
         cancelled = threading.Event()  # the thread cannot be cancelled; it watches this instead
+        work = asyncio.ensure_future(asyncio.to_thread(self._exec_blocking, command, timeout, env,
+                                                       output_chars or self.limits.output_chars, cancelled))
         try:
-            return await asyncio.to_thread(self._exec_blocking, command, timeout, env,
-                                           output_chars or self.limits.output_chars, cancelled)
+            return await asyncio.shield(work)
         except asyncio.CancelledError:
-            cancelled.set()  # the thread kills the container, even one still being created
+            # The thread kills the container, even one still being created; the
+            # cancel completes once it has, so nothing outlives a cancelled exec.
+            cancelled.set()
+            await asyncio.wait({work}, timeout=CANCEL_WAIT)
+            if work.done() and not work.cancelled():
+                work.exception()  # retrieved: a failure while cleaning up is not worth a warning
             raise
 
     def _exec_blocking(self, command: str, timeout: float, env, output_chars: int,
