@@ -39,7 +39,7 @@ ETC_SHARED = ("hosts", "host.conf", "nsswitch.conf", "gai.conf", "protocols", "s
 EXTRA_BIN = "/agentforge/bin"
 PATH = f"{SYSTEM_PATH}:{EXTRA_BIN}"
 CREDENTIAL = re.compile(r"://[^/\s@]+@")  # user:token@ in a URL (an index or proxy with credentials)
-SCRATCH_MB = 1024  # /tmp and /var/tmp each: size-limited tmpfs, so writing there cannot exhaust host memory
+SCRATCH_MB = 1024  # each tmpfs (/var/tmp, /dev/shm; /tmp without a disk limit): bounded, not host memory
 
 
 def bwrap_binary() -> str | None:
@@ -65,13 +65,13 @@ class BwrapSandbox(Sandbox):
         self._owners: list[tuple[Path, int, int]] = []  # what we handed over, and to whom it goes back
 
     async def start(self) -> None:
-        await super().start()
         if self.binary is None:
             raise SandboxError("bubblewrap is not installed: `apt-get install bubblewrap`, "
                                "or choose --sandbox docker")
         self.ids = command_ids()
         if self.ids and not shutil.which("setpriv"):
             raise SandboxError("setpriv (util-linux) is needed to run sandbox commands as an unprivileged user")
+        await super().start()
         self._etc = tempfile.TemporaryDirectory(prefix="agentforge-etc-")
         self._accounts = account_files(Path(self._etc.name), self.ids)
         if self.ids:
@@ -139,7 +139,9 @@ class BwrapSandbox(Sandbox):
             args += ["--ro-bind", d, d]
         scratch = str(SCRATCH_MB * 1024 * 1024)
         args += ["--dev", "/dev", "--proc", "/proc"]
-        for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        if self.disk is not None:  # /tmp counts against the disk limit
+            args += ["--bind", str(self.disk.tmp), "/tmp"]
+        for d in ("/var/tmp", "/dev/shm") if self.disk is not None else ("/tmp", "/var/tmp", "/dev/shm"):
             args += ["--perms", "1777", "--size", scratch, "--tmpfs", d]
         args += ["--tmpfs", "/run"]
         if not os.path.exists("/usr/bin/python") and os.path.exists("/usr/bin/python3"):
@@ -179,13 +181,15 @@ class BwrapSandbox(Sandbox):
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         if env:
             command = "".join(f"export {k}={shlex.quote(v)}; " for k, v in env.items()) + command
+        if self.disk is not None:
+            await asyncio.to_thread(self.disk.clear_tmp)
         if not self.spec.network or host_network_accepted():
-            return await run_process(self.argv(command), self.limits, timeout=timeout,
-                                     output_chars=output_chars, env={"PATH": PATH})
+            return self._note_disk(await run_process(self.argv(command), self.limits, timeout=timeout,
+                                                     output_chars=output_chars, env={"PATH": PATH}))
         net = UserNet(own_userns=self.ids is None)
         try:
-            return await run_process(self.argv(command, net), self.limits, timeout=timeout,
-                                     output_chars=output_chars, env={"PATH": PATH}, pass_fds=net.child_fds,
-                                     on_spawn=net.attach)
+            return self._note_disk(await run_process(
+                self.argv(command, net), self.limits, timeout=timeout, output_chars=output_chars,
+                env={"PATH": PATH}, pass_fds=net.child_fds, on_spawn=net.attach))
         finally:
             await net.close()

@@ -49,7 +49,8 @@ class DockerSandbox(Sandbox):
         self._client = client
 
     async def start(self) -> None:
-        await super().start()
+        if not self.workspace.is_dir():
+            raise SandboxError(f"workspace {self.workspace} is not a directory")
         if self._client is None:
             self._client = await asyncio.to_thread(docker_client)
         try:
@@ -62,12 +63,15 @@ class DockerSandbox(Sandbox):
                         else "pull it where a registry is reachable and `docker load` it here")
                 raise SandboxError(f"docker image {self.image} is not here and cannot be pulled ({exc}); "
                                    f"{hint}") from exc
+        await super().start()
 
     def _run_kwargs(self, command: str, env: dict[str, str] | None) -> dict:
         limits = self.limits
         volumes = {str(self.workspace): {"bind": self.workdir, "mode": "rw"}}
         for m in self.spec.mounts:
             volumes[str(m.source)] = {"bind": m.target, "mode": "rw" if m.writable else "ro"}
+        if self.disk is not None:  # /tmp counts against the disk limit
+            volumes[str(self.disk.tmp)] = {"bind": "/tmp", "mode": "rw"}
         environment = {"HOME": "/tmp", "LANG": "C.UTF-8", "TERM": "dumb", "PYTHONDONTWRITEBYTECODE": "1",
                        "GIT_PAGER": "cat", "PAGER": "cat", **self.spec.env, **(env or {})}
         if self.spec.network and os.path.exists(CA_BUNDLE):
@@ -81,7 +85,8 @@ class DockerSandbox(Sandbox):
             network_mode="bridge" if self.spec.network else "none",
             mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
             nano_cpus=int((os.cpu_count() or 1) * 1e9), read_only=not self.spec.writable_root,
-            tmpfs={"/tmp": "size=1g", "/run": "size=64m", "/var/tmp": "size=256m"},
+            tmpfs={**({} if self.disk is not None else {"/tmp": "size=1g"}), "/run": "size=64m",
+                   "/var/tmp": "size=256m"},
             cap_drop=["ALL"], cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"],
             security_opt=["no-new-privileges"], ulimits=self._ulimits(), hostname="sandbox",
             stdin_open=False, tty=False, user=self._user())
@@ -103,11 +108,13 @@ class DockerSandbox(Sandbox):
     async def exec(self, command: str, timeout: float | None = None,
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         timeout = self.limits.timeout if timeout is None else timeout
+        if self.disk is not None:
+            await asyncio.to_thread(self.disk.clear_tmp)
         cancelled = threading.Event()  # the thread cannot be cancelled; it watches this instead
         work = asyncio.ensure_future(asyncio.to_thread(self._exec_blocking, command, timeout, env,
                                                        output_chars or self.limits.output_chars, cancelled))
         try:
-            return await asyncio.shield(work)
+            return self._note_disk(await asyncio.shield(work))
         except asyncio.CancelledError:
             # The thread kills the container, even one still being created; the
             # cancel completes once it has, so nothing outlives a cancelled exec.

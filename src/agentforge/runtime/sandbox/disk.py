@@ -1,0 +1,133 @@
+"""A disk limit for a sandbox's workspace and /tmp, so a command cannot fill the host's disk.
+
+While the sandbox is open its workspace lives on a file system of its own: a
+sparse ext4 image (it takes only the space used) mounted over the workspace
+path, so the host and every backend see the same path. /tmp for commands lives
+there too. When the sandbox stops, the workspace is copied back and the image
+removed. Writing past the limit fails with ENOSPC inside, and `full()` lets
+the sandbox say so in words.
+
+Mounting needs root and loop devices; elsewhere there is no disk limit (logged
+once), only the per-file size limit (RLIMIT_FSIZE) and size-limited tmpfs /tmp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .base import SandboxError
+
+log = logging.getLogger(__name__)
+FULL_BELOW = 1024 * 1024  # bytes free under which the file system counts as full
+_warned = False
+
+
+def _run(*argv: str) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SandboxError(f"{' '.join(argv[:2])} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+
+
+def supported() -> bool:
+    return os.geteuid() == 0 and os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
+
+
+class DiskLimit:
+    """The size-limited file system under one sandbox's workspace (see the module doc)."""
+
+    def __init__(self, workspace: Path, mb: int):
+        self.workspace = workspace
+        self.mb = mb
+        self.root = Path(tempfile.mkdtemp(prefix="agentforge-disk-"))
+        self.image = self.root / "disk.img"
+        self.mount_point = self.root / "fs"
+        self.copy = self.mount_point / "workspace"  # mounted over the workspace path
+        self.tmp = self.mount_point / "tmp"  # the commands' /tmp
+        self._mounted = self._bound = False
+
+    @classmethod
+    async def attach(cls, workspace: Path, mb: int | None) -> "DiskLimit | None":
+        """Put `workspace` on a file system of `mb` MB; None where that is not possible here."""
+        global _warned
+        if not mb:
+            return None
+        if not supported():
+            if not _warned:
+                _warned = True
+                log.warning("no disk limit for sandboxes here (it needs root and loop devices): a command can "
+                            "fill the disk its workspace is on")
+            return None
+        disk = cls(workspace, mb)
+        try:
+            await asyncio.to_thread(disk._attach)
+        except BaseException:
+            await asyncio.to_thread(disk._detach, False)
+            raise
+        return disk
+
+    def _attach(self) -> None:
+        with open(self.image, "wb") as f:
+            f.truncate(self.mb * 1024 * 1024)
+        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard", str(self.image))
+        self.mount_point.mkdir()
+        _run("mount", "-o", "loop,nosuid,nodev", str(self.image), str(self.mount_point))
+        self._mounted = True
+        self.tmp.mkdir(mode=0o1777)
+        os.chmod(self.tmp, 0o1777)
+        try:
+            _run("cp", "-a", "--", str(self.workspace), str(self.copy))
+        except SandboxError as exc:
+            if self.full():
+                raise SandboxError(f"the workspace {self.workspace} does not fit the sandbox disk limit of "
+                                   f"{self.mb} MB: raise Limits.disk_mb") from exc
+            raise
+        _run("mount", "--bind", str(self.copy), str(self.workspace))
+        self._bound = True
+
+    def full(self) -> bool:
+        """True when commands have used the space up (they saw 'No space left on device')."""
+        info = os.statvfs(self.mount_point)
+        return info.f_bavail * info.f_frsize < FULL_BELOW
+
+    def message(self) -> str:
+        return (f"the disk limit of {self.mb} MB (workspace and /tmp together) was exceeded; "
+                "delete files to make room")
+
+    def clear_tmp(self) -> None:
+        """A fresh /tmp for each command, as a tmpfs would give."""
+        for entry in os.scandir(self.tmp):
+            _remove(Path(entry.path))
+
+    async def detach(self) -> None:
+        await asyncio.to_thread(self._detach, True)
+
+    def _detach(self, copy_back: bool) -> None:
+        """Copy the workspace back to the host (replacing, never writing through, what was
+        there: a file there may be a hard link shared with something else), then unmount."""
+        try:
+            if self._bound:
+                _run("umount", str(self.workspace))
+                self._bound = False
+                if copy_back:
+                    for entry in os.scandir(self.workspace):
+                        _remove(Path(entry.path))
+                    _run("cp", "-a", "--", f"{self.copy}/.", str(self.workspace))
+            if self._mounted:
+                _run("umount", str(self.mount_point))
+                self._mounted = False
+        finally:
+            if not self._mounted:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
