@@ -1,0 +1,239 @@
+"""Attacks an adversarial review made on the sandboxes, each one contained.
+
+Host secrets through the docker output file, root-owned files read by bwrap
+commands, filling the host's disk, and build commands reaching the host's
+loopback services. Everything here is the real backend (bubblewrap, a Docker
+engine, loop mounts), as root the way our machines and CI run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import socket
+import tempfile
+import threading
+import uuid
+
+import pytest
+
+from agentforge.runtime.sandbox import Limits, SandboxError
+
+from .conftest import ALL, ISOLATING
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the attack is on a root host; elsewhere the user's "
+                                                         "own permissions apply")
+
+
+# ---------------------------------------------------------------- docker's output file
+
+@pytest.mark.docker
+async def test_docker_output_file_cannot_be_pointed_at_a_host_file(sandbox_factory, tmp_path):
+    token = f"host-secret-{uuid.uuid4().hex}"
+    secret = tmp_path / "secret.txt"
+    secret.write_text(token)
+    secret.chmod(0o600)
+    box = await sandbox_factory("docker")
+    result = await box.exec(f"rm -f /.agentforge-out/log; ln -sf {secret} /.agentforge-out/log; echo replaced")
+    assert token not in result.output
+    assert "replaced" in result.output  # the command's own output still comes back
+
+
+def _release_blocked_readers() -> None:
+    """Open (for writing) any FIFO a host thread may be blocked on, so a failing test ends."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "agentforge-out-*", "log")):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+
+@pytest.mark.docker
+async def test_docker_output_fifo_does_not_hang_the_host(sandbox_factory):
+    box = await sandbox_factory("docker")
+    try:
+        result = await asyncio.wait_for(
+            box.exec("rm -f /.agentforge-out/log; mkfifo /.agentforge-out/log; echo after"), timeout=90)
+    finally:
+        _release_blocked_readers()
+    assert result.returncode == 0 and "after" in result.output
+
+
+# ---------------------------------------------------------------- bwrap on a root host
+
+@needs_root
+async def test_bwrap_commands_cannot_read_root_only_files(sandbox_factory):
+    token = f"root-only-{uuid.uuid4().hex}"
+    secrets = [f"/etc/agentforge-secret-{uuid.uuid4().hex[:8]}", f"/opt/agentforge-secret-{uuid.uuid4().hex[:8]}"]
+    try:
+        for path in secrets:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, token.encode())
+            os.close(fd)
+        box = await sandbox_factory("bwrap")
+        result = await box.exec(f"id -u; for f in {' '.join(secrets)}; do cat $f; cp $f . ; done; "
+                                "cat *secret* ; true")
+        assert token not in result.output
+        assert not any(token in p.read_text() for p in box.workspace.iterdir() if p.is_file())
+        assert result.output.splitlines()[0] != "0"  # not the host's root
+    finally:
+        for path in secrets:
+            if os.path.exists(path):
+                os.unlink(path)
+
+
+@needs_root
+async def test_bwrap_shows_only_a_minimal_etc(sandbox_factory):
+    box = await sandbox_factory("bwrap")
+    result = await box.exec("ls /etc")
+    visible = set(result.output.split())
+    assert {"passwd", "group", "hosts", "ssl", "ld.so.cache"} <= visible
+    assert not visible & {"shadow", "gshadow", "sudoers", "ssh", "pip.conf", "npmrc", "gitconfig", "docker",
+                          "apt", "subuid"}
+
+
+@needs_root
+async def test_bwrap_workspace_stays_writable_and_goes_back_to_its_owner(sandbox_factory, tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir(mode=0o700)
+    (workspace / "host.txt").write_text("from the host\n")
+    box = await sandbox_factory("bwrap", workspace=workspace)
+    await box.write_file("sub/written.txt", "by the file API\n")
+    result = await box.exec("echo more >> host.txt && echo more >> sub/written.txt && mkdir -p new && "
+                            "touch new/f && git init -q && echo ok")
+    assert result.returncode == 0 and "ok" in result.output, result.output
+    await box.stop()
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in [workspace, *workspace.rglob("*")]}
+    assert owners == {(0, 0)}
+    assert (workspace / "host.txt").read_text() == "from the host\nmore\n"
+
+
+# ---------------------------------------------------------------- the disk
+
+def disk_limits() -> Limits:
+    return Limits(timeout=60, memory_mb=512, pids=64, disk_mb=64)
+
+
+@needs_root
+@pytest.mark.parametrize("kind", ALL)
+async def test_filling_the_workspace_hits_the_disk_limit(sandbox_factory, kind):
+    box = await sandbox_factory(kind, limits=disk_limits())
+    result = await box.exec("head -c 200000000 /dev/zero > big")
+    assert result.error == "the disk limit of 64 MB (workspace and /tmp together) was exceeded; delete files to " \
+                           "make room"
+    assert "No space left on device" in result.output
+    assert (box.workspace / "big").stat().st_size < 64 * 1024 * 1024  # not the 200 MB it asked for
+    after = await box.exec("rm big && echo freed")
+    assert after.output == "freed\n" and after.error is None
+
+
+@needs_root
+@pytest.mark.parametrize("kind", ISOLATING)
+async def test_filling_tmp_hits_the_disk_limit(sandbox_factory, kind):
+    box = await sandbox_factory(kind, limits=disk_limits())
+    result = await box.exec("head -c 200000000 /dev/zero > /tmp/big")
+    assert "No space left on device" in result.output
+    assert result.error.startswith("the disk limit of 64 MB")
+    fresh = await box.exec("ls -A /tmp | wc -l")  # every command gets an empty /tmp again
+    assert fresh.output.strip() == "0" and fresh.error is None
+
+
+@needs_root
+@pytest.mark.parametrize("kind", ALL)
+async def test_workspace_changes_outlive_the_disk_limit(sandbox_factory, tmp_path, kind):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    shared = tmp_path / "shared-object"
+    shared.write_text("shared\n")
+    os.link(shared, workspace / "linked")  # as a git clone hard-links a mirror's objects
+    (workspace / "gone.txt").write_text("x\n")
+    box = await sandbox_factory(kind, workspace=workspace, limits=disk_limits())
+    await box.exec("rm gone.txt; echo made > made.txt; chmod u+w linked; echo changed > linked")
+    await box.stop()
+    assert sorted(p.name for p in workspace.iterdir()) == ["linked", "made.txt"]
+    assert (workspace / "linked").read_text() == "changed\n"
+    assert shared.read_text() == "shared\n"  # the link was replaced, never written through
+
+
+@needs_root
+async def test_a_workspace_over_the_disk_limit_is_a_clear_error(tmp_path):
+    from agentforge.runtime.sandbox import SandboxSpec, make_sandbox
+
+    (tmp_path / "huge").write_bytes(b"\0" * (80 * 1024 * 1024))
+    box = make_sandbox("bwrap", SandboxSpec(workspace=tmp_path, limits=disk_limits()))
+    with pytest.raises(SandboxError, match="does not fit the sandbox disk limit of 64 MB: raise Limits.disk_mb"):
+        async with box:
+            pass
+    assert (tmp_path / "huge").stat().st_size == 80 * 1024 * 1024
+    assert str(tmp_path) not in open("/proc/self/mounts").read()  # nothing left mounted over it
+
+
+# ---------------------------------------------------------------- the build network
+
+@pytest.fixture
+def loopback_server():
+    """A TCP service on the host's 127.0.0.1 that answers every connection with a secret."""
+    token = f"loopback-{uuid.uuid4().hex}"
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(token.encode())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], token
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def _probe(port: int) -> str:
+    return (f"for host in 127.0.0.1 10.0.2.2 172.17.0.1; do python3 -c \"import socket,sys; "
+            f"s=socket.create_connection((sys.argv[1], {port}), timeout=3); print(s.recv(100).decode())\" $host "
+            "2>&1 | tail -1; done")
+
+
+@pytest.mark.parametrize("kind", ISOLATING)
+async def test_build_network_cannot_reach_host_loopback(sandbox_factory, loopback_server, kind):
+    port, token = loopback_server
+    assert socket.create_connection(("127.0.0.1", port), timeout=3).recv(100).decode() == token  # it is up
+    box = await sandbox_factory(kind, network=True)
+    result = await box.exec(_probe(port) + "; python3 -c \"import socket; print(socket.getaddrinfo('pypi.org', 443)"
+                                           "[0][4][0])\" && echo RESOLVED")
+    assert token not in result.output
+    assert "RESOLVED" in result.output  # the network itself works
+
+
+async def test_build_network_gets_no_credentials(sandbox_factory, monkeypatch):
+    monkeypatch.setenv("PIP_INDEX_URL", "https://builder:s3cr3t-token@index.example/simple")
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "77")
+    box = await sandbox_factory("bwrap", network=True)
+    result = await box.exec("env")
+    assert "s3cr3t-token" not in result.output
+    assert "PIP_DEFAULT_TIMEOUT=77" in result.output  # harmless settings still come through
+
+
+async def test_without_user_mode_networking_network_commands_are_opt_in(sandbox_factory, monkeypatch,
+                                                                       loopback_server):
+    from agentforge.runtime.sandbox import usernet
+
+    port, token = loopback_server
+    monkeypatch.setattr(usernet, "slirp_binary", lambda: None)
+    monkeypatch.delenv(usernet.HOST_NETWORK_OPT_IN, raising=False)
+    box = await sandbox_factory("bwrap", network=True)
+    with pytest.raises(SandboxError, match="need slirp4netns"):
+        await box.exec("true")
+    monkeypatch.setenv(usernet.HOST_NETWORK_OPT_IN, "1")
+    result = await box.exec(_probe(port))
+    assert token in result.output  # opted in: the host's network, as the warning says
