@@ -237,3 +237,36 @@ async def test_without_user_mode_networking_network_commands_are_opt_in(sandbox_
     monkeypatch.setenv(usernet.HOST_NETWORK_OPT_IN, "1")
     result = await box.exec(_probe(port))
     assert token in result.output  # opted in: the host's network, as the warning says
+
+
+@needs_root
+async def test_a_workspace_left_mounted_by_a_killed_process_is_given_back(tmp_path):
+    import subprocess
+    import sys
+
+    from agentforge.runtime.sandbox.disk import DiskLimit
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "before.txt").write_text("before\n")
+    script = ("import asyncio, sys, time; from pathlib import Path\n"
+              "from agentforge.runtime.sandbox.disk import DiskLimit\n"
+              "async def main():\n"
+              "    await DiskLimit.attach(Path(sys.argv[1]), 64)\n"
+              "    (Path(sys.argv[1]) / 'during.txt').write_text('during\\n')\n"
+              "    print('ready', flush=True)\n"
+              "    time.sleep(600)\n"
+              "asyncio.run(main())\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(workspace)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+    finally:
+        child.kill()
+        child.wait()
+    assert os.path.ismount(workspace)  # what a killed process leaves behind
+    other = tmp_path / "other"
+    other.mkdir()
+    disk = await DiskLimit.attach(other, 64)  # the next sandbox to start cleans up
+    await disk.detach()
+    assert not os.path.ismount(workspace)
+    assert sorted(p.name for p in workspace.iterdir()) == ["before.txt", "during.txt"]

@@ -9,11 +9,15 @@ the sandbox say so in words.
 
 Mounting needs root and loop devices; elsewhere there is no disk limit (logged
 once), only the per-file size limit (RLIMIT_FSIZE) and size-limited tmpfs /tmp.
+A process killed with its sandbox open leaves the mounts behind; the next
+sandbox to start copies such a workspace back and removes them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
+import json
 import logging
 import os
 import shutil
@@ -34,6 +38,29 @@ def _run(*argv: str) -> None:
         raise SandboxError(f"{' '.join(argv[:2])} failed: {(done.stderr or done.stdout).strip()[-500:]}")
 
 
+def _umount(path: Path) -> None:
+    """Unmount; lazily where something still holds it (a process that escaped every kill)."""
+    try:
+        _run("umount", str(path))
+    except SandboxError:
+        _run("umount", "-l", str(path))
+
+
+def _mounted(path: Path) -> bool:
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == str(path) for line in f)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def supported() -> bool:
     return os.geteuid() == 0 and os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
 
@@ -41,10 +68,10 @@ def supported() -> bool:
 class DiskLimit:
     """The size-limited file system under one sandbox's workspace (see the module doc)."""
 
-    def __init__(self, workspace: Path, mb: int):
+    def __init__(self, workspace: Path, mb: int, root: Path | None = None):
         self.workspace = workspace
         self.mb = mb
-        self.root = Path(tempfile.mkdtemp(prefix="agentforge-disk-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="agentforge-disk-"))
         self.image = self.root / "disk.img"
         self.mount_point = self.root / "fs"
         self.copy = self.mount_point / "workspace"  # mounted over the workspace path
@@ -63,6 +90,7 @@ class DiskLimit:
                 log.warning("no disk limit for sandboxes here (it needs root and loop devices): a command can "
                             "fill the disk its workspace is on")
             return None
+        await asyncio.to_thread(cls._recover_abandoned)
         disk = cls(workspace, mb)
         try:
             await asyncio.to_thread(disk._attach)
@@ -71,7 +99,24 @@ class DiskLimit:
             raise
         return disk
 
+    @classmethod
+    def _recover_abandoned(cls) -> None:
+        """Give back the workspaces of processes that died with a sandbox open."""
+        for owner in glob.glob(os.path.join(tempfile.gettempdir(), "agentforge-disk-*", "owner")):
+            try:
+                record = json.loads(Path(owner).read_text())
+                if _alive(record["pid"]):
+                    continue
+                disk = cls(Path(record["workspace"]), record["mb"], root=Path(owner).parent)
+                disk._mounted, disk._bound = _mounted(disk.mount_point), _mounted(disk.workspace)
+                log.warning("giving back the workspace %s of a sandbox whose process died", disk.workspace)
+                disk._detach(copy_back=True)
+            except (OSError, ValueError, KeyError, SandboxError) as exc:
+                log.warning("could not recover the abandoned sandbox disk %s: %s", owner, exc)
+
     def _attach(self) -> None:
+        (self.root / "owner").write_text(json.dumps({"pid": os.getpid(), "workspace": str(self.workspace),
+                                                     "mb": self.mb}))
         with open(self.image, "wb") as f:
             f.truncate(self.mb * 1024 * 1024)
         _run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard", str(self.image))
@@ -112,14 +157,14 @@ class DiskLimit:
         there: a file there may be a hard link shared with something else), then unmount."""
         try:
             if self._bound:
-                _run("umount", str(self.workspace))
+                _umount(self.workspace)
                 self._bound = False
                 if copy_back:
                     for entry in os.scandir(self.workspace):
                         _remove(Path(entry.path))
                     _run("cp", "-a", "--", f"{self.copy}/.", str(self.workspace))
             if self._mounted:
-                _run("umount", str(self.mount_point))
+                _umount(self.mount_point)
                 self._mounted = False
         finally:
             if not self._mounted:
