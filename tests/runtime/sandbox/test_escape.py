@@ -24,6 +24,17 @@ def _running(marker: str) -> str:
     return os.popen(f"pgrep -f '[{marker[0]}]{marker[1:]}'").read().strip()
 
 
+def _until_container(client, marker: str, seconds: float = 60.0) -> bool:
+    """Wait (blocking) for a container whose command holds `marker`, in any state."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for container in client.containers.list(all=True, sparse=False, ignore_removed=True):
+            if marker in " ".join(container.attrs.get("Config", {}).get("Cmd") or []):
+                return True
+        time.sleep(0.02)
+    return False
+
+
 async def _until(condition, seconds: float = 30.0) -> bool:
     """Poll `condition` until it holds or `seconds` pass (generous: the machine may be loaded)."""
     deadline = time.monotonic() + seconds
@@ -263,7 +274,11 @@ async def test_immediately_cancelled_command_leaves_nothing_running(sandbox_fact
     marker = f"agentforge-cancel-{uuid.uuid4().hex[:8]}"
     box = await sandbox_factory(kind)
     task = asyncio.ensure_future(box.exec(f"exec -a {marker} sleep 60", timeout=60))
-    await asyncio.sleep(0)  # let it begin
+    if kind == "docker":  # cancel while `containers.run` is creating and starting the container
+        exists = await asyncio.to_thread(_until_container, box._client, marker)
+        assert exists, "no container was created"
+    else:
+        await asyncio.sleep(0)  # let it begin
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
