@@ -12,6 +12,8 @@ import asyncio
 import glob
 import os
 import socket
+import stat
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -89,8 +91,9 @@ async def test_bwrap_shows_only_a_minimal_etc(sandbox_factory):
     result = await box.exec("ls /etc")
     visible = set(result.output.split())
     assert {"passwd", "group", "hosts", "ssl", "ld.so.cache"} <= visible
-    assert not visible & {"shadow", "gshadow", "sudoers", "ssh", "pip.conf", "npmrc", "gitconfig", "docker",
-                          "apt", "subuid"}
+    assert not visible & {"shadow", "gshadow", "sudoers", "ssh", "pip.conf", "npmrc", "docker", "apt", "subuid"}
+    gitconfig = await box.exec("cat /etc/gitconfig")  # ours, without the host's credential helpers
+    assert gitconfig.output == "[safe]\n\tdirectory = *\n"
 
 
 @needs_root
@@ -101,11 +104,15 @@ async def test_bwrap_workspace_stays_writable_and_goes_back_to_its_owner(sandbox
     box = await sandbox_factory("bwrap", workspace=workspace)
     await box.write_file("sub/written.txt", "by the file API\n")
     result = await box.exec("echo more >> host.txt && echo more >> sub/written.txt && mkdir -p new && "
-                            "touch new/f && git init -q && echo ok")
+                            "touch new/f && git init -q && git add -A && echo ok")
     assert result.returncode == 0 and "ok" in result.output, result.output
+    # git on the host still trusts the repository while the sandbox is open
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=workspace, capture_output=True, text=True)
+    assert status.returncode == 0 and "A  host.txt" in status.stdout, status.stderr
     await box.stop()
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in [workspace, *workspace.rglob("*")]}
     assert owners == {(0, 0)}
+    assert stat.S_IMODE(workspace.stat().st_mode) == 0o700
     assert (workspace / "host.txt").read_text() == "from the host\nmore\n"
 
 
@@ -241,7 +248,6 @@ async def test_without_user_mode_networking_network_commands_are_opt_in(sandbox_
 
 @needs_root
 async def test_a_workspace_left_mounted_by_a_killed_process_is_given_back(tmp_path):
-    import subprocess
     import sys
 
     from agentforge.runtime.sandbox.disk import DiskLimit

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .base import SYSTEM_PATH, WORKDIR, ExecResult, Sandbox, SandboxError, SandboxSpec
-from .identity import account_files, command_ids, hand_over
+from .identity import Handover, account_files, command_ids
 from .process import run_process
 from .usernet import DNS, UserNet, host_network_accepted
 
@@ -62,7 +62,7 @@ class BwrapSandbox(Sandbox):
         self.ids: tuple[int, int] | None = None  # who commands run as, on a root host
         self._etc: tempfile.TemporaryDirectory | None = None
         self._accounts: dict[str, Path] = {}
-        self._owners: list[tuple[Path, int, int]] = []  # what we handed over, and to whom it goes back
+        self._handovers: list[Handover] = []  # what the command user holds while the sandbox is open
 
     async def start(self) -> None:
         if self.binary is None:
@@ -75,17 +75,14 @@ class BwrapSandbox(Sandbox):
         self._etc = tempfile.TemporaryDirectory(prefix="agentforge-etc-")
         self._accounts = account_files(Path(self._etc.name), self.ids)
         if self.ids:
-            writable = [self.workspace] + [Path(m.source).resolve() for m in self.spec.mounts if m.writable]
-            for path in writable:
-                info = path.stat()
-                self._owners.append((path, info.st_uid, info.st_gid))
-                await asyncio.to_thread(hand_over, path, *self.ids)
+            self._handovers = [Handover(self.workspace, self.ids)] + \
+                [Handover(Path(m.source).resolve(), self.ids, whole=True) for m in self.spec.mounts if m.writable]
+            for handover in self._handovers:
+                await asyncio.to_thread(handover.give)
 
     async def stop(self) -> None:
-        while self._owners:  # give the workspace back to whoever owned it
-            path, uid, gid = self._owners.pop()
-            if path.exists():
-                await asyncio.to_thread(hand_over, path, uid, gid)
+        while self._handovers:  # give the workspace back to whoever owned it
+            await asyncio.to_thread(self._handovers.pop().take_back)
         if self._etc is not None:
             self._etc.cleanup()
             self._etc = None
@@ -183,13 +180,19 @@ class BwrapSandbox(Sandbox):
             command = "".join(f"export {k}={shlex.quote(v)}; " for k, v in env.items()) + command
         if self.disk is not None:
             await asyncio.to_thread(self.disk.clear_tmp)
-        if not self.spec.network or host_network_accepted():
-            return self._note_disk(await run_process(self.argv(command), self.limits, timeout=timeout,
-                                                     output_chars=output_chars, env={"PATH": PATH}))
-        net = UserNet(own_userns=self.ids is None)
         try:
-            return self._note_disk(await run_process(
-                self.argv(command, net), self.limits, timeout=timeout, output_chars=output_chars,
-                env={"PATH": PATH}, pass_fds=net.child_fds, on_spawn=net.attach))
+            if not self.spec.network or host_network_accepted():
+                result = await run_process(self.argv(command), self.limits, timeout=timeout,
+                                           output_chars=output_chars, env={"PATH": PATH})
+            else:
+                net = UserNet(own_userns=self.ids is None)
+                try:
+                    result = await run_process(self.argv(command, net), self.limits, timeout=timeout,
+                                               output_chars=output_chars, env={"PATH": PATH},
+                                               pass_fds=net.child_fds, on_spawn=net.attach)
+                finally:
+                    await net.close()
         finally:
-            await net.close()
+            for handover in self._handovers:
+                handover.settle()
+        return self._note_disk(result)
