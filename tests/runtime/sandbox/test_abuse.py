@@ -154,13 +154,29 @@ async def test_workspace_changes_outlive_the_disk_limit(sandbox_factory, tmp_pat
     shared = tmp_path / "shared-object"
     shared.write_text("shared\n")
     os.link(shared, workspace / "linked")  # as a git clone hard-links a mirror's objects
+    untouched = tmp_path / "untouched-object"
+    untouched.write_text("untouched\n")
+    os.link(untouched, workspace / "kept-link")
     (workspace / "gone.txt").write_text("x\n")
+    (workspace / "same-size.txt").write_text("aaaa\n")
+    (workspace / "run.sh").write_text("echo hi\n")
+    (workspace / "pointer").symlink_to("gone.txt")
     box = await sandbox_factory(kind, workspace=workspace, limits=disk_limits())
-    await box.exec("rm gone.txt; echo made > made.txt; chmod u+w linked; echo changed > linked")
+    result = await box.exec("rm gone.txt; echo made > made.txt; chmod u+w linked; echo changed > linked; "
+                            "touch -r same-size.txt /tmp/t; echo bbbb > same-size.txt; touch -r /tmp/t same-size.txt; "
+                            "chmod +x run.sh; ln -sfn made.txt pointer; mkdir -p new/deep; echo x > new/deep/f; "
+                            "echo ok")
+    assert result.output.endswith("ok\n"), result.output
     await box.stop()
-    assert sorted(p.name for p in workspace.iterdir()) == ["linked", "made.txt"]
+    assert sorted(p.name for p in workspace.iterdir()) == ["kept-link", "linked", "made.txt", "new", "pointer",
+                                                           "run.sh", "same-size.txt"]
     assert (workspace / "linked").read_text() == "changed\n"
     assert shared.read_text() == "shared\n"  # the link was replaced, never written through
+    assert os.path.samefile(untouched, workspace / "kept-link")  # untouched files are left as they were
+    assert (workspace / "same-size.txt").read_text() == "bbbb\n"  # same size and time, other bytes
+    assert os.access(workspace / "run.sh", os.X_OK)
+    assert os.readlink(workspace / "pointer") == "made.txt"
+    assert (workspace / "new/deep/f").read_text() == "x\n"
 
 
 @needs_root

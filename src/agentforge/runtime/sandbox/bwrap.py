@@ -75,7 +75,7 @@ class BwrapSandbox(Sandbox):
         self._etc = tempfile.TemporaryDirectory(prefix="agentforge-etc-")
         self._accounts = account_files(Path(self._etc.name), self.ids)
         if self.ids:
-            self._handovers = [Handover(self.workspace, self.ids)] + \
+            self._handovers = [Handover(self.workspace, self.ids, private=self.disk is not None)] + \
                 [Handover(Path(m.source).resolve(), self.ids, whole=True) for m in self.spec.mounts if m.writable]
             for handover in self._handovers:
                 await asyncio.to_thread(handover.give)

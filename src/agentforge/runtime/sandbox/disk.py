@@ -11,16 +11,19 @@ Mounting needs root and loop devices; elsewhere there is no disk limit (logged
 once), only the per-file size limit (RLIMIT_FSIZE) and size-limited tmpfs /tmp.
 A process killed with its sandbox open leaves the mounts behind; the next
 sandbox to start copies such a workspace back and removes them.
+Copying back writes only what changed (compared byte for byte).
 """
 
 from __future__ import annotations
 
 import asyncio
+import filecmp
 import glob
 import json
 import logging
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -32,8 +35,8 @@ FULL_BELOW = 1024 * 1024  # bytes free under which the file system counts as ful
 _warned = False
 
 
-def _run(*argv: str) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True)
+def _run(*argv: str, cwd: Path | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
     if done.returncode != 0:
         raise SandboxError(f"{' '.join(argv[:2])} failed: {(done.stderr or done.stdout).strip()[-500:]}")
 
@@ -160,15 +163,59 @@ class DiskLimit:
                 _umount(self.workspace)
                 self._bound = False
                 if copy_back:
-                    for entry in os.scandir(self.workspace):
-                        _remove(Path(entry.path))
-                    _run("cp", "-a", "--", f"{self.copy}/.", str(self.workspace))
+                    _sync(self.copy, self.workspace)
             if self._mounted:
                 _umount(self.mount_point)
                 self._mounted = False
         finally:
             if not self._mounted:
                 shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _sync(src: Path, dst: Path) -> None:
+    """Make the tree `dst` what `src` is, copying only what differs (a workspace changes
+    little). A changed file is replaced, never written through: it may be a hard link."""
+    changed: list[str] = []
+
+    def walk(rel: Path) -> None:
+        names = set(os.listdir(src / rel))
+        for name in os.listdir(dst / rel):
+            if name not in names:
+                _remove(dst / rel / name)
+        for name in sorted(names):
+            s, d = src / rel / name, dst / rel / name
+            si = os.lstat(s)
+            try:
+                di = os.lstat(d)
+            except FileNotFoundError:
+                di = None
+            if di is not None and stat.S_IFMT(si.st_mode) == stat.S_IFMT(di.st_mode):
+                if stat.S_ISDIR(si.st_mode):
+                    walk(rel / name)
+                    if (si.st_mode, si.st_uid, si.st_gid) != (di.st_mode, di.st_uid, di.st_gid):
+                        os.chmod(d, stat.S_IMODE(si.st_mode))
+                        os.lchown(d, si.st_uid, si.st_gid)
+                    continue
+                if _same(s, d, si, di):
+                    continue
+            if di is not None:
+                _remove(d)
+            changed.append(str(rel / name))
+
+    walk(Path("."))
+    for i in range(0, len(changed), 500):
+        _run("cp", "-a", "--parents", "--", *changed[i:i + 500], str(dst), cwd=src)
+    if (src.stat().st_mode, src.stat().st_uid) != (dst.stat().st_mode, dst.stat().st_uid):
+        os.chmod(dst, stat.S_IMODE(src.stat().st_mode))
+        os.lchown(dst, src.stat().st_uid, src.stat().st_gid)
+
+
+def _same(s: Path, d: Path, si: os.stat_result, di: os.stat_result) -> bool:
+    if (si.st_mode, si.st_uid, si.st_gid) != (di.st_mode, di.st_uid, di.st_gid):
+        return False
+    if stat.S_ISLNK(si.st_mode):
+        return os.readlink(s) == os.readlink(d)
+    return stat.S_ISREG(si.st_mode) and si.st_size == di.st_size and filecmp.cmp(s, d, shallow=False)
 
 
 def _remove(path: Path) -> None:

@@ -59,11 +59,12 @@ def _host_name(uid: int) -> str:
         return SANDBOX_USER
 
 
-def hand_over(path: Path, uid: int, gid: int) -> None:
+def hand_over(path: Path, uid: int, gid: int, links: bool = False) -> None:
     """Make everything under `path` owned by uid:gid, without following links.
 
-    Files with other hard links are left alone: they are shared with something
-    outside (a git mirror's objects), and their owner could rewrite them there.
+    Files with other hard links are left alone (unless `links`: the tree is a
+    private copy): they may be shared with something outside (a git mirror's
+    objects), and their owner could rewrite them there.
     """
     os.lchown(path, uid, gid)
     for root, dirs, files in os.walk(path):
@@ -71,7 +72,7 @@ def hand_over(path: Path, uid: int, gid: int) -> None:
             full = os.path.join(root, name)
             try:
                 info = os.lstat(full)
-                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1 and not links:
                     continue
                 if (info.st_uid, info.st_gid) != (uid, gid):
                     os.lchown(full, uid, gid)
@@ -82,17 +83,18 @@ def hand_over(path: Path, uid: int, gid: int) -> None:
 class Handover:
     """Hand a workspace to the sandbox user, and back (see the module doc)."""
 
-    def __init__(self, path: Path, ids: tuple[int, int], whole: bool = False):
+    def __init__(self, path: Path, ids: tuple[int, int], whole: bool = False, private: bool = False):
         self.path = path
         self.ids = ids
         self.whole = whole  # a writable mount: no git repository whose owner matters
+        self.private = private  # a copy of the workspace (disk.py): its hard links are its own
         self.kept: dict[Path, int] = {}  # directories that stay the host owner's → their own mode
         self.back_to: tuple[int, int] | None = None
 
     def give(self) -> None:
         owner = os.stat(self.path)
         self.back_to = (owner.st_uid, owner.st_gid)
-        hand_over(self.path, *self.ids)
+        hand_over(self.path, *self.ids, links=self.private)
         if not self.whole:
             for p in (self.path, self.path / ".git"):
                 self._keep(p)
@@ -116,7 +118,7 @@ class Handover:
     def take_back(self) -> None:
         if self.back_to is None or not self.path.exists():
             return
-        hand_over(self.path, *self.back_to)
+        hand_over(self.path, *self.back_to, links=self.private)
         for path, mode in self.kept.items():
             if path.is_dir() and not path.is_symlink():
                 os.chmod(path, mode)

@@ -82,6 +82,12 @@ class UserNet:
             pid = int(json.loads(info.decode() or "{}")["child-pid"])
         except (ValueError, KeyError) as exc:
             raise SandboxError(f"bwrap did not report its sandbox ({info[:200]!r})") from exc
+        # bwrap reports the pid while its child still sets up the loopback device;
+        # slirp4netns configuring the namespace at the same time makes that fail.
+        while not await asyncio.to_thread(_loopback_up, pid):
+            if not os.path.exists(f"/proc/{pid}"):
+                return  # bwrap failed on its own; its output says why
+            await asyncio.sleep(0.01)
         ready_r, ready_w = os.pipe()
         args = [slirp_binary() or "slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
                 f"--ready-fd={ready_w}"]
@@ -107,6 +113,15 @@ class UserNet:
         if self.slirp is not None and self.slirp.returncode is None:
             self.slirp.kill()
             await self.slirp.wait()
+
+
+def _loopback_up(pid: int) -> bool:
+    """Whether 127.0.0.1 is configured in the network namespace of `pid`."""
+    try:
+        with open(f"/proc/{pid}/net/fib_trie") as f:
+            return "127.0.0.1" in f.read()
+    except OSError:
+        return False
 
 
 def _read_all(fd: int, limit: int = 1 << 16) -> bytes:
