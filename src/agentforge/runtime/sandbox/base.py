@@ -33,7 +33,7 @@ class Limits:
     pids: int = 512
     cpu_seconds: int | None = None  # CPU time; None = only the wall timeout
     file_size_mb: int = 2048  # largest file a command may write
-    disk_mb: int | None = 4096  # the workspace and /tmp together, where the host can enforce it (disk.py)
+    disk_mb: int | None = 4096  # what commands may add to the workspace and /tmp, where enforced (disk.py)
     output_chars: int = 10_000  # longer outputs keep head and tail halves (the paper's scaffold)
     max_output_bytes: int = 64 * 1024 * 1024  # a command printing more than this is killed
 
@@ -69,8 +69,8 @@ def limit_error(limits: Limits, *, timed_out: bool = False, flooded: bool = Fals
     if flooded:
         return f"the command printed more than {limits.max_output_bytes // (1024 * 1024)} MB and was killed"
     if disk_full:
-        return (f"the disk limit of {limits.disk_mb} MB (workspace and /tmp together) was exceeded; "
-                "delete files to make room")
+        return (f"the disk limit was reached: commands may add {limits.disk_mb} MB to the workspace and /tmp "
+                "together; delete files to make room")
     if oom:
         return f"killed: the memory limit ({limits.memory_mb} MB) was reached"
     if pid_limit:

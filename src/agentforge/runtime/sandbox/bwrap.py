@@ -29,11 +29,11 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What commands need from the host's /etc (name service, TLS roots, the dynamic
 # linker, alternatives and tool configuration that /usr links into); nothing
 # that holds secrets (shadow, ssh, ssl/private, sudoers, docker, pip.conf, npmrc,
-# gitconfig's credential helpers). passwd and group are written for the sandbox.
+# gitconfig's credential helpers). passwd, group and gitconfig are written for the sandbox.
 ETC_SHARED = ("hosts", "host.conf", "nsswitch.conf", "gai.conf", "protocols", "services", "networks", "ethers",
               "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "alternatives",
               "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "locale.alias", "mime.types",
-              "magic", "magic.mime", "os-release", "debian_version", "lsb-release", "shells", "mtab", "terminfo",
+              "magic", "magic.mime", "os-release", "debian_version", "lsb-release", "shells", "terminfo",
               "fonts", "xml", "sgml", "perl", "python3", "python3.11", "python3.12", "python3.13", "maven", "gdb",
               "java-11-openjdk", "java-17-openjdk", "java-21-openjdk", "vim", "inputrc", "mailcap", "bash.bashrc")
 EXTRA_BIN = "/agentforge/bin"
@@ -128,6 +128,7 @@ class BwrapSandbox(Sandbox):
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         for inside, outside in self._accounts.items():
             args += ["--ro-bind", str(outside), inside]
+        args += ["--symlink", "/proc/self/mounts", "/etc/mtab"]  # the sandbox's mounts, not the host's
         if host_net:
             args += ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"]
         elif net is not None:
@@ -167,8 +168,8 @@ class BwrapSandbox(Sandbox):
                "PYTHONDONTWRITEBYTECODE": "1", "PIP_NO_INPUT": "1", "GIT_PAGER": "cat", "PAGER": "cat"}
         if self.spec.network:  # what the host needs to reach PyPI (CA bundle, proxies), never a credential
             for key, value in os.environ.items():
-                if (key.endswith(("_PROXY", "_proxy", "CA_BUNDLE", "CERT_FILE", "CERT_DIR")) or key.startswith("PIP_")) \
-                        and not CREDENTIAL.search(value):
+                wanted = key.endswith(("_PROXY", "_proxy", "CA_BUNDLE", "CERT_FILE", "CERT_DIR")) or key.startswith("PIP_")
+                if wanted and not CREDENTIAL.search(value):
                     env[key] = value
         env.update(self.spec.env)
         env.update(extra or {})

@@ -3,9 +3,10 @@
 While the sandbox is open its workspace lives on a file system of its own: a
 sparse ext4 image (it takes only the space used) mounted over the workspace
 path, so the host and every backend see the same path. /tmp for commands lives
-there too. When the sandbox stops, the workspace is copied back and the image
-removed. Writing past the limit fails with ENOSPC inside, and `full()` lets
-the sandbox say so in words.
+there too. The image holds the workspace as it was plus `mb` MB: the limit is
+on what commands add, so a large repository still fits. When the sandbox
+stops, the workspace is copied back and the image removed. Writing past the
+limit fails with ENOSPC inside, and `full()` lets the sandbox say so in words.
 
 Mounting needs root and loop devices; elsewhere there is no disk limit (logged
 once), only the per-file size limit (RLIMIT_FSIZE) and size-limited tmpfs /tmp.
@@ -120,9 +121,12 @@ class DiskLimit:
     def _attach(self) -> None:
         (self.root / "owner").write_text(json.dumps({"pid": os.getpid(), "workspace": str(self.workspace),
                                                      "mb": self.mb}))
-        with open(self.image, "wb") as f:
-            f.truncate(self.mb * 1024 * 1024)
-        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard", str(self.image))
+        used, files = _usage(self.workspace)
+        with open(self.image, "wb") as f:  # room for the copy (and ext4's own metadata), plus the limit
+            f.truncate(int(used * 1.1) + (self.mb + 16) * 1024 * 1024)
+        inodes = files + max(65536, self.mb * 64)  # a command may also add many small files
+        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "nodiscard", "-N", str(inodes),
+             str(self.image))
         self.mount_point.mkdir()
         _run("mount", "-o", "loop,nosuid,nodev", str(self.image), str(self.mount_point))
         self._mounted = True
@@ -139,9 +143,9 @@ class DiskLimit:
         self._bound = True
 
     def full(self) -> bool:
-        """True when commands have used the space up (they saw 'No space left on device')."""
+        """True when commands have used the space (or the inodes) up: they saw 'No space left on device'."""
         info = os.statvfs(self.mount_point)
-        return info.f_bavail * info.f_frsize < FULL_BELOW
+        return info.f_bavail * info.f_frsize < FULL_BELOW or info.f_favail == 0
 
     def message(self) -> str:
         return (f"the disk limit of {self.mb} MB (workspace and /tmp together) was exceeded; "
@@ -170,6 +174,19 @@ class DiskLimit:
         finally:
             if not self._mounted:
                 shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _usage(path: Path) -> tuple[int, int]:
+    """(bytes allocated, entries) under `path`, not following links."""
+    used, files = 0, 0
+    for root, dirs, names in os.walk(path):
+        for name in dirs + names:
+            try:
+                used += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                continue
+            files += 1
+    return used, files
 
 
 def _sync(src: Path, dst: Path) -> None:
