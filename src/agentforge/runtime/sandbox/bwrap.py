@@ -146,7 +146,8 @@ class BwrapSandbox(Sandbox):
             args += ["--symlink", "/usr/bin/python3", f"{EXTRA_BIN}/python"]  # agents type `python`
         for m in self.spec.mounts:
             args += ["--bind" if m.writable else "--ro-bind", str(Path(m.source).resolve()), m.target]
-        args += ["--bind", str(self.workspace), self.workdir, "--clearenv"]
+        args += ["--bind", str(self.workspace), self.workdir]
+        args += ["--remount-ro", "/", "--clearenv"]  # bwrap's own root tmpfs: nothing to write there
         for key, value in self._environment().items():
             args += ["--setenv", key, value]
         if not self.ids:
