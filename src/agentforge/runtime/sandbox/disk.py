@@ -95,6 +95,11 @@ class DiskLimit:
                             "fill the disk its workspace is on")
             return None
         await asyncio.to_thread(cls._recover_abandoned)
+        if os.path.ismount(workspace):
+            # Another sandbox on the same workspace already gave it a file system
+            # of its own (and its limit): stacking a second one would tangle both.
+            log.warning("the workspace %s is a mount point already: no disk limit of its own", workspace)
+            return None
         disk = cls(workspace, mb)
         try:
             await asyncio.to_thread(disk._attach)
