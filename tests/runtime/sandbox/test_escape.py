@@ -266,6 +266,7 @@ async def test_cancelled_command_leaves_nothing_running(sandbox_factory, kind):
     assert gone, "the cancelled command is still running"
 
 
+@pytest.mark.slow  # 15 s each: a leak shows only once the container is up
 @pytest.mark.parametrize("kind", ALL)
 async def test_immediately_cancelled_command_leaves_nothing_running(sandbox_factory, kind):
     # Cancelled before the command has even started (docker: while the
