@@ -42,24 +42,32 @@ async def main() -> None:
         boxes = {k: make_sandbox(k, SandboxSpec(workspace=Path(tmp), limits=Limits(timeout=30))) for k in kinds}
         for box in boxes.values():
             await box.start()
-        table = Table("command", "backend", "mean ms", "p50 ms", "p90 ms", "× plain subprocess")
-        for name, command in COMMANDS.items():
-            times: dict[str, list[float]] = {k: [] for k in ["plain", *kinds]}
-            for _ in range(args.runs):
-                for k in times:
-                    started = time.perf_counter()
-                    if k == "plain":
-                        await plain(command)
-                    else:
-                        result = await boxes[k].exec(command)
-                        assert result.returncode == 0, result.output
-                    times[k].append((time.perf_counter() - started) * 1000)
-            base = statistics.median(times["plain"])
-            for k, ts in times.items():
-                ts.sort()
-                table.add_row(name, k, f"{statistics.mean(ts):.1f}", f"{statistics.median(ts):.1f}",
-                              f"{ts[int(0.9 * (len(ts) - 1))]:.1f}", f"{statistics.median(ts) / base:.1f}")
-        Console().print(table)
+        try:
+            await measure(boxes, kinds, args.runs)
+        finally:
+            for box in reversed(boxes.values()):  # they share one workspace: the first holds its disk
+                await box.stop()
+
+
+async def measure(boxes: dict, kinds: list[str], runs: int) -> None:
+    table = Table("command", "backend", "mean ms", "p50 ms", "p90 ms", "× plain subprocess")
+    for name, command in COMMANDS.items():
+        times: dict[str, list[float]] = {k: [] for k in ["plain", *kinds]}
+        for _ in range(runs):
+            for k in times:
+                started = time.perf_counter()
+                if k == "plain":
+                    await plain(command)
+                else:
+                    result = await boxes[k].exec(command)
+                    assert result.returncode == 0, result.output
+                times[k].append((time.perf_counter() - started) * 1000)
+        base = statistics.median(times["plain"])
+        for k, ts in times.items():
+            ts.sort()
+            table.add_row(name, k, f"{statistics.mean(ts):.1f}", f"{statistics.median(ts):.1f}",
+                          f"{ts[int(0.9 * (len(ts) - 1))]:.1f}", f"{statistics.median(ts) / base:.1f}")
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ async def sandbox_factory(tmp_path):
         workspace = fields.pop("workspace", None) or tmp_path / f"ws-{len(opened)}"
         workspace.mkdir(parents=True, exist_ok=True)
         box = make_sandbox(kind, SandboxSpec(workspace=workspace, limits=limits, **fields))
+        opened.append(box)  # stopped even if start fails half-way (a mounted disk limit)
         await box.start()
-        opened.append(box)
         return box
 
     yield make

@@ -33,6 +33,7 @@ class Limits:
     pids: int = 512
     cpu_seconds: int | None = None  # CPU time; None = only the wall timeout
     file_size_mb: int = 2048  # largest file a command may write
+    disk_mb: int | None = 4096  # what commands may add to the workspace and /tmp, where enforced (disk.py)
     output_chars: int = 10_000  # longer outputs keep head and tail halves (the paper's scaffold)
     max_output_bytes: int = 64 * 1024 * 1024  # a command printing more than this is killed
 
@@ -60,12 +61,16 @@ class ExecResult:
 
 
 def limit_error(limits: Limits, *, timed_out: bool = False, flooded: bool = False, timeout: float = 0.0,
-                oom: bool = False, pid_limit: bool = False, signal: int | None = None) -> str | None:
+                oom: bool = False, pid_limit: bool = False, signal: int | None = None,
+                disk_full: bool = False) -> str | None:
     """The words an agent sees for the limit that stopped its command (the first that applies)."""
     if timed_out:
         return f"the command timed out after {timeout:g} s and was killed"
     if flooded:
         return f"the command printed more than {limits.max_output_bytes // (1024 * 1024)} MB and was killed"
+    if disk_full:
+        return (f"the disk limit was reached: commands may add {limits.disk_mb} MB to the workspace and /tmp "
+                "together; delete files to make room")
     if oom:
         return f"killed: the memory limit ({limits.memory_mb} MB) was reached"
     if pid_limit:
@@ -146,20 +151,36 @@ class Sandbox(abc.ABC):
         self.spec = spec
         self.workspace = Path(spec.workspace).resolve()
         self.limits = spec.limits
+        self.disk = None  # the workspace's size-limited file system (disk.DiskLimit), where there is one
 
     async def __aenter__(self) -> "Sandbox":
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # whatever start had set up (the disk limit's mount)
+            raise
         return self
 
     async def __aexit__(self, *exc) -> None:
         await self.stop()
 
     async def start(self) -> None:
+        from .disk import DiskLimit
+
         if not self.workspace.is_dir():
             raise SandboxError(f"workspace {self.workspace} is not a directory")
+        self.disk = await DiskLimit.attach(self.workspace, self.limits.disk_mb)
 
     async def stop(self) -> None:
-        return None
+        if self.disk is not None:
+            disk, self.disk = self.disk, None
+            await disk.detach()
+
+    def _note_disk(self, result: ExecResult) -> ExecResult:
+        """Say so when the command used the disk limit up (it saw only 'No space left on device')."""
+        if self.disk is not None and result.error is None and self.disk.full():
+            result.error = limit_error(self.limits, disk_full=True)
+        return result
 
     @abc.abstractmethod
     async def exec(self, command: str, timeout: float | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from .base import WORKDIR, ExecResult, OutputCap, Sandbox, SandboxError, Sandbox
 
 DEFAULT_IMAGE = "agentforge/swe-base:bookworm-2"  # bump when images.py changes what goes in
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-OUT_DIR = "/.agentforge-out"  # where a command's output file is mounted
+OUT_LOG = "/.agentforge-out/log"  # where a command's output file is mounted
 POLL = 0.05  # seconds between checks of a running command
+CANCEL_WAIT = 60.0  # seconds a cancelled exec waits for its container to be killed and removed
 
 
 def docker_client():
@@ -47,7 +49,8 @@ class DockerSandbox(Sandbox):
         self._client = client
 
     async def start(self) -> None:
-        await super().start()
+        if not self.workspace.is_dir():
+            raise SandboxError(f"workspace {self.workspace} is not a directory")
         if self._client is None:
             self._client = await asyncio.to_thread(docker_client)
         try:
@@ -60,12 +63,15 @@ class DockerSandbox(Sandbox):
                         else "pull it where a registry is reachable and `docker load` it here")
                 raise SandboxError(f"docker image {self.image} is not here and cannot be pulled ({exc}); "
                                    f"{hint}") from exc
+        await super().start()
 
     def _run_kwargs(self, command: str, env: dict[str, str] | None) -> dict:
         limits = self.limits
         volumes = {str(self.workspace): {"bind": self.workdir, "mode": "rw"}}
         for m in self.spec.mounts:
             volumes[str(m.source)] = {"bind": m.target, "mode": "rw" if m.writable else "ro"}
+        if self.disk is not None:  # /tmp counts against the disk limit
+            volumes[str(self.disk.tmp)] = {"bind": "/tmp", "mode": "rw"}
         environment = {"HOME": "/tmp", "LANG": "C.UTF-8", "TERM": "dumb", "PYTHONDONTWRITEBYTECODE": "1",
                        "GIT_PAGER": "cat", "PAGER": "cat", **self.spec.env, **(env or {})}
         if self.spec.network and os.path.exists(CA_BUNDLE):
@@ -79,7 +85,8 @@ class DockerSandbox(Sandbox):
             network_mode="bridge" if self.spec.network else "none",
             mem_limit=memory, memswap_limit=memory, pids_limit=limits.pids,
             nano_cpus=int((os.cpu_count() or 1) * 1e9), read_only=not self.spec.writable_root,
-            tmpfs={"/tmp": "size=1g", "/run": "size=64m", "/var/tmp": "size=256m"},
+            tmpfs={**({} if self.disk is not None else {"/tmp": "size=1g"}), "/run": "size=64m",
+                   "/var/tmp": "size=256m"},
             cap_drop=["ALL"], cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"],
             security_opt=["no-new-privileges"], ulimits=self._ulimits(), hostname="sandbox",
             stdin_open=False, tty=False, user=self._user())
@@ -101,46 +108,59 @@ class DockerSandbox(Sandbox):
     async def exec(self, command: str, timeout: float | None = None,
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         timeout = self.limits.timeout if timeout is None else timeout
-        running: list = []  # the container, once the thread has created it
+        if self.disk is not None:
+            await asyncio.to_thread(self.disk.clear_tmp)
+        cancelled = threading.Event()  # the thread cannot be cancelled; it watches this instead
+        work = asyncio.ensure_future(asyncio.to_thread(self._exec_blocking, command, timeout, env,
+                                                       output_chars or self.limits.output_chars, cancelled))
         try:
-            return await asyncio.to_thread(self._exec_blocking, command, timeout, env,
-                                           output_chars or self.limits.output_chars, running)
+            return self._note_disk(await asyncio.shield(work))
         except asyncio.CancelledError:
-            for container in running:  # the thread cannot be cancelled; its container can
-                _kill(container)
+            # The thread kills the container, even one still being created; the
+            # cancel completes once it has, so nothing outlives a cancelled exec.
+            cancelled.set()
+            await asyncio.wait({work}, timeout=CANCEL_WAIT)
+            if work.done() and not work.cancelled():
+                work.exception()  # retrieved: a failure while cleaning up is not worth a warning
             raise
 
-    def _exec_blocking(self, command: str, timeout: float, env, output_chars: int, running: list) -> ExecResult:
+    def _exec_blocking(self, command: str, timeout: float, env, output_chars: int,
+                       cancelled: threading.Event) -> ExecResult:
         if self._client is None:
             raise SandboxError("the docker sandbox was not started")
         started = time.monotonic()
         # Output goes to a file on the host rather than through the engine's log
         # API, which is far too slow to notice a command flooding its output.
-        with tempfile.TemporaryDirectory(prefix="agentforge-out-") as out_dir:
-            wrapped = f"exec >{OUT_DIR}/log 2>&1\n{command}"
+        # The file itself is the mount (a mount point cannot be replaced by a
+        # symlink or a FIFO), and the host reads it only through a descriptor
+        # opened before the container starts, so nothing the command does to the
+        # path can make the host read another file or block.
+        with tempfile.TemporaryDirectory(prefix="agentforge-out-") as out_dir, _OutputFile(out_dir) as log:
+            wrapped = f"exec >{OUT_LOG} 2>&1\n{command}"
             kwargs = self._run_kwargs(wrapped, env)
-            kwargs["volumes"][out_dir] = {"bind": OUT_DIR, "mode": "rw"}
-            container = self._client.containers.run(**kwargs)
-            running.append(container)
-            log = Path(out_dir) / "log"
+            kwargs["volumes"][log.path] = {"bind": OUT_LOG, "mode": "rw"}
             timed_out = flooded = False
             pid_hits = 0
             try:
+                container = self._client.containers.run(**kwargs)
+            except Exception as exc:
+                raise SandboxError(f"docker could not start the command: {exc}") from exc
+            try:
                 deadline = started + timeout
-                while True:
+                while not cancelled.is_set():
                     container.reload()
                     if container.status not in ("created", "running"):
                         break
                     # read while it runs: the engine drops the cgroup when the container stops
                     pid_hits = max(pid_hits, _pid_limit_hits(container.id))
-                    if _size(log) > self.limits.max_output_bytes:
+                    if log.size() > self.limits.max_output_bytes:
                         flooded = True
                         break
                     if time.monotonic() > deadline:
                         timed_out = True
                         break
                     time.sleep(POLL)
-                if timed_out or flooded:
+                if timed_out or flooded or cancelled.is_set():
                     _kill(container)
                 state = container.wait(timeout=60)
                 returncode = int(state.get("StatusCode", 137))
@@ -152,33 +172,40 @@ class DockerSandbox(Sandbox):
                 except Exception:
                     pass
             cap = OutputCap(output_chars)
-            _read_capped(log, cap)
+            log.read_capped(cap)
         error = limit_error(self.limits, timed_out=timed_out, flooded=flooded, timeout=timeout, oom=oom,
                             pid_limit=bool(pid_hits), signal=9 if returncode == 137 else None)
         return ExecResult(returncode=returncode, output=cap.text(), seconds=time.monotonic() - started,
                           timed_out=timed_out, truncated=cap.truncated, error=error)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+class _OutputFile:
+    """A command's output file on the host, read only through the descriptor opened at creation."""
 
+    def __init__(self, directory: str):
+        self.path = os.path.join(directory, "log")
+        self.fd = -1
 
-def _read_capped(path: Path, cap: OutputCap) -> None:
-    """Feed the head and the tail of a possibly huge file into `cap`, skipping the middle."""
-    if not path.exists():
-        return
-    size = path.stat().st_size
-    with open(path, "rb") as f:
+    def __enter__(self) -> "_OutputFile":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        os.fchmod(self.fd, 0o666)  # the container's user may not be ours (umask would narrow it)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def read_capped(self, cap: OutputCap) -> None:
+        """Feed the head and the tail of a possibly huge file into `cap`, skipping the middle."""
+        size = self.size()
         if size <= 4 * cap.chars:
-            cap.feed(f.read().decode("utf-8", errors="replace"))
+            cap.feed(os.pread(self.fd, size, 0).decode("utf-8", errors="replace"))
             return
-        head = f.read(cap.half * 4).decode("utf-8", errors="replace")[:cap.half]
-        f.seek(size - cap.half * 4)
-        tail = f.read().decode("utf-8", errors="replace")[-cap.half:]
-    cap.head, cap.tail, cap.total = head, tail, size  # bytes, close enough to characters for the notice
+        head = os.pread(self.fd, cap.half * 4, 0).decode("utf-8", errors="replace")[:cap.half]
+        tail = os.pread(self.fd, cap.half * 4, size - cap.half * 4).decode("utf-8", errors="replace")[-cap.half:]
+        cap.head, cap.tail, cap.total = head, tail, size  # bytes, close enough to characters for the notice
 
 
 def _pid_limit_hits(container_id: str) -> int:

@@ -34,8 +34,8 @@ class LocalSandbox(Sandbox):
                    env: dict[str, str] | None = None, output_chars: int | None = None) -> ExecResult:
         environment = {**os.environ, "GIT_PAGER": "cat", "PAGER": "cat", "PYTHONDONTWRITEBYTECODE": "1",
                        **self.spec.env, **(env or {})}
-        return await run_process(["/bin/bash", "-c", command], self.limits, timeout=timeout,
-                                 output_chars=output_chars, env=environment, cwd=self.workdir)
+        return self._note_disk(await run_process(["/bin/bash", "-c", command], self.limits, timeout=timeout,
+                                                 output_chars=output_chars, env=environment, cwd=self.workdir))
 
 
 

@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import time
+from typing import Awaitable, Callable
 
 from .base import ExecResult, Limits, OutputCap, limit_error
 from .cgroups import Cgroup
@@ -55,7 +56,10 @@ def _kill(proc: asyncio.subprocess.Process, cgroup: Cgroup | None) -> None:
 
 async def run_process(argv: list[str], limits: Limits, *, timeout: float | None = None,
                       output_chars: int | None = None, env: dict[str, str] | None = None,
-                      cwd: str | None = None, use_cgroup: bool = True) -> ExecResult:
+                      cwd: str | None = None, use_cgroup: bool = True, pass_fds: tuple[int, ...] = (),
+                      on_spawn: Callable[[asyncio.subprocess.Process], Awaitable[None]] | None = None) -> ExecResult:
+    """Run argv under `limits`. `on_spawn` runs once the process exists, before its output
+    is read (bwrap waits on a descriptor in `pass_fds` until it is done)."""
     timeout = limits.timeout if timeout is None else timeout
     cap = OutputCap(output_chars or limits.output_chars)
     cgroup = Cgroup.create(limits.memory_mb, limits.pids) if use_cgroup else None
@@ -65,8 +69,10 @@ async def run_process(argv: list[str], limits: Limits, *, timeout: float | None 
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
+            stderr=asyncio.subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True, pass_fds=pass_fds,
             preexec_fn=_limit_setter(limits, cgroup, timeout))
+        if on_spawn is not None:
+            await on_spawn(proc)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         flooded = False
 
