@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from agentforge.runtime.backends.base import Backend
-from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent, workspace_patch
+from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
 from agentforge.runtime.trajectory import Step, Trajectory, write_atomic
@@ -376,7 +376,7 @@ async def _every(coros) -> None:
 async def _patch_so_far(box, base: str) -> str:
     """A cancelled run's changes, taken in its sandbox within PARTIAL_DIFF_SECONDS ("" if not)."""
     try:
-        return await asyncio.wait_for(workspace_patch(box, base), PARTIAL_DIFF_SECONDS)
+        return await asyncio.wait_for(box.diff(base), PARTIAL_DIFF_SECONDS)
     except Exception:  # noqa: BLE001 - the run is being given up: its trajectory is saved either way
         return ""
 

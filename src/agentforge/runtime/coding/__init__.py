@@ -16,11 +16,10 @@ from agentforge.runtime.coding.editor import Editor
 from agentforge.runtime.coding.env import CodingEnv
 from agentforge.runtime.coding.loop import (ActionFormat, CodingLimits, CodingResult, CodingStatus,
                                             run_coding_agent)
-from agentforge.runtime.coding.patches import normalize_patch, workspace_patch
+from agentforge.runtime.coding.patches import normalize_patch
 from agentforge.runtime.coding.toolset import coding_toolbox
 
 __all__ = [
     "SUBMIT_SENTINEL", "Action", "ActionFormat", "CodingEnv", "CodingLimits", "CodingResult", "CodingStatus",
     "Editor", "coding_toolbox", "normalize_patch", "parse_action", "parse_editor_command", "run_coding_agent",
-    "workspace_patch",
 ]

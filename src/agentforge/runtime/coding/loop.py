@@ -29,7 +29,7 @@ from agentforge.runtime.agent import StepHook, after_step
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.coding.actions import EDITOR_NAME, parse_action
 from agentforge.runtime.coding.env import CodingEnv
-from agentforge.runtime.coding.patches import normalize_patch, workspace_patch
+from agentforge.runtime.coding.patches import normalize_patch
 from agentforge.runtime.coding.prompts import NO_TOOL_CALL, instance_prompt, system_prompt
 from agentforge.runtime.coding.toolset import coding_toolbox
 from agentforge.runtime.messages import Completion, Message, Sampling
@@ -164,7 +164,7 @@ async def run_coding_agent(
 
     patch = ""
     try:
-        patch = await workspace_patch(box, base_commit)
+        patch = await box.diff(base_commit)
     except Exception as e:  # noqa: BLE001 - a broken sandbox or workspace: the run still ends with a result
         error = f"{error}; " if error else ""
         error += f"could not take the diff: {e}"

@@ -1,10 +1,5 @@
-"""Patches as answers: taking a workspace's diff, and a canonical form under
-which equivalent diffs compare equal.
-
-`workspace_patch` runs `git diff` inside the sandbox (never on the host: a
-model-written .git/config can name programs git would run) and keeps git's
-stderr out of the patch: warnings such as "exhaustive rename detection was
-skipped" would otherwise land inside it, and the patch would not apply.
+"""Patches as answers: a canonical form under which equivalent diffs compare
+equal (a workspace's diff itself is `Sandbox.diff`).
 
 Two candidates that make the same change can still print different diffs:
 other blob hashes on the `index` lines, hunks at shifted line numbers
@@ -16,29 +11,9 @@ exactly those differences, so majority vote pools such candidates.
 from __future__ import annotations
 
 import re
-import shlex
-
-from agentforge.runtime.sandbox import DIFF_CHARS, Sandbox, SandboxError
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*$")
 _DROPPED = ("index ", "similarity index ", "dissimilarity index ")
-
-
-async def workspace_patch(box: Sandbox, base: str | None = None) -> str:
-    """`git diff` of the workspace against `base` (default: HEAD), new files included."""
-    against = shlex.quote(base) if base else "HEAD"
-    diff = f"git -c core.fileMode=false diff --cached --binary --no-color --no-ext-diff {against}"
-    # stdout goes straight out through fd 3; stderr is captured and shown only if git fails
-    command = ("git add -A >/dev/null 2>&1 || exit $?\n"
-               f"{{ err=$({diff} 2>&1 >&3); rc=$?; }} 3>&1\n"
-               'if [ "$rc" -ne 0 ]; then printf "%s\\n" "$err"; fi\n'
-               'exit "$rc"')
-    result = await box.exec(command, timeout=max(60.0, box.limits.timeout), output_chars=DIFF_CHARS)
-    if result.returncode != 0 or result.error:
-        raise SandboxError(f"git diff failed in the sandbox: {result.error or ''} {result.output[-500:]}")
-    if result.truncated:
-        raise SandboxError(f"the diff is over {DIFF_CHARS} characters")
-    return result.output
 
 
 def normalize_patch(patch: str) -> str:

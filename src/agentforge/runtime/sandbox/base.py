@@ -240,12 +240,17 @@ class Sandbox(abc.ABC):
 
         git runs inside the sandbox, never on the host: a model-written
         .git/config can name programs (fsmonitor, diff drivers) that git would run.
+        Its stderr (e.g. rename-limit warnings) never enters the patch; it is
+        shown only when git fails.
         """
         against = shlex.quote(base) if base else "HEAD"
-        result = await self.exec(
-            "git add -A >/dev/null 2>&1 && "
-            f"git -c core.fileMode=false diff --cached --binary --no-color --no-ext-diff {against}",
-            timeout=max(60.0, self.limits.timeout), output_chars=DIFF_CHARS)
+        diff = f"git -c core.fileMode=false diff --cached --binary --no-color --no-ext-diff {against}"
+        # stdout goes straight out through fd 3; stderr is captured and printed only if git fails
+        command = ("git add -A >/dev/null 2>&1 || exit $?\n"
+                   f"{{ err=$({diff} 2>&1 >&3); rc=$?; }} 3>&1\n"
+                   'if [ "$rc" -ne 0 ]; then printf "%s\\n" "$err"; fi\n'
+                   'exit "$rc"')
+        result = await self.exec(command, timeout=max(60.0, self.limits.timeout), output_chars=DIFF_CHARS)
         if result.returncode != 0 or result.error:
             raise SandboxError(f"git diff failed in the sandbox: {result.error or ''} {result.output[-500:]}")
         if result.truncated:
