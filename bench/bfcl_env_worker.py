@@ -13,33 +13,19 @@ on its first call).
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
-import inspect
 import statistics
 import time
 
 from agentforge.harnesses.bfcl.data import GROUPS, load_answers, load_entries
 from agentforge.harnesses.bfcl.env_worker import EnvWorker
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, answer_calls
 
 
 def answer_steps(entry: dict, answer: list[list[str]]) -> list[list[dict]]:
-    """The answer's call sources as one step of {"name", "arguments"} calls per turn."""
+    """The answer's calls as one step per turn (turns without calls left out)."""
     env = MultiTurnEnv(entry)
-    steps = []
-    for sources in answer:
-        calls = []
-        for source in sources:
-            node = ast.parse(source, mode="eval").body
-            owner = next(i for i in env.instances.values() if hasattr(i, node.func.id))
-            params = list(inspect.signature(getattr(owner, node.func.id)).parameters)
-            arguments = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
-            arguments.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
-            calls.append({"name": node.func.id, "arguments": arguments})
-        if calls:
-            steps.append(calls)
-    return steps
+    return [calls for calls in (answer_calls(env, sources) for sources in answer) if calls]
 
 
 # Both sides are timed after their first call: it unpickles backends (both) and starts the child (worker).

@@ -3,15 +3,13 @@ the agreement and scoring-speed benchmarks (see bfcl_official_agreement.py)."""
 
 from __future__ import annotations
 
-import ast
 import copy
-import inspect
 import json
 import random
 
 from agentforge.harnesses.bfcl import data
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, answer_calls
 
 def _first(options: list):
     for option in options:
@@ -247,26 +245,9 @@ def single_turn_variants(category: str, entry: dict, answer, rng: random.Random)
     return out
 
 
-def _answer_calls(env: MultiTurnEnv, answer: list[list[str]]) -> list[list[dict]]:
-    """Ground-truth call sources -> {"name", "arguments"} calls (positional args named)."""
-    turns = []
-    for sources in answer:
-        calls = []
-        for source in sources:
-            node = ast.parse(source, mode="eval").body
-            name = node.func.id
-            owner = next(i for i in env.instances.values() if hasattr(i, name))
-            params = list(inspect.signature(getattr(owner, name)).parameters)
-            args = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
-            args.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
-            calls.append({"name": name, "arguments": args})
-        turns.append(calls)
-    return turns
-
-
 def multi_turn_variants(category: str, entry: dict, answer, rng: random.Random) -> list[tuple[str, object, str | None]]:
     env = MultiTurnEnv(entry)
-    truth = _answer_calls(env, answer)
+    truth = [answer_calls(env, sources) for sources in answer]
     one_step = [[calls] if calls else [] for calls in truth]
     out = [("correct_one_step", one_step, None),
            ("correct_step_per_call", [[[c] for c in calls] for calls in truth], None)]

@@ -7,9 +7,7 @@ a model that makes known calls can make the abusive call on purpose. The
 backends and the harness are the real ones. The first two tests use only what
 existed before the worker, so that they show the freeze on the old code."""
 
-import ast
 import asyncio
-import inspect
 import json
 import os
 import signal
@@ -21,6 +19,7 @@ import pytest
 from agentforge.harnesses.bfcl import bench
 from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
+from agentforge.harnesses.bfcl import multi_turn
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, check_multi_turn
 from agentforge.harnesses.journal import Journal
 from agentforge.harnesses.runner import Task
@@ -41,17 +40,7 @@ def entry_and_answer(entry_id=ENTRY, category="multi_turn_base"):
 
 
 def answer_calls(entry, sources):
-    """Ground-truth call sources -> {"name", "arguments"} calls (positional args named)."""
-    env = MultiTurnEnv(entry)
-    calls = []
-    for source in sources:
-        node = ast.parse(source, mode="eval").body
-        owner = next(i for i in env.instances.values() if hasattr(i, node.func.id))
-        params = list(inspect.signature(getattr(owner, node.func.id)).parameters)
-        arguments = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
-        arguments.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
-        calls.append({"name": node.func.id, "arguments": arguments})
-    return calls
+    return multi_turn.answer_calls(MultiTurnEnv(entry), sources)
 
 
 class Ticker:

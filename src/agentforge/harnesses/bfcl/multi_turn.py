@@ -378,6 +378,21 @@ def run_truth(entry: dict, answer: list[list[str]], *, model_name: str = DEFAULT
     return TruthRun(results, keys, states, differs, model_name if touched else None, initial)
 
 
+def answer_calls(env: MultiTurnEnv, sources: list[str]) -> list[dict]:
+    """One turn's ground-truth call sources as {"name", "arguments"} calls, positional
+    arguments named by the method's signature (the gold calls of a step)."""
+    calls = []
+    for source in sources:
+        node = ast.parse(source, mode="eval").body
+        name = node.func.id
+        owner = next(i for i in env.instances.values() if hasattr(i, name))
+        params = list(inspect.signature(getattr(owner, name)).parameters)
+        arguments = {params[i]: ast.literal_eval(a) for i, a in enumerate(node.args)}
+        arguments.update({k.arg: ast.literal_eval(k.value) for k in node.keywords})
+        calls.append({"name": name, "arguments": arguments})
+    return calls
+
+
 def _call_key(name: str, arguments: dict) -> tuple:
     """Calls with equal keys do the same thing: same method, same arguments by name,
     values equal as JSON text (so 1, 1.0 and True differ, as they may to a backend)."""
