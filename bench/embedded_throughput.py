@@ -165,7 +165,10 @@ async def measure(server: Server, port: int, args) -> dict:
         await run_clients(client, server.model, 1, 1, 16)  # warm-up
         result = {"server": server.label, "startup_s": round(startup, 1)}
         for name, shape in workloads(args):
-            result[name] = await run_clients(client, server.model, max_tokens=args.max_tokens, **shape)
+            try:
+                result[name] = await run_clients(client, server.model, max_tokens=args.max_tokens, **shape)
+            except openai.APIError as e:  # keep the workloads measured so far; the server may be dead now
+                result[name] = {"error": str(e)[:200]}
             print(f"  {name}: {result[name]}", file=sys.stderr, flush=True)
         await client.close()
         return result
@@ -206,6 +209,13 @@ def servers(args, checkpoint: Path) -> list[tuple[Server, int]]:
     return out
 
 
+def cell(measured: dict, base: dict) -> str:
+    if "error" in measured:
+        return "error"
+    ratio = f"{measured['tok_s'] / base['tok_s']:5.2f}x" if "tok_s" in base else "  -  "
+    return f"{measured['tok_s']:8.2f} ({ratio})"
+
+
 def print_table(results: list[dict], args) -> None:
     """tok/s per workload, each with its ratio to the baseline measured in this run
     (transformers serve --continuous-batching, else the first server that ran)."""
@@ -218,9 +228,13 @@ def print_table(results: list[dict], args) -> None:
         if "error" in r:
             print(f"{r['server']:36} error: {r['error']}")
             continue
-        cells = [f"{r[n]['tok_s']:8.2f} ({r[n]['tok_s'] / base[n]['tok_s']:5.2f}x)" for n in names]
+        cells = [cell(r[n], base[n]) for n in names]
         print(f"{r['server']:36} {r['startup_s']:7.1f} " + " ".join(f"{c:>20}" for c in cells)
-              + f" {r['long-prompt mix']['short_p50_s']:>16}")
+              + f" {r['long-prompt mix'].get('short_p50_s', '-'):>16}")
+    for r in ok:
+        for n in names:
+            if "error" in r[n]:
+                print(f"{r['server']}, {n}: {r[n]['error']}")
 
 
 def main() -> None:
