@@ -12,8 +12,10 @@ import pytest
 from agentforge.runtime.backends.base import BackendError
 from agentforge.runtime.coding import SUBMIT_SENTINEL, CodingLimits, normalize_patch, run_coding_agent
 from agentforge.runtime.messages import Sampling
+from agentforge.runtime.sandbox import SandboxSpec, make_sandbox
 from agentforge.runtime.trajectory import Trajectory
 from tests.fakes.scripted_backend import ScriptedBackend
+from tests.runtime.coding.conftest import LIMITS
 from tests.runtime.coding.scripting import bash, call, git, scripted
 
 FIX = """diff --git a/calc.py b/calc.py
@@ -222,9 +224,11 @@ async def test_embedded_model_end_to_end(embedded, box, tmp_path):
     json.loads(save.read_text())  # one JSON object per line
 
 
-async def test_git_warnings_stay_out_of_the_patch(box, repo, tmp_path):
+async def test_git_warnings_stay_out_of_the_patch(repo, tmp_path):
     # git prints warnings to stderr, e.g. when a change renames more files than
-    # diff.renameLimit allows (1000 by default; 1 here, so three renames do it)
+    # diff.renameLimit allows (1000 by default; 1 here, so three renames do it).
+    # The repository is ready before the sandbox opens, as in every real run (the
+    # open sandbox's workspace belongs to its unprivileged user).
     git(repo, "config", "diff.renameLimit", "1")
     for i in range(3):
         (repo / f"data{i}.txt").write_text("".join(f"line {k}\n" for k in range(50)))
@@ -232,7 +236,8 @@ async def test_git_warnings_stay_out_of_the_patch(box, repo, tmp_path):
     git(repo, "commit", "-q", "-m", "data")
     renames = " && ".join(f"git mv data{i}.txt moved{i}.txt && echo more >> moved{i}.txt" for i in range(3))
     backend = scripted([bash(f"{SED_FIX} && {renames}"), SUBMIT])
-    result = await run_coding_agent(backend, box, "x", base_commit=git(repo, "rev-parse", "HEAD").strip())
+    async with make_sandbox("bwrap", SandboxSpec(workspace=repo, limits=LIMITS)) as box:
+        result = await run_coding_agent(backend, box, "x", base_commit=git(repo, "rev-parse", "HEAD").strip())
 
     assert result.status == "submitted" and result.error is None
     assert "warning" not in result.patch and "renameLimit" not in result.patch
