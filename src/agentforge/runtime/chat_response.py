@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from aiohttp import web
 
 from agentforge.runtime.api_errors import TIMEOUTS, ApiError, backend_error
-from agentforge.runtime.backends.base import Backend, BackendError, ContextLengthError, StreamEvent
+from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent
 from agentforge.runtime.chat_request import ChatRequest
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolCall, ToolSpec
 
@@ -194,7 +194,7 @@ async def stream_chat(request: web.Request, req: ChatRequest, backend: Backend,
             log.debug("client went away mid-stream; generation cancelled")
             return resp
         except Exception as exc:  # headers are out: report the failure in the stream itself
-            if isinstance(exc, (BackendError, ContextLengthError, *TIMEOUTS)):
+            if isinstance(exc, (BackendError, *TIMEOUTS)):
                 log.warning("stream failed: %s", exc)
                 err = backend_error(exc)
             else:

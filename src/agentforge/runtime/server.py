@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from aiohttp import web
 
 from agentforge.runtime.api_errors import TIMEOUTS, ApiError, backend_error, http_error
-from agentforge.runtime.backends.base import Backend, BackendError, ContextLengthError
+from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.chat_request import ChatRequest, read_request
 from agentforge.runtime.chat_response import chat_completion_body, stream_chat
 from agentforge.runtime.connections import ConnectionGuard, GuardedSite
@@ -111,7 +111,7 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
             if exc.status < 400:
                 raise
             return http_error(exc).response()
-        except (BackendError, ContextLengthError, *TIMEOUTS) as exc:  # (named: it need not be a BackendError)
+        except (BackendError, *TIMEOUTS) as exc:  # ContextLengthError among them: a 400
             log.warning("backend failed: %s", exc)
             return backend_error(exc).response()
         except Exception:
