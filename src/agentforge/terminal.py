@@ -33,11 +33,4 @@ def _stand_in(char: str) -> str:
 
 def terminal_safe(text: str) -> tuple[str, int]:
     """`text` with every terminal control character made visible, and how many there were."""
-    count = 0
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal count
-        count += 1
-        return _stand_in(match.group())
-
-    return _UNSAFE.sub(replace, text), count
+    return _UNSAFE.subn(lambda match: _stand_in(match.group()), text)
