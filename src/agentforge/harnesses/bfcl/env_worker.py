@@ -21,6 +21,7 @@ we differ on purpose.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import signal
@@ -175,7 +176,10 @@ class EnvWorker:
 
 async def _end(proc: asyncio.subprocess.Process) -> int:
     if proc.returncode is None:
-        proc.kill()
+        # Not proc.kill(): Popen polls first, reaping a child that just died
+        # before asyncio's watcher can, which then reports exit code 255.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
     code = await proc.wait()
     if proc.stdin is not None:
         proc.stdin.close()
