@@ -1,0 +1,172 @@
+"""Natural-language sides of a record: user requests built from a family's
+task and parameter phrases, and the assistant's short texts when it does not
+call (no fitting tool, or a value is missing)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from agentforge.training.synth.tools.catalog import Family, Param
+from agentforge.training.synth.tools.values import join_words
+
+# A task ending in one of these needs its first parameter's phrase right after it.
+DANGLING = {"of", "for", "to", "with", "from", "about", "on", "matching", "use", "text", "ping", "summarize", "the",
+            "define", "into", "an", "a", "convert", "exchange", "prime:"}
+_PREPOSITIONS = {"for", "in", "on", "at", "from", "to", "with", "by", "over", "under", "of", "between", "during", "after"}
+
+_OPENERS = [("{T}", "."), ("Please {t}", "."), ("Can you {t}", "?"), ("Could you please {t}", "?"), ("I need to {t}", "."),
+            ("I'd like to {t}", "."), ("Help me {t}", "."), ("Would you {t}", "?"), ("I want you to {t}", "."),
+            ("Hey, {t}", ", please."), ("{T}", " please."), ("Can I get you to {t}", "?"), ("Go ahead and {t}", "."),
+            ("Let's {t}", "."), ("Need you to {t}", "."), ("{T}", ""), ("Could you {t}", "?"), ("Kindly {t}", ".")]
+_CHATTER_BEFORE = ["Hi!", "Hello there.", "Quick question:", "Morning!", "Okay, next thing.", "I'm planning ahead this week.",
+                   "Sorry to bother you.", "My manager asked me about this.", "This is for a school project.",
+                   "Hope you're well.", "One more request:", "So,", "Alright,"]
+_CHATTER_AFTER = ["Thanks!", "Thank you.", "Appreciate it.", "No rush.", "Thanks a lot!", "Cheers.",
+                  "That would help a lot.", "Much appreciated!"]
+
+
+def bare_task(task: str) -> str:
+    """The task without a trailing dangling word ("get the GCD of" -> "get the GCD")."""
+    words = task.split()
+    while len(words) > 1 and words[-1] in DANGLING:
+        words.pop()
+    return " ".join(words)
+
+
+def _dangles(task: str) -> bool:
+    return task.split()[-1] in DANGLING
+
+
+def phrase(p: Param, value: Any, text: str) -> str:
+    if p.kind.type == "boolean":
+        yes, _, no = p.phrase.partition("/")
+        return yes if value else no
+    return p.phrase.replace("{}", text)
+
+
+def _can_front(text: str) -> bool:
+    return text.split(" ", 1)[0].lower() in _PREPOSITIONS
+
+
+def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], task: str | None = None) -> str:
+    """`task` followed by the phrases of the given (param, phrase text) pairs, in
+    the family's order or shuffled where the grammar allows."""
+    task = task or rng.choice(family.tasks)
+    parts = [t for _, t in said]
+    fixed = _dangles(task) or (said and not _can_front(parts[0]))
+    head, rest = (parts[:1], parts[1:]) if fixed else ([], parts)
+    if rng.random() < 0.35:
+        rng.shuffle(rest)
+    parts = head + rest
+    if not fixed and len(parts) > 1 and _can_front(parts[0]) and rng.random() < 0.15:
+        return f"{parts[0]}, {task} {_join(rng, parts[1:])}".strip()
+    return f"{task} {_join(rng, parts)}".strip()
+
+
+def _no_and(text: str) -> str:
+    return text[4:] if text.startswith("and ") else text
+
+
+def _join(rng: random.Random, parts: list[str]) -> str:
+    if not parts:
+        return ""
+    style = rng.random()
+    if len(parts) > 1 and style < 0.3:
+        return join_words([_no_and(p) for p in parts], rng)
+    return (", " if style < 0.5 else " ").join([_no_and(parts[0])] + parts[1:])
+
+
+def request(rng: random.Random, body: str) -> str:
+    """A whole user message around one clause (or several joined)."""
+    opener, end = rng.choice(_OPENERS)
+    text = opener.replace("{T}", body[:1].upper() + body[1:]).replace("{t}", body)
+    text += end
+    if rng.random() < 0.2:
+        text = f"{rng.choice(_CHATTER_BEFORE)} {text}"
+    if rng.random() < 0.15:
+        text = f"{text} {rng.choice(_CHATTER_AFTER)}"
+    if rng.random() < 0.05:
+        text = text.lower()
+    return text
+
+
+def joined(rng: random.Random, clauses: list[str]) -> str:
+    """Several requests in one turn."""
+    style = rng.random()
+    if style < 0.4:
+        return join_words(clauses, rng)
+    glue = rng.choice([". Also, ", ". Then ", ", and also ", "; then ", ". After that, ", ". And ", ", plus "])
+    out = clauses[0]
+    for c in clauses[1:]:
+        out += glue + c
+    return out
+
+
+_NO_TOOL = [
+    "I'm sorry, but I can't {t} with the tools I have.",
+    "None of the available functions can {t}, so I can't help with that here.",
+    "I don't have a tool that can {t}.",
+    "Unfortunately, there is no suitable function to {t}.",
+    "That's outside what my tools can do: none of them can {t}.",
+    "I can't {t} with the provided functions.",
+    "Sorry, the functions I have access to can't {t}.",
+    "There's no function here that can {t}, so I'm unable to do it.",
+]
+_NO_TOOL_GENERIC = [
+    "I'm sorry, but none of the available tools can help with that.",
+    "I don't have a suitable function for this request.",
+    "None of the provided functions fit this request, so I can't do it with a tool.",
+    "Sorry, I have no tool for that.",
+    "The available functions don't cover this, so I can't help with it here.",
+]
+_ONLY = [" I can only {o}.", " The tools here only {o}.", " What I can do is {o}.", " My tools can {o}, though."]
+
+
+def no_tool_reply(rng: random.Random, task: str | None, offered: list[Family]) -> str:
+    if task and rng.random() < 0.75:
+        text = rng.choice(_NO_TOOL).replace("{t}", bare_task(task))
+    else:
+        text = rng.choice(_NO_TOOL_GENERIC)
+    if offered and rng.random() < 0.3:
+        tasks = [bare_task(rng.choice(f.tasks)) for f in offered[:2]]
+        text += rng.choice(_ONLY).replace("{o}", join_words(tasks, rng, "or"))
+    return text
+
+
+_ASK = [
+    "Sure. What {l} should I use?",
+    "I can {t}, but I need the {l} first. What is it?",
+    "Which {l} do you mean?",
+    "To {t}, I need to know the {l}. Could you tell me?",
+    "Happy to help. Could you give me the {l}?",
+    "I'm missing the {l}. What should it be?",
+    "Before I {t}, what's the {l}?",
+]
+
+
+def ask_reply(rng: random.Random, task: str, missing: list[Param]) -> str:
+    labels = [p.label if rng.random() < 0.6 else p.desc.rstrip(".").lower() for p in missing]
+    return rng.choice(_ASK).replace("{t}", bare_task(task)).replace("{l}", join_words(labels, rng))
+
+
+_GENERAL = [
+    "What is the capital of {country}?", "Write a short poem about {topic}.", "Explain how {topic} affects daily life.",
+    "Who wrote {book}?", "Tell me a joke about {sport}.", "What's the difference between {element} and {mineral}?",
+    "Summarize the plot of {movie}.", "Give me three tips for learning {instrument}.", "Why is the sky blue?",
+    "What does the word {word} mean in everyday speech?", "How do I stay motivated when studying {subject}?",
+    "Can you recommend a good {genre} album?", "What are some fun facts about {species}s?",
+    "Describe the culture of {country} in two sentences.", "How do you pronounce {city}?",
+    "What should I name my {breed} puppy?", "Tell me about the history of {game}.",
+    "Is it better to learn {lang} or {lang}?", "What's a good birthday gift for a {job}?",
+]
+
+
+def general_question(rng: random.Random) -> str:
+    from agentforge.training.synth.tools.values import POOLS
+
+    template = rng.choice(_GENERAL)
+    while "{" in template:
+        key = template[template.index("{") + 1:template.index("}")]
+        template = template.replace("{" + key + "}", rng.choice(POOLS[key]), 1)
+    return template

@@ -1,0 +1,125 @@
+"""The procedural generator: deterministic, valid, in the mix's proportions, and every shape means what it says."""
+
+import json
+
+import pytest
+
+from agentforge.training.synth.tools.catalog import families
+from agentforge.training.synth.tools.generate import GenerationStats, generate
+from agentforge.training.synth.tools.mix import DEFAULT_MIX, allocate, parse_mix
+from agentforge.training.synth.tools.records import check_object, validate_record
+
+
+@pytest.fixture(scope="module")
+def records():
+    return list(generate(600, seed=7, mix=DEFAULT_MIX))
+
+
+def _calls(rec):
+    return rec["messages"][-1].get("tool_calls") or []
+
+
+def _schema(rec, name):
+    return next(t["function"]["parameters"] for t in rec["tools"] if t["function"]["name"] == name)
+
+
+def test_same_seed_same_records_other_seed_other_records(records):
+    again = list(generate(600, seed=7, mix=DEFAULT_MIX))
+    assert json.dumps(again) == json.dumps(records)
+    other = list(generate(600, seed=8, mix=DEFAULT_MIX))
+    assert json.dumps(other) != json.dumps(records)
+
+
+def test_every_record_is_valid_and_every_call_matches_its_schema(records):
+    for rec in records:
+        assert validate_record(rec) == [], rec
+        for call in _calls(rec):
+            args = json.loads(call["function"]["arguments"])
+            assert check_object(args, _schema(rec, call["function"]["name"]), "args") == []
+
+
+def test_shapes_come_in_the_mix_proportions(records):
+    counts = {}
+    for rec in records:
+        counts[rec["meta"]["shape"]] = counts.get(rec["meta"]["shape"], 0) + 1
+    assert counts == allocate(600, DEFAULT_MIX)
+    mix = parse_mix("simple=1,irrelevant=3")
+    shapes = [r["meta"]["shape"] for r in generate(40, seed=1, mix=mix)]
+    assert shapes.count("simple") == 10 and shapes.count("irrelevant") == 30
+
+
+def test_each_shape_has_its_form(records):
+    for rec in records:
+        shape, calls = rec["meta"]["shape"], _calls(rec)
+        names = [c["function"]["name"] for c in calls]
+        offered = [t["function"]["name"] for t in rec["tools"]]
+        if shape == "simple":
+            assert len(calls) == 1 and len(offered) == 1
+        elif shape == "multiple":
+            assert len(calls) == 1 and 2 <= len(offered) <= 5
+        elif shape == "parallel":
+            assert len(calls) >= 2 and len(set(names)) == 1
+            assert len({c["function"]["arguments"] for c in calls}) == len(calls)  # no call twice
+        elif shape == "parallel_multiple":
+            assert len(calls) >= 2 and len(set(names)) >= 2
+        else:  # irrelevant, missing: a short text, no call
+            assert not calls and 0 < len(rec["messages"][-1]["content"]) < 300
+        assert rec["messages"][-2]["role"] == "user"
+
+
+def test_irrelevant_records_never_offer_the_asked_family():
+    fams = {f.id: f for f in families()}
+    for rec in generate(300, seed=3, mix={"irrelevant": 1.0}):
+        asked = rec["meta"]["family"]
+        descs = {t["function"]["description"] for t in rec["tools"]}
+        for fid in asked:
+            assert not any(d.startswith(fams[fid].desc) for d in descs)
+
+
+def test_values_in_the_gold_calls_are_stated_in_the_query(records):
+    # every string argument (and each string in a list) is in the user's words
+    for rec in records:
+        query = rec["messages"][-2]["content"].lower()
+        for call in _calls(rec):
+            for value in json.loads(call["function"]["arguments"]).values():
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, str) and not _is_date_or_time(v):
+                        assert v.lower() in query, (v, query)
+
+
+def _is_date_or_time(v):
+    return len(v) in (5, 10) and v[:2].isdigit() and (v[2] == ":" or v[4] == "-")
+
+
+def test_optional_parameters_are_sometimes_used_and_sometimes_left_out(records):
+    used = left_out = 0
+    for rec in records:
+        for call in _calls(rec):
+            schema = _schema(rec, call["function"]["name"])
+            optional = set(schema["properties"]) - set(schema.get("required", []))
+            args = json.loads(call["function"]["arguments"])
+            used += len(optional & set(args))
+            left_out += len(optional - set(args))
+    assert used > 50 and left_out > used
+
+
+def test_the_catalog_is_broad():
+    fams = families()
+    assert len(fams) >= 150
+    assert len({f.domain for f in fams}) >= 30
+    kinds = {p.kind.type for f in fams for p in f.params}
+    assert kinds == {"string", "integer", "number", "boolean", "array"} | ({"object"} & kinds)
+    assert sum(bool(p.kind.enum) for f in fams for p in f.params) > 30
+
+
+def test_many_names_and_styles(records):
+    names = {t["function"]["name"] for r in records for t in r["tools"]}
+    assert len(names) > 400
+    assert any("_" in n for n in names) and any(n[0].islower() and any(c.isupper() for c in n) for n in names)
+
+
+def test_stats_count_what_was_dropped():
+    stats = GenerationStats()
+    seen = []
+    list(generate(100, seed=0, mix=DEFAULT_MIX, stats=stats, accept=lambda r: len(seen) > 5 or seen.append(1)))
+    assert stats.filtered == 6 and sum(stats.shapes.values()) == 100
