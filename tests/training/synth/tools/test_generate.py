@@ -77,14 +77,29 @@ def test_irrelevant_records_never_offer_the_asked_family():
 
 
 def test_values_in_the_gold_calls_are_stated_in_the_query(records):
-    # every string argument (and each string in a list) is in the user's words
+    # every free string argument (and each string in a list) is in the user's words; enums may be said
+    # in other words ("cheapest first" for price_asc), dates and times in other formats
     for rec in records:
         query = rec["messages"][-2]["content"].lower()
         for call in _calls(rec):
-            for value in json.loads(call["function"]["arguments"]).values():
+            props = _schema(rec, call["function"]["name"])["properties"]
+            for name, value in json.loads(call["function"]["arguments"]).items():
+                if "enum" in props[name] or "enum" in props[name].get("items", {}):
+                    continue
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, str) and not _is_date_or_time(v):
                         assert v.lower() in query, (v, query)
+
+
+def test_enum_values_said_in_other_words_map_to_the_exact_enum_value():
+    from agentforge.training.synth.tools.values import parse_kind
+    import random
+
+    kind = parse_kind("enum price_asc=cheapest first,rating")
+    rng = random.Random(0)
+    drawn = {kind.draw(rng) for _ in range(50)}
+    assert drawn == {("price_asc", "cheapest first"), ("price_asc", "price_asc"), ("rating", "rating")}
+    assert kind.enum == ("price_asc", "rating")
 
 
 def _is_date_or_time(v):
@@ -105,10 +120,9 @@ def test_optional_parameters_are_sometimes_used_and_sometimes_left_out(records):
 
 def test_the_catalog_is_broad():
     fams = families()
-    assert len(fams) >= 150
-    assert len({f.domain for f in fams}) >= 30
-    kinds = {p.kind.type for f in fams for p in f.params}
-    assert kinds == {"string", "integer", "number", "boolean", "array"} | ({"object"} & kinds)
+    assert len(fams) >= 200
+    assert len({f.domain for f in fams}) >= 60
+    assert {p.kind.type for f in fams for p in f.params} == {"string", "integer", "number", "boolean", "array", "object"}
     assert sum(bool(p.kind.enum) for f in fams for p in f.params) > 30
 
 

@@ -26,6 +26,12 @@ _CHATTER_AFTER = ["Thanks!", "Thank you.", "Appreciate it.", "No rush.", "Thanks
                   "That would help a lot.", "Much appreciated!"]
 
 
+def _you(task: str) -> str:
+    """The user's task as the assistant says it back ("get me" -> "get you")."""
+    words = {"me": "you", "my": "your", "I": "you", "I'd": "you'd"}
+    return " ".join(words.get(w, w) for w in task.split())
+
+
 def bare_task(task: str) -> str:
     """The task without a trailing dangling word ("get the GCD of" -> "get the GCD")."""
     words = task.split()
@@ -49,45 +55,78 @@ def _can_front(text: str) -> bool:
     return text.split(" ", 1)[0].lower() in _PREPOSITIONS
 
 
-def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], task: str | None = None) -> str:
+def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], task: str | None = None,
+           plain: bool = False) -> str:
     """`task` followed by the phrases of the given (param, phrase text) pairs, in
     the family's order or shuffled where the grammar allows."""
     task = task or rng.choice(family.tasks)
     parts = [t for _, t in said]
+    plain = plain or any(p.kind.type == "array" for p, _ in said)  # "a, b and c" must stay one list
+    last = task.split()[-1]
+    parts = [p[len(last) + 1:] if p.startswith(last + " ") and last in _PREPOSITIONS else p for p in parts]
     fixed = _dangles(task) or (said and not _can_front(parts[0]))
     head, rest = (parts[:1], parts[1:]) if fixed else ([], parts)
     if rng.random() < 0.35:
         rng.shuffle(rest)
     parts = head + rest
     if not fixed and len(parts) > 1 and _can_front(parts[0]) and rng.random() < 0.15:
-        return f"{parts[0]}, {task} {_join(rng, parts[1:])}".strip()
-    return f"{task} {_join(rng, parts)}".strip()
+        return f"{parts[0]}, {task} {_join(rng, parts[1:], plain)}".strip()
+    return f"{task} {_join(rng, parts, plain)}".strip()
 
 
 def _no_and(text: str) -> str:
     return text[4:] if text.startswith("and ") else text
 
 
-def _join(rng: random.Random, parts: list[str]) -> str:
+def _join(rng: random.Random, parts: list[str], plain: bool = False) -> str:
+    """Phrases one after the other; `plain` when a phrase holds a list of its own (no extra "and")."""
     if not parts:
         return ""
     style = rng.random()
-    if len(parts) > 1 and style < 0.3:
+    if len(parts) > 1 and style < 0.3 and not plain:
         return join_words([_no_and(p) for p in parts], rng)
     return (", " if style < 0.5 else " ").join([_no_and(parts[0])] + parts[1:])
 
 
+_ASKING = ("get the ", "find the ", "compute the ", "calculate the ", "work out the ", "look up the ", "check the ",
+           "estimate the ", "give me the ", "tell me the ")
+_QUESTIONS = [("What is the {r}", "?"), ("What's the {r}", "?"), ("I'd like to know the {r}", "."),
+              ("Tell me the {r}", "."), ("I wonder what the {r} would be", "."), ("Any idea what the {r} is", "?")]
+
+
 def request(rng: random.Random, body: str) -> str:
     """A whole user message around one clause (or several joined)."""
-    opener, end = rng.choice(_OPENERS)
-    text = opener.replace("{T}", body[:1].upper() + body[1:]).replace("{t}", body)
-    text += end
+    asking = next((a for a in _ASKING if body.startswith(a)), None)
+    if asking and rng.random() < 0.3:  # "find the area of ..." -> "What's the area of ...?"
+        form, end = rng.choice(_QUESTIONS)
+        text = form.replace("{r}", body[len(asking):]) + end
+    else:
+        opener, end = rng.choice(_OPENERS)
+        text = opener.replace("{T}", body[:1].upper() + body[1:]).replace("{t}", body) + end
     if rng.random() < 0.2:
-        text = f"{rng.choice(_CHATTER_BEFORE)} {text}"
+        before = rng.choice(_CHATTER_BEFORE)
+        text = f"{before} {text[:1].lower() + text[1:] if before.endswith(',') else text}"
     if rng.random() < 0.15:
         text = f"{text} {rng.choice(_CHATTER_AFTER)}"
     if rng.random() < 0.05:
         text = text.lower()
+    return text
+
+
+def structured(rng: random.Random, task: str, said: list[tuple[Param, str]]) -> str:
+    """The values as a list or inline labels instead of prose ("Task:\n- city: Lisbon")."""
+    task = bare_task(task)
+    task = task[:1].upper() + task[1:]
+    labels = [(p.label if rng.random() < 0.7 else p.name, t) for p, t in said]
+    if rng.random() < 0.5:
+        return f"{task}:\n" + "\n".join(f"- {label}: {t}" for label, t in labels)
+    return f"{task} ({', '.join(f'{label}: {t}' for label, t in labels)})" + rng.choice([".", "", "?"])
+
+
+def raw_text(p: Param, value: Any, text: str, rng: random.Random) -> str:
+    """A value as written after a label (booleans as yes/no)."""
+    if p.kind.type == "boolean":
+        return rng.choice([("yes", "no"), ("true", "false")])[0 if value else 1]
     return text
 
 
@@ -125,11 +164,11 @@ _ONLY = [" I can only {o}.", " The tools here only {o}.", " What I can do is {o}
 
 def no_tool_reply(rng: random.Random, task: str | None, offered: list[Family]) -> str:
     if task and rng.random() < 0.75:
-        text = rng.choice(_NO_TOOL).replace("{t}", bare_task(task))
+        text = rng.choice(_NO_TOOL).replace("{t}", _you(bare_task(task)))
     else:
         text = rng.choice(_NO_TOOL_GENERIC)
     if offered and rng.random() < 0.3:
-        tasks = [bare_task(rng.choice(f.tasks)) for f in offered[:2]]
+        tasks = [_you(bare_task(rng.choice(f.tasks))) for f in offered[:2]]
         text += rng.choice(_ONLY).replace("{o}", join_words(tasks, rng, "or"))
     return text
 
@@ -147,7 +186,7 @@ _ASK = [
 
 def ask_reply(rng: random.Random, task: str, missing: list[Param]) -> str:
     labels = [p.label if rng.random() < 0.6 else p.desc.rstrip(".").lower() for p in missing]
-    return rng.choice(_ASK).replace("{t}", bare_task(task)).replace("{l}", join_words(labels, rng))
+    return rng.choice(_ASK).replace("{t}", _you(bare_task(task))).replace("{l}", join_words(labels, rng))
 
 
 _GENERAL = [

@@ -100,8 +100,14 @@ def render(family: Family, rng: random.Random, *, name: str | None = None) -> Re
     name_of = (lambda n: _camel(_words(n))) if camel else (lambda n: n)
     python = rng.random() < 0.65
     desc = family.desc
-    if rng.random() < 0.12:
-        desc += f" Use it to {bare_task(rng.choice(family.tasks))}."  # a second sentence, sometimes
+    extra = rng.random()  # a second sentence, sometimes
+    if extra < 0.1:
+        desc += f" Use it to {bare_task(rng.choice(family.tasks))}."
+    elif extra < 0.2 and family.required:
+        desc += f" Requires the {', '.join(p.label for p in family.required)}."
+    elif extra < 0.25:
+        desc += rng.choice([" Returns the result as JSON.", " Read-only.", " Results may be cached for a few minutes.",
+                            " Fails if an argument is out of range."])
     if python:
         desc += PY_SUFFIX
     props: dict[str, Any] = {}

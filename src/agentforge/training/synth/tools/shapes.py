@@ -90,11 +90,17 @@ class ShapeBuilder:
         return [(p, phrasing.phrase(p, v, t)) for p, v, t in drawn]
 
     # ------------------------------------------------------------------ shapes
+    def ask_once(self, f: Family, drawn: Drawn, task: str | None = None) -> str:
+        """A user message asking for one call: mostly prose, sometimes labelled values."""
+        task = task or self.rng.choice(f.tasks)
+        if drawn and self.rng.random() < 0.08:
+            return phrasing.structured(self.rng, task, [(p, phrasing.raw_text(p, v, t, self.rng)) for p, v, t in drawn])
+        return phrasing.request(self.rng, phrasing.clause(self.rng, f, self.said(drawn), task=task))
+
     def simple(self) -> dict | None:
         f = self.rng.choice(self.families)
         drawn = self.draw(f)
-        user = phrasing.request(self.rng, phrasing.clause(self.rng, f, self.said(drawn)))
-        return self._single("simple", f, drawn, user, extra=0)
+        return self._single("simple", f, drawn, self.ask_once(f, drawn), extra=0)
 
     def _single(self, shape: str, f: Family, drawn: Drawn, user: str, extra: int) -> dict:
         rt = self.tool(f)
@@ -104,8 +110,7 @@ class ShapeBuilder:
     def multiple(self) -> dict | None:
         f = self.rng.choice(self.families)
         drawn = self.draw(f)
-        user = phrasing.request(self.rng, phrasing.clause(self.rng, f, self.said(drawn)))
-        return self._single("multiple", f, drawn, user, extra=self.rng.choice([1, 1, 2, 2, 3]))
+        return self._single("multiple", f, drawn, self.ask_once(f, drawn), extra=self.rng.choice([1, 1, 2, 2, 3]))
 
     def _varying(self, f: Family) -> list[Param]:
         return [p for p in f.params if not p.optional and p.kind.type in ("string", "integer", "number")]
@@ -138,7 +143,7 @@ class ShapeBuilder:
             calls = [[over.get(p.name, (p, v, t)) for p, v, t in base] for over in per_call]
             said = [(p, p.phrase.replace("{}", phrasing.join_words(texts[p.name], rng)) if p.name in texts
                      else phrasing.phrase(p, v, t)) for p, v, t in base]
-            body = phrasing.clause(rng, f, said)
+            body = phrasing.clause(rng, f, said, plain=True)
             if n_vary == 2:
                 body += rng.choice([" respectively", ", respectively"])
             return body, calls
@@ -204,7 +209,7 @@ class ShapeBuilder:
         else:
             asked = rng.choice(self.families)
             task = rng.choice(asked.tasks)
-            user = phrasing.request(rng, phrasing.clause(rng, asked, self.said(self.draw(asked)), task=task))
+            user = self.ask_once(asked, self.draw(asked), task)
             offered = self.others({asked.id}, k, near=asked)
         reply = {"role": "assistant", "content": phrasing.no_tool_reply(rng, task, offered)}
         return self.record("irrelevant", user, reply, [self.tool(o) for o in offered], [asked] if asked else [])

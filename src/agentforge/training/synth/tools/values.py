@@ -183,11 +183,17 @@ def _from_pool(name: str) -> Kind:
     return Kind("string", draw)
 
 
-def _enum(options: tuple[str, ...]) -> Kind:
+def _enum(spec: str) -> Kind:
+    """`a,b,c` or with the words users say for a value: `price_asc=cheapest first/lowest price first,...`."""
+    said: dict[str, tuple[str, ...]] = {}
+    for option in spec.split(","):
+        value, _, aliases = option.strip().partition("=")
+        said[value] = tuple(a.strip() for a in aliases.split("/") if a.strip())
+
     def draw(rng):
-        v = rng.choice(options)
-        return v, v
-    return Kind("string", draw, enum=options)
+        v = rng.choice(tuple(said))
+        return v, rng.choice(said[v]) if said[v] and rng.random() < 0.7 else v
+    return Kind("string", draw, enum=tuple(said))
 
 
 def join_words(texts: list[str], rng: random.Random, conj: str = "and") -> str:
@@ -237,7 +243,7 @@ _SIMPLE: dict[str, Callable[[], Kind]] = {
 
 
 def parse_kind(spec: str) -> Kind:
-    """`int 1 10`, `float 0 5 2`, `enum a,b,c`, `list city`, `list int 1 9`, `vec 2 int 0 9` (fixed length),
+    """`int 1 10`, `float 0 5 2`, `enum a,b,c` (`enum a=how users say a/another way,b`), `list city`, `list int 1 9`, `vec 2 int 0 9` (fixed length),
     `obj city=city;country=country`, a pool name, or one of money/pct/year/date/time/bool."""
     head, _, rest = spec.strip().partition(" ")
     if head == "int":
@@ -247,7 +253,7 @@ def parse_kind(spec: str) -> Kind:
         parts = rest.split()
         return _float(float(parts[0]), float(parts[1]), int(parts[2]) if len(parts) > 2 else 1)
     if head == "enum":
-        return _enum(tuple(o.strip() for o in rest.split(",")))
+        return _enum(rest)
     if head == "list":
         return _array(parse_kind(rest))
     if head == "vec":
