@@ -137,3 +137,17 @@ def test_stats_count_what_was_dropped():
     seen = []
     list(generate(100, seed=0, mix=DEFAULT_MIX, stats=stats, accept=lambda r: len(seen) > 5 or seen.append(1)))
     assert stats.filtered == 6 and sum(stats.shapes.values()) == 100
+
+
+def test_numbers_in_the_gold_calls_are_stated_in_the_query(records):
+    # a number said in the query is the number in the call (not a rounded form of it)
+    import re
+
+    for rec in records:
+        query = rec["messages"][-2]["content"].replace(",", "")
+        said = {float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", query)}
+        for call in _calls(rec):
+            for value in json.loads(call["function"]["arguments"]).values():
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, float) and not v.is_integer():
+                        assert v in said, (v, query)

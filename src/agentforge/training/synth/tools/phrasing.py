@@ -13,7 +13,7 @@ from agentforge.training.synth.tools.values import join_words
 # A task ending in one of these needs its first parameter's phrase right after it.
 DANGLING = {"of", "for", "to", "with", "from", "about", "on", "matching", "use", "text", "ping", "summarize", "the",
             "define", "into", "an", "a", "convert", "exchange", "prime:"}
-_PREPOSITIONS = {"for", "in", "on", "at", "from", "to", "with", "by", "over", "under", "of", "between", "during", "after"}
+_PREPOSITIONS = {"for", "in", "on", "at", "from", "to", "with", "by", "over", "under", "between", "during", "after"}
 
 _OPENERS = [("{T}", "."), ("Please {t}", "."), ("Can you {t}", "?"), ("Could you please {t}", "?"), ("I need to {t}", "."),
             ("I'd like to {t}", "."), ("Help me {t}", "."), ("Would you {t}", "?"), ("I want you to {t}", "."),
@@ -64,7 +64,7 @@ def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], ta
     plain = plain or any(p.kind.type == "array" for p, _ in said)  # "a, b and c" must stay one list
     last = task.split()[-1]
     parts = [p[len(last) + 1:] if p.startswith(last + " ") and last in _PREPOSITIONS else p for p in parts]
-    fixed = _dangles(task) or (said and not _can_front(parts[0]))
+    fixed = _dangles(task) or (said and (not _can_front(parts[0]) or parts[0].startswith("to ")))
     head, rest = (parts[:1], parts[1:]) if fixed else ([], parts)
     if rng.random() < 0.35:
         rng.shuffle(rest)
@@ -100,6 +100,8 @@ def request(rng: random.Random, body: str) -> str:
     if asking and rng.random() < 0.3:  # "find the area of ..." -> "What's the area of ...?"
         form, end = rng.choice(_QUESTIONS)
         text = form.replace("{r}", body[len(asking):]) + end
+    elif _can_front(body):  # "In Lisbon, get ...": no opener goes before a fronted phrase
+        text = body[:1].upper() + body[1:] + rng.choice([".", ".", " please.", ""])
     else:
         opener, end = rng.choice(_OPENERS)
         text = opener.replace("{T}", body[:1].upper() + body[1:]).replace("{t}", body) + end
@@ -110,6 +112,8 @@ def request(rng: random.Random, body: str) -> str:
         text = f"{text} {rng.choice(_CHATTER_AFTER)}"
     if rng.random() < 0.05:
         text = text.lower()
+    if rng.random() < 0.03:
+        text = f'"{text}"'
     return text
 
 
@@ -185,19 +189,36 @@ _ASK = [
 
 
 def ask_reply(rng: random.Random, task: str, missing: list[Param]) -> str:
-    labels = [p.label if rng.random() < 0.6 else p.desc.rstrip(".").lower() for p in missing]
+    labels = [p.label for p in missing]
     return rng.choice(_ASK).replace("{t}", _you(bare_task(task))).replace("{l}", join_words(labels, rng))
 
 
+# Requests no family serves (those that one would, e.g. "define a word", are left out: offered
+# that family's tool, the right answer would be a call).
 _GENERAL = [
-    "What is the capital of {country}?", "Write a short poem about {topic}.", "Explain how {topic} affects daily life.",
+    "What's the oldest neighborhood in {city}?", "Write a limerick about a {breed}.", "Plan a three-day itinerary for {city}.",
+    "What are good conversation starters for a {job}?", "Help me write a thank-you note to {person}.",
+    "Explain the rules of {sport} in simple terms.", "What's the story behind the name {city}?",
+    "Write a short poem about {topic}.", "Explain how {topic} affects daily life.",
     "Who wrote {book}?", "Tell me a joke about {sport}.", "What's the difference between {element} and {mineral}?",
-    "Summarize the plot of {movie}.", "Give me three tips for learning {instrument}.", "Why is the sky blue?",
-    "What does the word {word} mean in everyday speech?", "How do I stay motivated when studying {subject}?",
-    "Can you recommend a good {genre} album?", "What are some fun facts about {species}s?",
+    "Give me three tips for learning {instrument}.", "Why is the sky blue?",
+    "How do I stay motivated when studying {subject}?",
+    "Can you recommend a good {genre} album?", "What are some fun facts about the {species}?",
     "Describe the culture of {country} in two sentences.", "How do you pronounce {city}?",
     "What should I name my {breed} puppy?", "Tell me about the history of {game}.",
     "Is it better to learn {lang} or {lang}?", "What's a good birthday gift for a {job}?",
+    "What time is it right now in {city}?", "What are the traffic rules for cyclists in {country}?", "How crowded is {city} in {month}?",
+    "Who is the best {sport} player of all time?",
+    "How long does it take to walk across {city}?", "What's the tallest building in {city}?",
+    "Is {ingredient} healthy to eat every day?", "What's the best season to visit {country}?",
+    "How do I get better at {game}?", "Which planet is closest to {planet}?", "Who discovered {element}?", "Why do {species}s migrate?", "What is {subject} used for in real life?",
+    "Can you tell me a fun fact about {city}?", "What are the symptoms of a vitamin D deficiency?", "What's the average rent in {city}?", "Who founded {company}?", "What is the meaning of life?",
+    "How do airplanes stay in the air?",
+    "What's trending on social media today?", "How do I fix a squeaky door?", "Which {genre} movies came out last year?",
+    "What's the national dish of {country}?",
+    "How do I become a {job}?", "Who won the last {sport} world championship?",
+    "What is the speed of light?", "How old is the universe?", "Tell me something interesting about {star}.",
+    "What does a {job} do all day?", "How many bones are in the human body?",
 ]
 
 

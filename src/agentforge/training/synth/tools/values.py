@@ -129,7 +129,7 @@ def _float(lo: float, hi: float, places: int = 1) -> Kind:
         v = round(rng.uniform(lo, hi), places)
         if v == int(v) and rng.random() < 0.5:
             v = round(v + 0.5, places)
-        return float(v), f"{v:g}" if rng.random() < 0.85 else str(v)
+        return float(v), f"{v:.{places}f}".rstrip("0").rstrip(".")  # every digit of the value, no more
     return Kind("number", draw)
 
 
