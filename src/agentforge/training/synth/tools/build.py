@@ -117,7 +117,8 @@ async def synthesize_tools(options: ToolsOptions, log: Callable[[str], None] = p
             from agentforge.training.synth.tools.tokens import load_tokenizer, token_stats
 
             step = max(1, len(records) // options.token_sample)
-            report["tokens_sample"] = token_stats(load_tokenizer(), records[::step][: options.token_sample])
+            report["tokens_sample"] = tok = token_stats(load_tokenizer(), records[::step][: options.token_sample])
+            report["summary"]["tokens_estimate"] = int(tok["mean"] * len(records))  # better than the chars guess
         except Exception as e:  # the counts are a report nicety, not the product
             report["tokens_sample"] = f"unavailable: {type(e).__name__}: {e}"
     report_path(options.out).write_text(json.dumps(report, indent=1) + "\n")

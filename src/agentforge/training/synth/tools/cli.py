@@ -59,7 +59,7 @@ def tools_command(
     s = report["summary"]
     err.print(f"{s['records']} records -> {escape(str(out))} · mix {format_mix(weights) if not teacher else 'teacher'}")
     err.print("shapes: " + ", ".join(f"{k} {v}" for k, v in s["shapes"].items()))
-    err.print(f"families {s['families']} · function names {s['function_names']} · ~{s['tokens_estimate']:,} tokens (estimate)")
+    err.print(f"families {s['families']} · function names {s['function_names']} · ~{s['tokens_estimate']:,} tokens")
     tok = report.get("tokens_sample")
     if isinstance(tok, dict) and tok.get("records"):
         err.print(f"tokens (chat template, {tok['records']} sampled): mean {tok['mean']}, max {tok['max']}, "

@@ -44,10 +44,26 @@ def _dangles(task: str) -> bool:
     return task.split()[-1] in DANGLING
 
 
-def phrase(p: Param, value: Any, text: str) -> str:
+_UNITS = {"cm", "m", "mm", "km", "kg", "g", "ml", "l", "kmh", "kw", "au", "c", "k", "usd", "percent", "pct"}
+_BY_NAME = ["{l} {v}", "{l}: {v}", "{l} = {v}", "with {l} {v}", "{l} set to {v}", "using {l} {v}"]
+
+
+def label(p: Param) -> str:
+    """The parameter's name as words, without a unit suffix ("rise_cm" -> "rise")."""
+    words = p.name.split("_")
+    while len(words) > 1 and words[-1] in _UNITS:
+        words.pop()
+    return " ".join(words)
+
+
+def phrase(p: Param, value: Any, text: str, rng: random.Random | None = None) -> str:
+    """How the query states one value: the family's phrase, or now and then the parameter's own name."""
     if p.kind.type == "boolean":
         yes, _, no = p.phrase.partition("/")
         return yes if value else no
+    bare = p.phrase.lstrip("'\"").startswith("{}")  # the object of its task ("factorize {}"): keep it so
+    if rng is not None and p.kind.type != "object" and not bare and rng.random() < 0.12:
+        return rng.choice(_BY_NAME).replace("{l}", label(p)).replace("{v}", text)
     return p.phrase.replace("{}", text)
 
 
@@ -69,7 +85,7 @@ def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], ta
     if rng.random() < 0.35:
         rng.shuffle(rest)
     parts = head + rest
-    if not fixed and len(parts) > 1 and _can_front(parts[0]) and rng.random() < 0.15:
+    if not fixed and len(parts) > 1 and _can_front(parts[0]) and not parts[0].startswith("to ") and rng.random() < 0.15:
         return f"{parts[0]}, {task} {_join(rng, parts[1:], plain)}".strip()
     return f"{task} {_join(rng, parts, plain)}".strip()
 
@@ -88,8 +104,7 @@ def _join(rng: random.Random, parts: list[str], plain: bool = False) -> str:
     return (", " if style < 0.5 else " ").join([_no_and(parts[0])] + parts[1:])
 
 
-_ASKING = ("get the ", "find the ", "compute the ", "calculate the ", "work out the ", "look up the ", "check the ",
-           "estimate the ", "give me the ", "tell me the ")
+_ASKING = ("get the ", "find the ", "compute the ", "calculate the ", "work out the ", "estimate the ")
 _QUESTIONS = [("What is the {r}", "?"), ("What's the {r}", "?"), ("I'd like to know the {r}", "."),
               ("Tell me the {r}", "."), ("I wonder what the {r} would be", "."), ("Any idea what the {r} is", "?")]
 
@@ -110,8 +125,6 @@ def request(rng: random.Random, body: str) -> str:
         text = f"{before} {text[:1].lower() + text[1:] if before.endswith(',') else text}"
     if rng.random() < 0.15:
         text = f"{text} {rng.choice(_CHATTER_AFTER)}"
-    if rng.random() < 0.05:
-        text = text.lower()
     if rng.random() < 0.03:
         text = f'"{text}"'
     return text

@@ -87,7 +87,7 @@ class ShapeBuilder:
         return {"role": "assistant", "content": "", "tool_calls": tool_calls}
 
     def said(self, drawn: Drawn) -> list[tuple[Param, str]]:
-        return [(p, phrasing.phrase(p, v, t)) for p, v, t in drawn]
+        return [(p, phrasing.phrase(p, v, t, self.rng)) for p, v, t in drawn]
 
     # ------------------------------------------------------------------ shapes
     def ask_once(self, f: Family, drawn: Drawn, task: str | None = None) -> str:
@@ -110,7 +110,7 @@ class ShapeBuilder:
     def multiple(self) -> dict | None:
         f = self.rng.choice(self.families)
         drawn = self.draw(f)
-        return self._single("multiple", f, drawn, self.ask_once(f, drawn), extra=self.rng.choice([1, 1, 2, 2, 3]))
+        return self._single("multiple", f, drawn, self.ask_once(f, drawn), extra=self.rng.choice([1, 1, 1, 2, 2, 3]))
 
     def _varying(self, f: Family) -> list[Param]:
         return [p for p in f.params if not p.optional and p.kind.type in ("string", "integer", "number")]
@@ -196,13 +196,13 @@ class ShapeBuilder:
                 body, drawn_list = phrasing.clause(rng, f, self.said(drawn)), [drawn]
             bodies.append(body)
             all_calls += [(rt, d) for d in drawn_list]
-        tools += [self.tool(o) for o in self.others({f.id for f in fams}, rng.choice([0, 0, 0, 1]))]
+        tools += [self.tool(o) for o in self.others({f.id for f in fams}, rng.choice([0, 0, 0, 0, 1]))]
         user = phrasing.request(rng, phrasing.joined(rng, bodies))
         return self.record("parallel_multiple", user, self.calls(all_calls), tools, fams)
 
     def irrelevant(self) -> dict | None:
         rng = self.rng
-        k = rng.choice([1, 1, 1, 1, 2, 2, 3, 4])
+        k = rng.choice([1, 1, 1, 1, 1, 2, 2, 3])
         if rng.random() < 0.3:
             user, task, asked = phrasing.general_question(rng), None, None
             offered = self.others(set(), k)
