@@ -1,6 +1,7 @@
 """The procedural generator: deterministic, valid, in the mix's proportions, and every shape means what it says."""
 
 import json
+import re
 
 import pytest
 
@@ -86,6 +87,8 @@ def test_values_in_the_gold_calls_are_stated_in_the_query(records):
             for name, value in json.loads(call["function"]["arguments"]).items():
                 if "enum" in props[name] or "enum" in props[name].get("items", {}):
                     continue
+                if "Pass a J" in props[name].get("description", ""):  # a Java/JavaScript literal: its own test
+                    continue
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, str) and not _is_date_or_time(v):
                         assert v.lower() in query, (v, query)
@@ -151,3 +154,21 @@ def test_numbers_in_the_gold_calls_are_stated_in_the_query(records):
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, float) and not v.is_integer():
                         assert v in said, (v, query)
+
+
+def test_java_and_javascript_tools_take_literals_in_strings():
+    seen = 0
+    for rec in generate(800, seed=5, mix={"simple": 1.0}):
+        tool = rec["tools"][0]["function"]
+        language = "Java" if "Java 8 SDK" in tool["description"] else "JavaScript" if "JavaScript syntax" in tool["description"] else None
+        if language is None:
+            continue
+        seen += 1
+        props = tool["parameters"]["properties"]
+        declared = {re.search(r"of type (\w+)", p["description"]).group(1) for p in props.values()}
+        assert declared <= {"int", "double", "String", "boolean", "Array", "integer", "float", "Boolean", "array"}
+        assert all(p["type"] == "string" and f"Pass a {language} value of type" in p["description"] for p in props.values())
+        for value in json.loads(rec["messages"][-1]["tool_calls"][0]["function"]["arguments"]).values():
+            assert isinstance(value, str)
+            assert not value.startswith(("'", '"'))  # a literal, not a quoted one
+    assert 10 < seen < 120  # a small share

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentforge.training.synth.tools import languages
 from agentforge.training.synth.tools.catalog import Family, Param
 from agentforge.training.synth.tools.phrasing import bare_task
 from agentforge.training.synth.tools.values import Kind
 
-PY_SUFFIX = " The function is written in Python 3 syntax."
 FLOAT_SUFFIX = " This is a float type value."
 _VERBS = ("get", "find", "compute", "calc", "fetch", "lookup", "query", "run", "do")
 _VERB_WORDS = {"get", "find", "calculate", "compute", "search", "check", "create", "send", "book", "list", "add", "set",
@@ -34,10 +34,12 @@ class RenderedTool:
     name: str
     param_names: dict[str, str]  # family param name -> name in the schema
     tool: dict[str, Any] = field(repr=False)
+    language: str = "Python"
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """Gold arguments (schema names, schema order) from {family param name: value}."""
-        return {self.param_names[p.name]: values[p.name] for p in self.family.params if p.name in values}
+        convert = (lambda v: v) if self.language == "Python" else languages.literal
+        return {self.param_names[p.name]: convert(values[p.name]) for p in self.family.params if p.name in values}
 
 
 def _camel(words: list[str]) -> str:
@@ -98,7 +100,11 @@ def render(family: Family, rng: random.Random, *, name: str | None = None) -> Re
     name = name or function_name(family, rng)
     camel = any(c.isupper() for c in name[1:]) and rng.random() < 0.7
     name_of = (lambda n: _camel(_words(n))) if camel else (lambda n: n)
-    python = rng.random() < 0.65
+    language = "Python"
+    if rng.random() < 0.05:  # the java / javascript categories' format, now and then
+        language = rng.choice(["Java", "JavaScript"])
+        language = language if languages.supports(family, language) else "Python"
+    python = language == "Python" and rng.random() < 0.65
     desc = family.desc
     extra = rng.random()  # a second sentence, sometimes
     if extra < 0.1:
@@ -108,11 +114,16 @@ def render(family: Family, rng: random.Random, *, name: str | None = None) -> Re
     elif extra < 0.25:
         desc += rng.choice([" Returns the result as JSON.", " Read-only.", " Results may be cached for a few minutes.",
                             " Fails if an argument is out of range."])
-    if python:
-        desc += PY_SUFFIX
+    if python or language != "Python":
+        desc += languages.HINT[language]
     props: dict[str, Any] = {}
     for p in family.params:
         pdesc = p.desc + (_default_note(p, rng) if p.optional else "")
+        if language != "Python":
+            schema = {"description": pdesc + languages.note(p.kind, language)}
+            schema |= {"enum": list(p.kind.enum)} if p.kind.enum else {}
+            props[name_of(p.name)] = schema | {"type": "string"}
+            continue
         schema = _schema(p.kind, pdesc, python, rng, name_of)
         if p.optional and p.default is not None and rng.random() < 0.3:
             schema = {k: v for k, v in schema.items() if k != "type"} | {"default": p.default, "type": schema["type"]} \
@@ -123,4 +134,4 @@ def render(family: Family, rng: random.Random, *, name: str | None = None) -> Re
     if required:
         parameters["required"] = required
     tool = {"type": "function", "function": {"name": name, "description": desc, "parameters": parameters}}
-    return RenderedTool(family, name, {p.name: name_of(p.name) for p in family.params}, tool)
+    return RenderedTool(family, name, {p.name: name_of(p.name) for p in family.params}, tool, language)
