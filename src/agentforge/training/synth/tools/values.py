@@ -94,11 +94,15 @@ POOLS: dict[str, tuple[str, ...]] = {
     "phone": _pool("+1-415-555-0142;+44 20 7946 0958;+81 3-5550-1234;+351 21 555 0199"),
     "timezone": _pool("Europe/Lisbon;Asia/Tokyo;America/Toronto;Africa/Nairobi;Australia/Perth;UTC"),
     "font": _pool("Inter;Merriweather;Fira Code;Lato;Source Serif"),
+    "expr": _pool("x**2 + 3*x;3*x**3 - 2*x;sin(x) * x;exp(-x) + 1;2*x + 5;x**4 - 16;sqrt(x) + x;log(x + 1);"
+                  "cos(2*x);x**3 - x**2 + 4;1/(1 + x**2);5*x**2 - 7"),
+    "reaction": _pool("H2 + O2 -> H2O;Fe + O2 -> Fe2O3;CH4 + O2 -> CO2 + H2O;Al + Cl2 -> AlCl3;N2 + H2 -> NH3;"
+                      "C3H8 + O2 -> CO2 + H2O"),
     "weekday": _pool("Monday;Tuesday;Wednesday;Thursday;Friday;Saturday;Sunday"),
     "month": _pool("January;February;March;April;May;June;July;August;September;October;November;December"),
 }
 # Pools whose values users tend to put in quotes.
-QUOTED = {"song", "movie", "book", "word"}
+QUOTED = {"song", "movie", "book", "word", "expr", "reaction"}
 
 
 @dataclass(frozen=True)
