@@ -71,6 +71,8 @@ def test_check_reports_bad_records_and_bfcl_overlap(tmp_path):
         json.dumps({"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": "ok"}]}),
         json.dumps({"messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "Hi!"}]}),
     ]) + "\n")
-    result = runner.invoke(app, ["train", "synth", "check", str(bad)])
+    clean = tmp_path / "clean.jsonl"
+    result = runner.invoke(app, ["train", "synth", "check", str(bad), "--clean", str(clean)])
     assert result.exit_code == 1
     assert "4 records, 3 with problems" in _said(result) and "overlaps BFCL" in _said(result)
+    assert [json.loads(line)["messages"][0]["content"] for line in clean.read_text().splitlines()] == ["hello"]

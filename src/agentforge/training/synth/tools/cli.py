@@ -79,6 +79,8 @@ def check_command(
     files: Annotated[list[Path], typer.Argument(help="JSONL files of {messages, tools} records, from any source.")],
     contamination_check: Annotated[bool, typer.Option(help="Also report overlap with BFCL v3.")] = True,
     show: Annotated[int, typer.Option(min=0, help="Problems to print per file.")] = 10,
+    clean: Annotated[Optional[Path], typer.Option("--clean", help="Also write the records without problems "
+                                                  "(valid, no BFCL overlap) to this JSONL file.")] = None,
 ) -> None:
     """Validate training records (roles, call ids, arguments against the tool schemas) and report BFCL overlap."""
     from rich.console import Console
@@ -87,9 +89,11 @@ def check_command(
     from agentforge.training.synth.tools.contamination import ContaminationFilter, bfcl_index
     from agentforge.training.synth.tools.records import read_records, validate_record
 
+    from agentforge.training.synth.tools.build import write_jsonl_atomic
+
     err = Console(stderr=True)
     flt = ContaminationFilter(bfcl_index()) if contamination_check else None
-    bad_total = 0
+    bad_total, kept = 0, []
     for path in files:
         if not path.is_file():
             err.print(f"[red]error:[/] {escape(str(path))} is not a file")
@@ -104,9 +108,14 @@ def check_command(
                 bad += 1
                 if bad <= show:
                     err.print(f"{escape(str(path))}:{line}: " + escape("; ".join(problems[:3])))
+            else:
+                kept.append(rec)
         bad_total += bad
         err.print(f"{escape(str(path))}: {total} records, {bad} with problems")
     if flt is not None:
         typer.echo(json.dumps(flt.report.as_dict(flt.index)))
+    if clean is not None:
+        write_jsonl_atomic(clean, kept)
+        err.print(f"{len(kept)} clean records -> {escape(str(clean))}")
     if bad_total:
         raise typer.Exit(1)

@@ -202,7 +202,7 @@ class ShapeBuilder:
 
     def irrelevant(self) -> dict | None:
         rng = self.rng
-        k = rng.choice([1, 1, 1, 1, 1, 2, 2, 3])
+        k = rng.choice([1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 4, 5])
         if rng.random() < 0.3:
             user, task, asked = phrasing.general_question(rng), None, None
             offered = self.others(set(), k)
