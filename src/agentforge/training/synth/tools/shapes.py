@@ -120,7 +120,7 @@ class ShapeBuilder:
         rng = self.rng
         varying = self._varying(f)
         form = rng.random()
-        if varying and form < 0.55:  # "... for Lisbon, Osaka and Perth" (one value list) or two lists "respectively"
+        if varying and form < 0.45:  # "... for Lisbon, Osaka and Perth" (one value list) or two lists "respectively"
             n_vary = 2 if len(varying) > 1 and rng.random() < 0.25 else 1
             vary = rng.sample(varying, n_vary)
             base = self.draw(f)
@@ -147,7 +147,7 @@ class ShapeBuilder:
             if n_vary == 2:
                 body += rng.choice([" respectively", ", respectively"])
             return body, calls
-        if varying and form < 0.8:  # "..., then do the same for 7"
+        if varying and form < 0.7:  # "..., then do the same for 7"
             p = rng.choice(varying)
             first = self.draw(f)
             calls, body = [first], phrasing.clause(rng, f, self.said(first))
@@ -181,12 +181,12 @@ class ShapeBuilder:
     def parallel_multiple(self) -> dict | None:
         rng = self.rng
         first = rng.choice(self.families)
-        fams = [first] + self.others({first.id}, rng.choice([1, 1, 1, 1, 2]), near=first)
+        fams = [first] + self.others({first.id}, rng.choice([1, 1, 1, 2, 2]), near=first)
         bodies, all_calls, tools = [], [], []
         for f in fams:
             rt = self.tool(f)
             tools.append(rt)
-            if rng.random() < 0.35:
+            if rng.random() < 0.3:
                 made = self._parallel_calls(f, 2)
                 if made is None:
                     return None
