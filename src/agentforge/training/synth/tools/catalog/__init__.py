@@ -77,9 +77,10 @@ def fam(domain: str, name: str, desc: str, tasks: str, *params: str, module: str
 
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
-    from agentforge.training.synth.tools.catalog import everyday, home, money, nature, science, services, tech, world
+    from agentforge.training.synth.tools.catalog import (everyday, home, leisure, money, nature, science, services,
+                                                         tech, world)
 
-    out = [f for mod in (science, money, everyday, tech, world, home, services, nature) for f in mod.FAMILIES]
+    out = [f for mod in (science, money, everyday, tech, world, home, services, nature, leisure) for f in mod.FAMILIES]
     ids = [f.id for f in out]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
