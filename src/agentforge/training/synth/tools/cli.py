@@ -20,9 +20,9 @@ def tools_command(
                                       "atomically. The report goes beside it as NAME.report.json.")] = Path("runs/tools.jsonl"),
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Records to write (after filtering).")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same file.")] = 0,
-    mix: Annotated[Optional[str], typer.Option(help="Shape weights, e.g. simple=0.2,multiple=0.2,parallel=0.16,"
-                                               "parallel_multiple=0.14,irrelevant=0.25,missing=0.05 (multi_turn too, "
-                                               "where the episodes module is present).")] = None,
+    mix: Annotated[Optional[str], typer.Option(help="Shape weights (normalized), default simple=0.15,multiple=0.18,"
+                                               "parallel=0.18,parallel_multiple=0.15,irrelevant=0.3,missing=0.04; "
+                                               "multi_turn too, where the episodes module is present.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Backend spec of a teacher model that writes "
                                                    "the tools and conversations instead (e.g. embedded).")] = None,
     samples: Annotated[int, typer.Option(min=1, help="Teacher samples per conversation that must agree.")] = 3,
