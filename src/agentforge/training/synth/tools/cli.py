@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from agentforge.training.synth.swe.cli import synth_app
+from agentforge.training.synth.tools.mix import DEFAULT_MIX, format_mix  # tiny, for the help text
 
 
 @synth_app.command("tools")
@@ -20,8 +21,7 @@ def tools_command(
                                       "atomically. The report goes beside it as NAME.report.json.")] = Path("runs/tools.jsonl"),
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Records to write (after filtering).")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same file.")] = 0,
-    mix: Annotated[Optional[str], typer.Option(help="Shape weights (normalized), default simple=0.15,multiple=0.18,"
-                                               "parallel=0.18,parallel_multiple=0.15,irrelevant=0.3,missing=0.04; "
+    mix: Annotated[Optional[str], typer.Option(help=f"Shape weights (normalized); default {format_mix(DEFAULT_MIX)}; "
                                                "multi_turn too, where the episodes module is present.")] = None,
     teacher: Annotated[Optional[str], typer.Option("--teacher", help="Backend spec of a teacher model that writes "
                                                    "the tools and conversations instead (e.g. embedded).")] = None,
@@ -38,7 +38,7 @@ def tools_command(
 
     from agentforge.training.synth.tools.build import ToolsOptions, report_path, synthesize_tools
     from agentforge.training.synth.tools.generate import NotAvailable
-    from agentforge.training.synth.tools.mix import format_mix, parse_mix
+    from agentforge.training.synth.tools.mix import parse_mix
 
     err = Console(stderr=True)
     try:
