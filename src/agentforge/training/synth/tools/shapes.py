@@ -158,8 +158,10 @@ class ShapeBuilder:
                     return None
                 seen.add(repr(v))
                 calls.append([(q, v, t) if q is p else (q, qv, qt) for q, qv, qt in first])
-                body += rng.choice([", then do the same ", ", and again ", ". Repeat that ", ", and also ", "; then "]) \
-                    + phrasing.phrase(p, v, t)
+                again = phrasing.phrase(p, v, t)
+                if p.phrase.lstrip("'\"").startswith("{}"):  # a bare value: "..., then do the same for 93"
+                    again = f"for {again}"
+                body += rng.choice([", then do the same ", ", and again ", ". Repeat that ", ", and also ", "; then "]) + again
             return body, calls
         calls = [self.draw(f) for _ in range(count)]  # independent requests
         if len({repr([(p.name, v) for p, v, _ in d]) for d in calls}) < count:
