@@ -124,7 +124,7 @@ def request(rng: random.Random, body: str) -> str:
         before = rng.choice(_CHATTER_BEFORE)
         text = f"{before} {text[:1].lower() + text[1:] if before.endswith(',') else text}"
     if rng.random() < 0.15:
-        text = f"{text} {rng.choice(_CHATTER_AFTER)}"
+        text = f"{text if text[-1] in '.?!' else text + '.'} {rng.choice(_CHATTER_AFTER)}"
     if rng.random() < 0.03:
         text = f'"{text}"'
     return text
