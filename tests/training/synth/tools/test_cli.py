@@ -25,6 +25,8 @@ def test_tools_writes_valid_records_and_a_report(tmp_path):
     assert len(records) == 60 and all(validate_record(r) == [] for r in records)
     report = json.loads((tmp_path / "data" / "tools.report.json").read_text())
     assert report["summary"]["records"] == 60 and report["contamination"]["kept"] == 60
+    contamination = json.loads((tmp_path / "data" / "tools.contamination.json").read_text())
+    assert contamination["dropped_function_name"] == 0 and contamination["bfcl"]["function_names"] > 1500
     assert "BFCL v3 contamination" in _said(result) and "shapes:" in _said(result)
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]  # the temp file was renamed
     again = tmp_path / "again.jsonl"

@@ -27,8 +27,9 @@ class ToolsOptions:
     token_sample: int = 200
 
 
-def report_path(out: Path) -> Path:
-    return out.with_name(out.name.removesuffix(".jsonl") + ".report.json")
+def report_path(out: Path, kind: str = "report") -> Path:
+    """NAME.report.json (everything) and NAME.contamination.json (the BFCL overlap alone) beside NAME.jsonl."""
+    return out.with_name(out.name.removesuffix(".jsonl") + f".{kind}.json")
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> int:
@@ -122,4 +123,6 @@ async def synthesize_tools(options: ToolsOptions, log: Callable[[str], None] = p
         except Exception as e:  # the counts are a report nicety, not the product
             report["tokens_sample"] = f"unavailable: {type(e).__name__}: {e}"
     report_path(options.out).write_text(json.dumps(report, indent=1) + "\n")
+    if flt is not None:
+        report_path(options.out, "contamination").write_text(json.dumps(report["contamination"], indent=1) + "\n")
     return report

@@ -18,7 +18,7 @@ from agentforge.training.synth.tools.mix import DEFAULT_MIX, format_mix  # tiny,
 @synth_app.command("tools")
 def tools_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL ({messages, tools} records); written "
-                                      "atomically. The report goes beside it as NAME.report.json.")] = Path("runs/tools.jsonl"),
+                                      "atomically. Beside it: NAME.report.json and NAME.contamination.json.")] = Path("runs/tools.jsonl"),
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Records to write (after filtering).")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same file.")] = 0,
     mix: Annotated[Optional[str], typer.Option(help=f"Shape weights (normalized); default {format_mix(DEFAULT_MIX)}; "
@@ -71,7 +71,8 @@ def tools_command(
                   f"max query n-gram overlap before the filter {c['max_query_ngram_overlap']:.1%}; kept records overlap: 0")
     else:
         err.print(f"[yellow]BFCL contamination check {c}[/]")
-    err.print(f"report: {escape(str(report_path(out)))}")
+    err.print(f"report: {escape(str(report_path(out)))}" + (f", {escape(str(report_path(out, 'contamination')))}"
+                                                          if isinstance(c, dict) else ""))
 
 
 @synth_app.command("check")
