@@ -78,3 +78,18 @@ def test_without_the_filter_bfcl_names_do_get_in(index):
     hits = [n for r in records for n in record_names(r) if normalize_name(n) in index.names]
     assert hits, "expected some collisions without the filter; if the catalog changed, this test lost its teeth"
     assert json.dumps(records) != json.dumps(list(generate(1500, seed=0, mix=DEFAULT_MIX, banned_names=index.names)))
+
+
+def test_the_catalog_is_written_here_not_taken_from_bfcl():
+    # no family description shares a 6-word run with any BFCL function description
+    from agentforge.harnesses.bfcl.data import CATEGORIES
+    from agentforge.training.synth.tools.catalog import families
+    from agentforge.training.synth.tools.contamination import ngrams
+
+    bfcl = set()
+    for category in CATEGORIES:
+        for entry in load_entries(category):
+            for doc in entry.get("function") or []:
+                bfcl |= ngrams(doc.get("description", ""), 6)
+    assert len(bfcl) > 10000
+    assert [f.id for f in families() if ngrams(f.desc, 6) & bfcl] == []
