@@ -21,12 +21,14 @@ def _pool(text: str) -> tuple[str, ...]:
 POOLS: dict[str, tuple[str, ...]] = {
     "city": _pool("Lisbon;Nairobi;Osaka;Quito;Tallinn;Perth;Montreal;Accra;Hanoi;Bergen;Cusco;Valencia;Krakow;"
                   "Da Nang;Porto;Adelaide;Marrakesh;Ljubljana;Cebu;Winnipeg;Tbilisi;Gdansk;Leeds;Medellin;Izmir;"
-                  "Bilbao;Salzburg;Kyoto;Durban;Halifax;Aarhus;Cork;Trieste;Busan;Lyon;Graz;Asuncion;Split"),
+                  "Bilbao;Salzburg;Kyoto;Durban;Halifax;Aarhus;Cork;Trieste;Busan;Lyon;Graz;Asuncion;Split;"
+                  "Kumasi;Arequipa;Chiang Mai;Tromso;Oaxaca;Hobart;Zanzibar City;Plovdiv;Ghent;Sapporo;Coimbra;Mendoza"),
     "country": _pool("Portugal;Kenya;Japan;Ecuador;Estonia;Canada;Ghana;Vietnam;Norway;Peru;Poland;Morocco;Slovenia;"
                      "Georgia;Colombia;Turkey;Austria;Ireland;Chile;Iceland;Uruguay;Finland;Malaysia;Jordan;Namibia"),
     "person": _pool("Amara Okafor;Liam Brennan;Sofia Marquez;Kenji Watanabe;Priya Raman;Tomasz Nowak;Elena Petrova;"
                     "Noah Fischer;Aisha Bello;Mateo Rossi;Hana Kim;Oliver Grant;Zara Haddad;Lucas Moreau;Ines Duarte;"
-                    "Ravi Menon;Freya Lindqvist;Omar Farouk;Chloe Dubois;Yusuf Demir;Maya Levin;Diego Salas"),
+                    "Ravi Menon;Freya Lindqvist;Omar Farouk;Chloe Dubois;Yusuf Demir;Maya Levin;Diego Salas;"
+                    "Nadia Haddou;Felix Baumann;Lucia Ferraro;Tariq Aziz;Mei Lin;Jonas Berg;Adaeze Nwosu;Pablo Ortega"),
     "first": _pool("Amara;Liam;Sofia;Kenji;Priya;Tomasz;Elena;Noah;Aisha;Mateo;Hana;Oliver;Zara;Lucas;Ines;Ravi;Freya"),
     "company": _pool("Brightwave Labs;Northwind Freight;Juniper Analytics;Copperleaf Foods;Halcyon Motors;"
                      "Bluefin Energy;Orchard Health;Ironbark Systems;Silverline Media;Tidepool Games;Kestrel Bank"),
@@ -117,8 +119,14 @@ class Kind:
     fmt: str = ""  # a format note for the parameter description
 
 
+_ROUND = {15: "fifteen", 20: "twenty", 24: "twenty-four", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty",
+          100: "a hundred", 1000: "a thousand"}
+
+
 def number_words(n: int, rng: random.Random) -> str:
-    return _SMALL[n] if 0 <= n < len(_SMALL) and rng.random() < 0.3 else str(n)
+    """Digits mostly; small and round numbers now and then in words."""
+    words = _SMALL[n] if 0 <= n < len(_SMALL) else _ROUND.get(n)
+    return words if words and rng.random() < 0.3 else str(n)
 
 
 def _int(lo: int, hi: int) -> Kind:
