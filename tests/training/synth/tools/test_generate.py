@@ -154,6 +154,15 @@ def test_numbers_in_the_gold_calls_are_stated_in_the_query(records):
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, float) and not v.is_integer():
                         assert v in said, (v, query)
+                    if isinstance(v, int) and not isinstance(v, bool):
+                        assert v in said or _in_words(v, query), (v, query)
+
+
+def _in_words(n, query):
+    from agentforge.training.synth.tools.values import _ROUND, _SMALL
+
+    word = _SMALL[n] if 0 <= n < len(_SMALL) else _ROUND.get(n)
+    return word is not None and re.search(rf"\b{word}\b", query.lower()) is not None
 
 
 def test_java_and_javascript_tools_take_literals_in_strings():
