@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from agentforge.training.synth.tools import languages
 from agentforge.training.synth.tools.catalog import Family, Param
@@ -35,10 +35,14 @@ class RenderedTool:
     param_names: dict[str, str]  # family param name -> name in the schema
     tool: dict[str, Any] = field(repr=False)
     language: str = "Python"
+    name_of: Callable[[str], str] = lambda n: n  # a field name in the schema's style (nested objects)
 
     def arguments(self, values: dict[str, Any]) -> dict[str, Any]:
         """Gold arguments (schema names, schema order) from {family param name: value}."""
-        convert = (lambda v: v) if self.language == "Python" else languages.literal
+        def convert(value: Any) -> Any:
+            if isinstance(value, dict):
+                value = {self.name_of(k): v for k, v in value.items()}
+            return value if self.language == "Python" else languages.literal(value)
         return {self.param_names[p.name]: convert(values[p.name]) for p in self.family.params if p.name in values}
 
 
@@ -134,4 +138,4 @@ def render(family: Family, rng: random.Random, *, name: str | None = None) -> Re
     if required:
         parameters["required"] = required
     tool = {"type": "function", "function": {"name": name, "description": desc, "parameters": parameters}}
-    return RenderedTool(family, name, {p.name: name_of(p.name) for p in family.params}, tool, language)
+    return RenderedTool(family, name, {p.name: name_of(p.name) for p in family.params}, tool, language, name_of)
