@@ -53,7 +53,7 @@ def tools_command(
     except NotAvailable as e:
         err.print(f"[red]error:[/] not available: {escape(str(e))}")
         raise typer.Exit(2) from None
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
         raise typer.Exit(1) from None
     s = report["summary"]
