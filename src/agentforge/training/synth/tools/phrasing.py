@@ -78,8 +78,8 @@ def clause(rng: random.Random, family: Family, said: list[tuple[Param, str]], ta
     task = task or rng.choice(family.tasks)
     parts = [t for _, t in said]
     plain = plain or any(p.kind.type == "array" for p, _ in said)  # "a, b and c" must stay one list
-    last = task.split()[-1]
-    parts = [p[len(last) + 1:] if p.startswith(last + " ") and last in _PREPOSITIONS else p for p in parts]
+    last = task.split()[-1]  # "check parking near" + "near 12 Elm St": say "near" once
+    parts = [x[len(last) + 1:] if x.startswith(last + " ") and last in _PREPOSITIONS else x for x in parts]
     fixed = _dangles(task) or (said and (not _can_front(parts[0]) or parts[0].startswith("to ")))
     head, rest = (parts[:1], parts[1:]) if fixed else ([], parts)
     if rng.random() < 0.35:
