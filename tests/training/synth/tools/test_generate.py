@@ -204,3 +204,17 @@ def test_the_generator_makes_no_invalid_record_at_all():
     list(generate(4000, seed=11, mix=DEFAULT_MIX, stats=stats))
     assert stats.invalid == 0, stats.problems[:5]
     assert stats.duplicates < 400 and stats.misfits < 400
+
+
+def test_session_records_hold_several_requests_over_one_tool_set():
+    stats = GenerationStats()
+    records = list(generate(150, seed=4, mix={"session": 1.0}, stats=stats))
+    assert stats.invalid == 0, stats.problems[:5]
+    for rec in records:
+        roles = [m["role"] for m in rec["messages"]]
+        assert roles.count("user") >= 2 and roles[-1] == "assistant" and "tool" in roles
+        assert len(rec["tools"]) >= 2
+        names = {t["function"]["name"] for t in rec["tools"]}
+        called = [c for m in rec["messages"] for c in m.get("tool_calls") or []]
+        assert {c["function"]["name"] for c in called} <= names
+        assert len({c["id"] for c in called}) == len(called)  # call ids unique across the conversation

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SHAPES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevant", "missing", "multi_turn")
+SHAPES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevant", "missing", "session", "multi_turn")
 
 # Every BFCL AST category gets a share, the parallel ones more (the probe reached only
 # 16% and 10% there); `irrelevant` is large because knowing when not to call is what
