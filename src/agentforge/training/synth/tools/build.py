@@ -9,9 +9,9 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-from agentforge.training.synth.tools.generate import GenerationStats, NotAvailable, generate
+from agentforge.training.synth.tools.generate import GenerationStats, NotAvailable, dedupe_key, generate
 
 
 @dataclass
@@ -67,9 +67,8 @@ def summarize(records: list[dict]) -> dict[str, Any]:
 def _bar(progress: bool, total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=not progress or total < 2000, transient=False)
-    return bar
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    disable=not progress or total < 2000)  # a fast generator: a bar only for large n
 
 
 async def _teacher_records(options: ToolsOptions) -> tuple[list[dict], dict]:
@@ -87,7 +86,7 @@ async def _teacher_records(options: ToolsOptions) -> tuple[list[dict], dict]:
         await backend.aclose()
 
 
-async def synthesize_tools(options: ToolsOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+async def synthesize_tools(options: ToolsOptions) -> dict[str, Any]:
     """Make, filter and write the records; return the report (also written beside the output)."""
     from agentforge.training.synth.tools.contamination import ContaminationFilter, bfcl_index
     from agentforge.training.synth.tools.records import validate_record
@@ -98,9 +97,10 @@ async def synthesize_tools(options: ToolsOptions, log: Callable[[str], None] = p
     if options.teacher:
         raw, teacher_stats = await _teacher_records(options)
         valid = [r for r in raw if not validate_record(r)]
-        records = [r for r in valid if flt is None or flt.keep(r)]
+        unique = list({dedupe_key(r): r for r in valid}.values())
+        records = [r for r in unique if flt is None or flt.keep(r)]
         report |= {"source": "teacher", "teacher": options.teacher, "teacher_stats": teacher_stats,
-                   "invalid": len(raw) - len(valid)}
+                   "invalid": len(raw) - len(valid), "duplicates_dropped": len(valid) - len(unique)}
     else:
         stats = GenerationStats()
         with _bar(options.progress, options.n, "synth tools") as bar:
