@@ -762,6 +762,7 @@ from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
 from agentforge.solve_cli import solve_command  # noqa: E402
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
+import agentforge.training.synth.tools.cli  # noqa: E402,F401  (registers `train synth tools` and `check`)
 
 train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",
                         no_args_is_help=True)

@@ -1,1 +1,1 @@
-"""Data synthesis: coding tasks from real packages (swe/); tool-use data later."""
+"""Data synthesis: coding tasks from real packages (swe/) and tool-use conversations (tools/)."""
