@@ -1,0 +1,46 @@
+"""Multi-turn episodes on stateful tools that really execute.
+
+Each environment (a virtual disk, a bank ledger, a calendar, a shop, a task
+tracker) is plain Python state with tool methods that validate their
+arguments and return JSON results or realistic errors. A scenario scripts a
+user goal and a correct assistant policy; every call is executed, the tool
+messages are the real outputs, and the episode is kept only if the end state
+matches the goal. `replay.py` checks a record against a fresh environment.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Iterator
+
+from agentforge.training.synth.tools.episodes import agenda, disk, ledger, shop, tracker
+from agentforge.training.synth.tools.episodes.base import ToolEnv
+
+_MODULES = (disk, ledger, agenda, shop, tracker)
+
+ENVS: dict[str, type[ToolEnv]] = {}
+SCENARIOS: list[tuple[str, Callable]] = []
+for _m in _MODULES:
+    _env = next(v for v in vars(_m).values() if isinstance(v, type) and issubclass(v, ToolEnv) and v is not ToolEnv)
+    ENVS[_env.NAME] = _env
+    SCENARIOS += [(f"{_env.NAME}.{name}", fn) for name, fn in _m.SCENARIOS.items()]
+
+
+def generate_episodes(rng: random.Random, n: int) -> Iterator[dict]:
+    """`n` episode records over scenarios drawn uniformly, deterministic from `rng`.
+
+    An episode whose end state misses its goal is dropped and the scenario
+    drawn again; one that keeps missing is a bug, so we stop with an error.
+    """
+    for _ in range(n):
+        name, scenario = rng.choice(SCENARIOS)
+        for _attempt in range(_ATTEMPTS):
+            episode, reached = scenario(rng)
+            if reached:
+                yield episode.record(scenario.__name__)
+                break
+        else:
+            raise RuntimeError(f"scenario {name} missed its goal {_ATTEMPTS} times in a row: a bug in its script")
+
+
+_ATTEMPTS = 20

@@ -1,0 +1,184 @@
+"""A bank ledger: accounts, balances, transfers and their history."""
+
+from __future__ import annotations
+
+import random
+
+from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, integer, number, string, tool
+from agentforge.training.synth.tools.episodes.episode import Episode, failed
+from agentforge.training.synth.tools.episodes.words import choose, date, money, num
+
+_LABELS = ("checking", "savings", "travel fund", "rent", "joint", "emergency fund", "business", "holiday pot")
+_MERCHANTS = ("Grocer's Market", "City Power", "Bean There Café", "RailPass", "BookNook", "Pharmacy Plus", "Gym Hub")
+
+
+class Ledger(ToolEnv):
+    NAME = "ledger"
+
+    @classmethod
+    def random(cls, rng: random.Random, accounts: int = 3) -> "Ledger":
+        labels = rng.sample(_LABELS, accounts)
+        ids = rng.sample(range(1000, 9999), accounts)
+        state = {"currency": rng.choice(("USD", "EUR", "GBP")), "today": date(rng), "next_tx": rng.randint(1000, 8000),
+                 "accounts": {}, "history": {}}
+        for label, n in zip(labels, ids):
+            acc = f"ACC-{n}"
+            state["accounts"][acc] = {"label": label, "cents": rng.randint(2, 4000) * 100 + rng.choice((0, 25, 50, 99))}
+            state["history"][acc] = [
+                {"date": f"{state['today'][:8]}{d:02d}", "amount": -rng.randint(300, 9000) / 100,
+                 "description": rng.choice(_MERCHANTS)}
+                for d in sorted(rng.sample(range(1, 28), 4))
+            ]
+        return cls(state)
+
+    def _account(self, account_id: str) -> dict:
+        if account_id not in self.state["accounts"]:
+            raise ToolError(f"no account with id '{account_id}'")
+        return self.state["accounts"][account_id]
+
+    def _view(self, account_id: str) -> dict:
+        a = self._account(account_id)
+        return {"account_id": account_id, "label": a["label"], "balance": a["cents"] / 100,
+                "currency": self.state["currency"]}
+
+    @tool("List the user's bank accounts with their ids, labels and balances.",
+          names=("list_accounts", "get_my_accounts", "accountsOverview"))
+    def list_accounts(self) -> dict:
+        return {"accounts": [self._view(a) for a in self.state["accounts"]]}
+
+    @tool("Get the current balance of one account.", names=("account_balance", "check_balance", "getBalance"),
+          required=("account_id",), account_id=string("Account id, e.g. ACC-1234"))
+    def account_balance(self, account_id: str) -> dict:
+        return self._view(account_id)
+
+    @tool("Transfer money between two of the user's accounts.",
+          names=("transfer_funds", "move_money", "sendInternalTransfer"), required=("from_account", "to_account", "amount"),
+          from_account=string("Id of the account to take money from"),
+          to_account=string("Id of the account to credit"),
+          amount=number("Amount in the account currency", minimum=0.01),
+          memo=string("Optional note shown in both histories"))
+    def transfer_funds(self, from_account: str, to_account: str, amount: float, memo: str = "") -> dict:
+        src, dst = self._account(from_account), self._account(to_account)
+        if from_account == to_account:
+            raise ToolError("from_account and to_account must differ")
+        cents = round(amount * 100)
+        cur = self.state["currency"]
+        if cents > src["cents"]:
+            raise ToolError(f"insufficient funds: {from_account} has {src['cents'] / 100:.2f} {cur} available, "
+                            f"the transfer needs {cents / 100:.2f} {cur}")
+        src["cents"] -= cents
+        dst["cents"] += cents
+        tx = f"TX-{self.state['next_tx']}"
+        self.state["next_tx"] += 1
+        note = memo or f"Transfer {from_account} -> {to_account}"
+        for acc, sign in ((from_account, -1), (to_account, 1)):
+            self.state["history"][acc].append({"date": self.state["today"], "amount": sign * cents / 100, "description": note})
+        return {"transaction_id": tx, "status": "completed", "amount": cents / 100, "currency": cur,
+                "from_balance": src["cents"] / 100, "to_balance": dst["cents"] / 100}
+
+    @tool("Most recent transactions of an account, newest first.",
+          names=("transaction_history", "list_transactions", "recentActivity"), required=("account_id",),
+          account_id=string("Account id"), limit=integer("How many transactions to return", minimum=1, default=5))
+    def transaction_history(self, account_id: str, limit: int = 5) -> dict:
+        self._account(account_id)
+        return {"account_id": account_id, "transactions": self.state["history"][account_id][::-1][:limit]}
+
+    @tool("Give an account a new label.", names=("rename_account", "set_account_label"),
+          required=("account_id", "label"), account_id=string("Account id"), label=string("New label"))
+    def rename_account(self, account_id: str, label: str) -> dict:
+        self._account(account_id)["label"] = label
+        return {"account_id": account_id, "label": label}
+
+
+def _by_label(accounts: list[dict], label: str) -> str:
+    return next(a["account_id"] for a in accounts if a["label"] == label)
+
+
+def balances(rng: random.Random) -> tuple[Episode, bool]:
+    env = Ledger.random(rng)
+    a, b = rng.sample(list(env.state["accounts"]), 2)
+    ep = Episode(env, rng, ["account_balance"], extra=rng.randint(1, 3))
+    ep.user(choose(rng, f"What's the balance on {a} and {b}?", f"How much money is in accounts {a} and {b}?",
+                   f"check balances for {a} & {b} please", f"Can you tell me what {a} and {b} currently hold?"))
+    ra, rb = ep.call(("account_balance", {"account_id": a}), ("account_balance", {"account_id": b}))
+    cur = ra["currency"]
+    ep.say(f"{a} ({ra['label']}) has {money(ra['balance'], cur)} and {b} ({rb['label']}) has {money(rb['balance'], cur)}.")
+    return ep, not failed(ra) and not failed(rb)
+
+
+def transfer(rng: random.Random) -> tuple[Episode, bool]:
+    """Transfer by label: look the ids up first; if funds are short, ask and retry with the user's new amount."""
+    env = Ledger.random(rng)
+    src_id, dst_id = rng.sample(list(env.state["accounts"]), 2)
+    src, dst = env.state["accounts"][src_id]["label"], env.state["accounts"][dst_id]["label"]
+    have = env.state["accounts"][src_id]["cents"] / 100
+    short = rng.random() < 0.4
+    amount = float(int(have) + rng.randint(50, 500)) if short else float(rng.randint(1, max(1, int(have * 0.8))))
+    ep = Episode(env, rng, ["list_accounts", "transfer_funds"], extra=rng.randint(1, 2))
+    amt = f"{amount:g}"
+    ep.user(choose(rng, f"Move {amt} from my {src} account to {dst}.", f"Please transfer {amt} from {src} into my {dst} account",
+                   f"I need {amt} moved over to {dst}, take it from {src}.", f"send {amt} from {src} to {dst}"))
+    accounts = ep.one("list_accounts", {})["accounts"]
+    frm, to = _by_label(accounts, src), _by_label(accounts, dst)
+    res = ep.one("transfer_funds", {"from_account": frm, "to_account": to, "amount": num(amount)})
+    cur = env.state["currency"]
+    if failed(res):
+        avail = next(a["balance"] for a in accounts if a["account_id"] == frm)
+        ep.say(f"I couldn't make that transfer: your {src} account ({frm}) only has {money(avail, cur)} available, "
+               f"less than {money(amount, cur)}. Would you like to transfer a smaller amount?")
+        amount = float(max(1, int(avail) // 2))
+        ep.user(choose(rng, f"OK, move {amount:g} instead.", f"Fine, just send {amount:g} then.", f"Make it {amount:g}."))
+        res = ep.one("transfer_funds", {"from_account": frm, "to_account": to, "amount": num(amount)})
+    ep.say(f"Done: {money(res['amount'], cur)} went from {src} to {dst} ({res['transaction_id']}). "
+           f"{src.capitalize()} now holds {money(res['from_balance'], cur)} and {dst} {money(res['to_balance'], cur)}.")
+    moved = round(amount * 100)
+    ok = (env.state["accounts"][frm]["cents"] == ep.initial["accounts"][frm]["cents"] - moved
+          and env.state["accounts"][to]["cents"] == ep.initial["accounts"][to]["cents"] + moved)
+    return ep, ok and not failed(res) and (ep.errors == 1) == short
+
+
+def history(rng: random.Random) -> tuple[Episode, bool]:
+    env = Ledger.random(rng)
+    acc_id = rng.choice(list(env.state["accounts"]))
+    label = env.state["accounts"][acc_id]["label"]
+    n = rng.randint(2, 4)
+    ep = Episode(env, rng, ["list_accounts", "transaction_history"], extra=rng.randint(1, 2))
+    ep.user(choose(rng, f"What were the last {n} transactions on my {label} account?",
+                   f"Show me my {n} most recent {label} transactions.", f"list the latest {n} payments from {label}"))
+    accounts = ep.one("list_accounts", {})["accounts"]
+    acc = _by_label(accounts, label)
+    txs = ep.one("transaction_history", {"account_id": acc, "limit": n})["transactions"]
+    cur = env.state["currency"]
+    lines = [f"- {t['date']}: {t['description']}, {money(t['amount'], cur)}" for t in txs]
+    ep.say(f"The last {len(txs)} transactions on {label} ({acc}):\n" + "\n".join(lines))
+    return ep, len(txs) == n
+
+
+def typo_then_followup(rng: random.Random) -> tuple[Episode, bool]:
+    """The user mistypes an id: the error is shown, the user corrects it, then asks a follow-up."""
+    env = Ledger.random(rng)
+    acc_id, other = rng.sample(list(env.state["accounts"]), 2)
+    digits = acc_id[4:]
+    wrong = f"ACC-{digits[:2]}{digits[3]}{digits[2]}" if digits[2] != digits[3] else f"ACC-{digits[:3]}{(int(digits[3]) + 1) % 10}"
+    ep = Episode(env, rng, ["account_balance", "transfer_funds"], extra=rng.randint(0, 2))
+    ep.user(choose(rng, f"How much is in {wrong}?", f"balance of account {wrong}?", f"Check {wrong} for me please."))
+    res = ep.one("account_balance", {"account_id": wrong})
+    ep.say(f"I couldn't find an account with id {wrong}. Could you double-check the account number?")
+    ep.user(choose(rng, f"Sorry, it's {acc_id}.", f"my bad, {acc_id}", f"Oops, I meant {acc_id}."))
+    res = ep.one("account_balance", {"account_id": acc_id})
+    cur = res["currency"]
+    ep.say(f"{acc_id} ({res['label']}) has {money(res['balance'], cur)}.")
+    amount = float(rng.randint(1, max(1, int(res["balance"] // 2))))
+    ep.user(choose(rng, f"Great, send {amount:g} of it to {other}.", f"Then move {amount:g} to {other}.",
+                   f"Transfer {amount:g} from it into {other}, memo 'refund'."))
+    args = {"from_account": acc_id, "to_account": other, "amount": num(amount)}
+    if "memo" in ep.messages[-1]["content"]:
+        args["memo"] = "refund"
+    t = ep.one("transfer_funds", args)
+    ep.say(f"Transferred {money(t['amount'], cur)} to {other} ({t['transaction_id']}). {acc_id} now has "
+           f"{money(t['from_balance'], cur)}.")
+    ok = env.state["accounts"][other]["cents"] == ep.initial["accounts"][other]["cents"] + round(amount * 100)
+    return ep, ok and ep.errors == 1
+
+
+SCENARIOS = {"balances": balances, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}
