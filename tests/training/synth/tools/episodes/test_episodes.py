@@ -34,7 +34,7 @@ def test_records_are_json_lines_in_the_shared_format(records):
         assert json.loads(json.dumps(r)) == r
         assert r["meta"]["source"] == "episode" and r["meta"]["shape"] == "multi_turn"
         assert r["meta"]["env"] in ENVS
-        assert 2 <= len(r["tools"]) <= 8
+        assert 1 <= len(r["tools"]) <= 8
 
 
 def test_every_record_has_a_valid_shape(records):
@@ -137,5 +137,5 @@ def test_token_lengths_with_the_serving_chat_template(records):
     lengths.sort()
     print(f"\nepisode tokens: mean {statistics.mean(lengths):.0f}, median {lengths[len(lengths) // 2]}, "
           f"p90 {lengths[int(len(lengths) * 0.9)]}, max {lengths[-1]}")
-    assert lengths[int(len(lengths) * 0.8)] < 1100
-    assert lengths[-1] < 1600
+    assert lengths[int(len(lengths) * 0.8)] < 950
+    assert lengths[-1] < 1400

@@ -45,13 +45,13 @@ class Agenda(ToolEnv):
     @tool("List the events on one day.", names=("events_on_day", "get_day_schedule", "listEventsForDate"),
           required=("date",), date=string("Day in YYYY-MM-DD format"))
     def events_on_day(self, date: str) -> dict:
-        return {"date": date, "events": [{k: e[k] for k in ("event_id", "title", "start", "end")} for e in self._day(date)]}
+        return {"events": [{k: e[k] for k in ("event_id", "title", "start", "end")} for e in self._day(date)]}
 
-    @tool("Add an event to the calendar. Fails if it overlaps another event.",
+    @tool("Add a calendar event; fails if it overlaps another one.",
           names=("schedule_event", "create_calendar_entry", "addEvent"), required=("title", "date", "start", "duration_minutes"),
           title=string("Event title"), date=string("Day in YYYY-MM-DD format"), start=string("Start time, HH:MM (24h)"),
-          duration_minutes=integer("Length in minutes", minimum=5),
-          attendees=array("Email addresses to invite", string("Email address"), default=[]))
+          duration_minutes=integer("Length in minutes"),
+          attendees=array("Emails to invite", {"type": "string"}))
     def schedule_event(self, title: str, date: str, start: str, duration_minutes: int, attendees: list | None = None) -> dict:
         try:
             begin = minutes(start)
@@ -67,28 +67,28 @@ class Agenda(ToolEnv):
         self.state["next_id"] += 1
         self.state["events"][event_id] = {"title": title, "date": date, "start": hhmm(begin), "end": hhmm(end),
                                           "attendees": list(attendees or [])}
-        return {"event_id": event_id, "title": title, "date": date, "start": hhmm(begin), "end": hhmm(end)}
+        return {"event_id": event_id, "start": hhmm(begin), "end": hhmm(end)}
 
-    @tool("Free time slots of at least a given length on a day, within working hours (09:00-18:00).",
+    @tool("Free slots of at least a given length on a day (09:00-18:00).",
           names=("open_slots", "find_free_time", "freeSlots"), required=("date", "duration_minutes"),
-          date=string("Day in YYYY-MM-DD format"), duration_minutes=integer("Minimum slot length in minutes", minimum=5))
+          date=string("Day in YYYY-MM-DD format"), duration_minutes=integer("Slot length in minutes"))
     def open_slots(self, date: str, duration_minutes: int) -> dict:
         slots, cursor = [], DAY_START
         for e in self._day(date) + [{"start": hhmm(DAY_END), "end": hhmm(DAY_END)}]:
             if minutes(e["start"]) - cursor >= duration_minutes:
                 slots.append({"start": hhmm(cursor), "end": e["start"]})
             cursor = max(cursor, minutes(e["end"]))
-        return {"date": date, "slots": slots}
+        return {"slots": slots}
 
     @tool("Cancel an event.", names=("cancel_event", "drop_calendar_entry", "removeEvent"), required=("event_id",),
           event_id=string("Event id, e.g. EV-120"))
     def cancel_event(self, event_id: str) -> dict:
         e = self._event(event_id)
         del self.state["events"][event_id]
-        return {"cancelled": event_id, "title": e["title"], "date": e["date"]}
+        return {"cancelled": event_id, "title": e["title"]}
 
     @tool("Invite people to an existing event.", names=("invite_people", "add_guests", "inviteAttendees"),
-          required=("event_id", "emails"), event_id=string("Event id"), emails=array("Email addresses", string("Email address")))
+          required=("event_id", "emails"), event_id=string("Event id"), emails=array("Email addresses", {"type": "string"}))
     def invite_people(self, event_id: str, emails: list) -> dict:
         e = self._event(event_id)
         already = [m for m in emails if m in e["attendees"]]
@@ -109,7 +109,7 @@ def _agenda_line(events: list[dict]) -> str:
 def two_days(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     d1, d2 = _days(env)[:2]
-    ep = Episode(env, rng, ["events_on_day"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["events_on_day"])
     ep.user(choose(rng, f"What's on my calendar on {d1} and {d2}?", f"show my schedule for {d1} and {d2}",
                    f"Do I have anything on {d1} or {d2}?"))
     r1, r2 = ep.call(("events_on_day", {"date": d1}), ("events_on_day", {"date": d2}))
@@ -127,7 +127,7 @@ def book(rng: random.Random) -> tuple[Episode, bool]:
     start = busy["start"] if clash else hhmm(rng.randrange(DAY_START, DAY_END - 60, 15))
     title, guest = rng.choice(_NEW), person(rng)
     mail = email(rng, guest)
-    ep = Episode(env, rng, ["schedule_event", "open_slots"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["schedule_event", "open_slots"])
     ep.user(choose(rng, f"Schedule '{title}' on {day} at {start} for {length} minutes and invite {mail}.",
                    f"Put a {length}-minute {title} on {day} at {start}, with {mail}.",
                    f"Book {title} for {length} min on {day}, {start}; add {mail}"))
@@ -151,7 +151,7 @@ def cancel_by_title(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     day = _days(env)[0]
     target = rng.choice(env._day(day))
-    ep = Episode(env, rng, ["events_on_day", "cancel_event"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["events_on_day", "cancel_event"])
     ep.user(choose(rng, f"Cancel my {target['title']} on {day}.", f"I can't make the {target['title']} on {day}, please remove it",
                    f"drop {target['title']} from {day}"))
     events = ep.one("events_on_day", {"date": day})["events"]
@@ -166,7 +166,7 @@ def invite(rng: random.Random) -> tuple[Episode, bool]:
     day = _days(env)[-1]
     target = rng.choice(env._day(day))
     mails = sorted({email(rng) for _ in range(rng.randint(1, 2))})
-    ep = Episode(env, rng, ["events_on_day", "invite_people"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["events_on_day", "invite_people"])
     ep.user(choose(rng, f"Invite {join(mails)} to the {target['title']} on {day}.",
                    f"Add {join(mails)} to my {target['title']} meeting on {day}", f"{target['title']} on {day}: please invite {join(mails)}"))
     events = ep.one("events_on_day", {"date": day})["events"]
@@ -181,7 +181,7 @@ def free_then_book(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     day = _days(env)[0]
     length = rng.choice((30, 45, 60, 90))
-    ep = Episode(env, rng, ["open_slots", "schedule_event"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["open_slots", "schedule_event"])
     ep.user(choose(rng, f"When am I free for {length} minutes on {day}?", f"find me a {length} minute gap on {day}",
                    f"Any free {length}-minute slots on {day}?"))
     slots = ep.one("open_slots", {"date": day, "duration_minutes": length})["slots"]

@@ -143,7 +143,7 @@ def _files_in(env: Disk, folder: str) -> list[str]:
 def read_two(rng: random.Random) -> tuple[Episode, bool]:
     env = Disk.random(rng)
     a, b = rng.sample(sorted(env.state["files"]), 2)
-    ep = Episode(env, rng, ["read_text_file"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["read_text_file"])
     ep.user(choose(rng, f"What's in {a} and {b}?", f"Read {a} and {b} for me.", f"show me the contents of {a} and {b}",
                    f"Can you open {a} and also {b}?"))
     ra, rb = ep.call(("read_text_file", {"path": a}), ("read_text_file", {"path": b}))
@@ -158,7 +158,7 @@ def move_to_new_folder(rng: random.Random) -> tuple[Episode, bool]:
     src = rng.choice(sorted(env.state["files"]))
     target = f"{rng.choice(('archive', 'old', 'backup', 'done'))}/{rng.choice(('2024', '2025', 'q1', 'march'))}"
     allowed = rng.random() < 0.5
-    ep = Episode(env, rng, ["relocate_file", "create_folder"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["relocate_file", "create_folder"])
     ask = choose(rng, f"Move {src} into {target}.", f"Please put {src} in the {target} folder", f"file {src} under {target}/")
     ep.user(ask + (choose(rng, " Create the folder if needed.", " Make the folder if it isn't there.") if allowed else ""))
     res = ep.one("relocate_file", {"source": src, "destination": f"{target}/"})
@@ -179,7 +179,7 @@ def save_existing(rng: random.Random) -> tuple[Episode, bool]:
     env = Disk.random(rng)
     path = rng.choice(sorted(env.state["files"]))
     text = rng.choice([line for line in _LINES if line != env.state["files"][path]])
-    ep = Episode(env, rng, ["save_text_file"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["save_text_file"])
     ep.user(choose(rng, f"Save \"{text}\" to {path}.", f"write '{text}' into {path}", f"Put this in {path}: {text}"))
     ep.one("save_text_file", {"path": path, "content": text})
     ep.say(f"{path} already exists. Do you want me to replace it, or save the text under another name?")
@@ -204,7 +204,7 @@ def clean_folder(rng: random.Random) -> tuple[Episode, bool]:
     ext = rng.choice((".log", ".tmp", ".bak"))
     for stem in rng.sample(("build", "debug", "cache", "run1", "run2", "old"), rng.randint(2, 3)):
         env.state["files"][f"{folder}/{stem}{ext}"] = "x" * rng.randint(10, 400)
-    ep = Episode(env, rng, ["list_folder", "delete_entry"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["list_folder", "delete_entry"])
     ep.user(choose(rng, f"Delete all the {ext} files in {folder}.", f"clean up {folder}: remove every {ext} file",
                    f"Get rid of the {ext} files in the {folder} folder please"))
     listing = ep.one("list_folder", {"path": folder})
@@ -223,7 +223,7 @@ def find_misnamed(rng: random.Random) -> tuple[Episode, bool]:
     if sum(name in posixpath.basename(f) for f in env.state["files"]) != 1:
         return Episode(env, rng, []), False
     wrong = stem + rng.choice([e for e in _EXTS if e != ext])
-    ep = Episode(env, rng, ["read_text_file", "search_files"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["read_text_file", "search_files"])
     ep.user(choose(rng, f"What does {wrong} say?", f"open {wrong}", f"Read me {wrong} please."))
     ep.one("read_text_file", {"path": wrong})
     matches = ep.one("search_files", {"name_contains": name})["matches"]

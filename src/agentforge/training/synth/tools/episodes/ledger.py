@@ -38,25 +38,22 @@ class Ledger(ToolEnv):
 
     def _view(self, account_id: str) -> dict:
         a = self._account(account_id)
-        return {"account_id": account_id, "label": a["label"], "balance": a["cents"] / 100,
-                "currency": self.state["currency"]}
+        return {"account_id": account_id, "label": a["label"], "balance": a["cents"] / 100}
 
-    @tool("List the user's bank accounts with their ids, labels and balances.",
+    @tool("List the user's accounts with ids, labels and balances.",
           names=("list_accounts", "get_my_accounts", "accountsOverview"))
     def list_accounts(self) -> dict:
-        return {"accounts": [self._view(a) for a in self.state["accounts"]]}
+        return {"accounts": [self._view(a) for a in self.state["accounts"]], "currency": self.state["currency"]}
 
     @tool("Get the current balance of one account.", names=("account_balance", "check_balance", "getBalance"),
           required=("account_id",), account_id=string("Account id, e.g. ACC-1234"))
     def account_balance(self, account_id: str) -> dict:
-        return self._view(account_id)
+        return {**self._view(account_id), "currency": self.state["currency"]}
 
     @tool("Transfer money between two of the user's accounts.",
           names=("transfer_funds", "move_money", "sendInternalTransfer"), required=("from_account", "to_account", "amount"),
-          from_account=string("Id of the account to take money from"),
-          to_account=string("Id of the account to credit"),
-          amount=number("Amount in the account currency", minimum=0.01),
-          memo=string("Optional note shown in both histories"))
+          from_account=string("Account id to debit"), to_account=string("Account id to credit"),
+          amount=number("Amount to move", minimum=0.01), memo=string("Note for both histories"))
     def transfer_funds(self, from_account: str, to_account: str, amount: float, memo: str = "") -> dict:
         src, dst = self._account(from_account), self._account(to_account)
         if from_account == to_account:
@@ -73,15 +70,15 @@ class Ledger(ToolEnv):
         note = memo or f"Transfer {from_account} -> {to_account}"
         for acc, sign in ((from_account, -1), (to_account, 1)):
             self.state["history"][acc].append({"date": self.state["today"], "amount": sign * cents / 100, "description": note})
-        return {"transaction_id": tx, "status": "completed", "amount": cents / 100, "currency": cur,
-                "from_balance": src["cents"] / 100, "to_balance": dst["cents"] / 100}
+        return {"transaction_id": tx, "amount": cents / 100, "from_balance": src["cents"] / 100,
+                "to_balance": dst["cents"] / 100}
 
     @tool("Most recent transactions of an account, newest first.",
           names=("transaction_history", "list_transactions", "recentActivity"), required=("account_id",),
-          account_id=string("Account id"), limit=integer("How many transactions to return", minimum=1, default=5))
+          account_id=string("Account id"), limit=integer("How many to return", minimum=1, default=5))
     def transaction_history(self, account_id: str, limit: int = 5) -> dict:
         self._account(account_id)
-        return {"account_id": account_id, "transactions": self.state["history"][account_id][::-1][:limit]}
+        return {"transactions": self.state["history"][account_id][::-1][:limit]}
 
     @tool("Give an account a new label.", names=("rename_account", "set_account_label"),
           required=("account_id", "label"), account_id=string("Account id"), label=string("New label"))
@@ -97,7 +94,7 @@ def _by_label(accounts: list[dict], label: str) -> str:
 def balances(rng: random.Random) -> tuple[Episode, bool]:
     env = Ledger.random(rng)
     a, b = rng.sample(list(env.state["accounts"]), 2)
-    ep = Episode(env, rng, ["account_balance"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["account_balance"])
     ep.user(choose(rng, f"What's the balance on {a} and {b}?", f"How much money is in accounts {a} and {b}?",
                    f"check balances for {a} & {b} please", f"Can you tell me what {a} and {b} currently hold?"))
     ra, rb = ep.call(("account_balance", {"account_id": a}), ("account_balance", {"account_id": b}))
@@ -114,7 +111,7 @@ def transfer(rng: random.Random) -> tuple[Episode, bool]:
     have = env.state["accounts"][src_id]["cents"] / 100
     short = rng.random() < 0.4
     amount = float(int(have) + rng.randint(50, 500)) if short else float(rng.randint(1, max(1, int(have * 0.8))))
-    ep = Episode(env, rng, ["list_accounts", "transfer_funds"], extra=rng.randint(1, 2))
+    ep = Episode(env, rng, ["list_accounts", "transfer_funds"])
     amt = f"{amount:g}"
     ep.user(choose(rng, f"Move {amt} from my {src} account to {dst}.", f"Please transfer {amt} from {src} into my {dst} account",
                    f"I need {amt} moved over to {dst}, take it from {src}.", f"send {amt} from {src} to {dst}"))
@@ -142,7 +139,7 @@ def history(rng: random.Random) -> tuple[Episode, bool]:
     acc_id = rng.choice(list(env.state["accounts"]))
     label = env.state["accounts"][acc_id]["label"]
     n = rng.randint(2, 4)
-    ep = Episode(env, rng, ["list_accounts", "transaction_history"], extra=rng.randint(1, 2))
+    ep = Episode(env, rng, ["list_accounts", "transaction_history"])
     ep.user(choose(rng, f"What were the last {n} transactions on my {label} account?",
                    f"Show me my {n} most recent {label} transactions.", f"list the latest {n} payments from {label}"))
     accounts = ep.one("list_accounts", {})["accounts"]
@@ -160,7 +157,7 @@ def typo_then_followup(rng: random.Random) -> tuple[Episode, bool]:
     acc_id, other = rng.sample(list(env.state["accounts"]), 2)
     digits = acc_id[4:]
     wrong = f"ACC-{digits[:2]}{digits[3]}{digits[2]}" if digits[2] != digits[3] else f"ACC-{digits[:3]}{(int(digits[3]) + 1) % 10}"
-    ep = Episode(env, rng, ["account_balance", "transfer_funds"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["account_balance", "transfer_funds"])
     ep.user(choose(rng, f"How much is in {wrong}?", f"balance of account {wrong}?", f"Check {wrong} for me please."))
     res = ep.one("account_balance", {"account_id": wrong})
     ep.say(f"I couldn't find an account with id {wrong}. Could you double-check the account number?")

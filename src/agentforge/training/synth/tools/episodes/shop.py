@@ -113,7 +113,7 @@ def _kinds(env: Shop) -> list[str]:
 def compare(rng: random.Random) -> tuple[Episode, bool]:
     env = Shop.random(rng)
     a, b = rng.sample(_kinds(env), 2)
-    ep = Episode(env, rng, ["search_catalog"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["search_catalog"])
     ep.user(choose(rng, f"What {a} and {b} do you have?", f"Show me prices for {a} and for {b}.",
                    f"looking for {a}, also {b} — what's available?"))
     ra, rb = ep.call(("search_catalog", {"query": a}), ("search_catalog", {"query": b}))
@@ -131,7 +131,7 @@ def buy(rng: random.Random) -> tuple[Episode, bool]:
     env = Shop.random(rng)
     kind = rng.choice(_kinds(env))
     budget = rng.random() < 0.4
-    ep = Episode(env, rng, ["search_catalog", "add_to_cart", "checkout_cart"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["search_catalog", "add_to_cart", "checkout_cart"])
     want = rng.randint(1, 4)
     shipping = rng.choice(("standard", "express"))
     ship_text = " with express shipping" if shipping == "express" else ""
@@ -172,7 +172,7 @@ def refund(rng: random.Random) -> tuple[Episode, bool]:
     twice = rng.random() < 0.3
     if twice:
         env.state["orders"][order_id]["refunded"] = True
-    ep = Episode(env, rng, ["request_refund", "order_status"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["request_refund", "order_status"])
     typo = not twice and rng.random() < 0.4
     given = f"ORD-{int(order_id[4:]) + rng.choice((1, -1, 10))}" if typo else order_id
     if typo and given in env.state["orders"]:
@@ -195,7 +195,7 @@ def refund(rng: random.Random) -> tuple[Episode, bool]:
 def status_then_refund(rng: random.Random) -> tuple[Episode, bool]:
     env = Shop.random(rng)
     order_id = rng.choice(list(env.state["orders"]))
-    ep = Episode(env, rng, ["order_status", "request_refund"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["order_status", "request_refund"])
     ep.user(choose(rng, f"Where is my order {order_id}?", f"What's the status of {order_id}?", f"any update on {order_id}?"))
     st = ep.one("order_status", {"order_id": order_id})
     ep.say(f"Order {order_id} (placed {st['placed']}) is {st['status']}.")

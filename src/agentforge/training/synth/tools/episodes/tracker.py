@@ -53,7 +53,7 @@ class Tracker(ToolEnv):
     def list_tasks(self, status: str | None = None, assignee: str | None = None) -> dict:
         if assignee is not None:
             self._member(assignee)
-        return {"tasks": [{"task_id": k, **v} for k, v in self.state["tasks"].items()
+        return {"tasks": [{"task_id": k, **{f: x for f, x in v.items() if x is not None}} for k, v in self.state["tasks"].items()
                           if (status is None or v["status"] == status) and (assignee is None or v["assignee"] == assignee)]}
 
     @tool("Create a task.", names=("create_task", "add_todo", "newTask"), required=("title",), title=string("Short task title"),
@@ -66,7 +66,7 @@ class Tracker(ToolEnv):
         self.state["next_id"] += 1
         self.state["tasks"][task_id] = {"title": title, "status": "open", "priority": priority, "assignee": assignee,
                                         "due": due}
-        return {"task_id": task_id, **self.state["tasks"][task_id]}
+        return {"task_id": task_id, "status": "open"}
 
     @tool("Change the status of a task.", names=("set_task_status", "update_task_state", "moveTaskTo"),
           required=("task_id", "status"), task_id=string("Task id, e.g. T-42"), status=string("New status", enum=STATUSES))
@@ -89,7 +89,7 @@ def create_two(rng: random.Random) -> tuple[Episode, bool]:
     env = Tracker.random(rng)
     (t1, t2), prio, due = rng.sample([w for w in _WORK if w not in {t["title"] for t in env.state["tasks"].values()}], 2), \
         rng.choice(("high", "low")), date(rng)
-    ep = Episode(env, rng, ["create_task"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["create_task"])
     ep.user(choose(rng, f"Add two tasks: '{t1}' with {prio} priority, and '{t2}' due {due}.",
                    f"Create tasks '{t1}' ({prio} priority) and '{t2}' (due {due})",
                    f"new tasks please: {t1} — {prio} priority; {t2} — due {due}"))
@@ -106,7 +106,7 @@ def close_all(rng: random.Random) -> tuple[Episode, bool]:
     if not user:
         return Episode(env, rng, []), False
     first = env.state["members"][user].split()[0]
-    ep = Episode(env, rng, ["team_members", "list_tasks", "set_task_status"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["team_members", "list_tasks", "set_task_status"])
     ep.user(choose(rng, f"Mark all of {first}'s in-progress tasks as done.", f"{first} finished everything in progress, close those tasks",
                    f"Set every task {first} is working on to done."))
     members = ep.one("team_members", {})["members"]
@@ -126,7 +126,7 @@ def reassign(rng: random.Random) -> tuple[Episode, bool]:
     title = env.state["tasks"][task_id]["title"]
     user = rng.choice([u for u in env.state["members"] if u != env.state["tasks"][task_id]["assignee"]])
     first = env.state["members"][user].split()[0]
-    ep = Episode(env, rng, ["assign_task"], extra=rng.randint(1, 3))
+    ep = Episode(env, rng, ["assign_task"])
     ep.user(choose(rng, f"Assign {task_id} to {first}.", f"Give {task_id} to {first} please", f"{first} should own {task_id}"))
     guess = first.lower()
     if guess in env.state["members"]:
@@ -143,7 +143,7 @@ def my_open_then_start(rng: random.Random) -> tuple[Episode, bool]:
     user = rng.choice(sorted({t["assignee"] for t in env.state["tasks"].values() if t["status"] == "open"} or {""}))
     if not user:
         return Episode(env, rng, []), False
-    ep = Episode(env, rng, ["list_tasks", "set_task_status"], extra=rng.randint(0, 2))
+    ep = Episode(env, rng, ["list_tasks", "set_task_status"])
     ep.user(choose(rng, f"I'm {user}. What open tasks do I have?", f"list open tasks for {user}", f"What's still open for user {user}?"))
     tasks = ep.one("list_tasks", {"status": "open", "assignee": user})["tasks"]
     ep.say(f"You have {len(tasks)} open task(s): " + join([f"{t['task_id']} '{t['title']}' ({t['priority']})" for t in tasks]) + ".")
