@@ -108,13 +108,13 @@ class ToolEnv:
         if problems:
             return _error("; ".join(problems))
         try:
-            return json.dumps(getattr(self, t.key)(**args))
+            return json.dumps(getattr(self, t.key)(**args), ensure_ascii=False)
         except ToolError as e:
             return _error(str(e))
 
 
 def _error(message: str) -> str:
-    return json.dumps({"error": message})
+    return json.dumps({"error": message}, ensure_ascii=False)
 
 
 _TYPES = {

@@ -159,7 +159,7 @@ def move_to_new_folder(rng: random.Random) -> tuple[Episode, bool]:
     target = f"{rng.choice(('archive', 'old', 'backup', 'done'))}/{rng.choice(('2024', '2025', 'q1', 'march'))}"
     allowed = rng.random() < 0.5
     ep = Episode(env, rng, ["relocate_file", "create_folder"])
-    ask = choose(rng, f"Move {src} into {target}.", f"Please put {src} in the {target} folder", f"file {src} under {target}/")
+    ask = choose(rng, f"Move {src} into {target}.", f"Please put {src} in the {target} folder.", f"file {src} under {target}/ -")
     ep.user(ask + (choose(rng, " Create the folder if needed.", " Make the folder if it isn't there.") if allowed else ""))
     res = ep.one("relocate_file", {"source": src, "destination": f"{target}/"})
     if failed(res) and not allowed:

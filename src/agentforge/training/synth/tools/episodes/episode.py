@@ -55,7 +55,7 @@ class Episode:
                 raise KeyError(f"scenario calls {key!r}, which it did not offer")
             call_id = f"call_{self._ids}"
             self._ids += 1
-            text = json.dumps(args)
+            text = json.dumps(args, ensure_ascii=False)
             out = self.env.execute(self.names[key], text)
             turn.append({"id": call_id, "type": "function", "function": {"name": self.names[key], "arguments": text}})
             answers.append({"role": "tool", "tool_call_id": call_id, "content": out})

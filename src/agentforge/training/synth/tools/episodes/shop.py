@@ -48,7 +48,7 @@ class Shop(ToolEnv):
         subtotal = sum(self.state["products"][s]["price"] * q for s, q in self.state["cart"].items())
         return {"items": items, "subtotal": round(subtotal, 2), "currency": self.state["currency"]}
 
-    @tool("Search the product catalog by keywords.", names=("search_catalog", "find_products", "productSearch"),
+    @tool("Search the product catalog by keywords.", names=("search_catalog", "find_products", "lookupProducts"),
           required=("query",), query=string("Words to look for in product names"),
           max_price=number("Only products at or below this price"))
     def search_catalog(self, query: str, max_price: float | None = None) -> dict:
@@ -152,7 +152,7 @@ def buy(rng: random.Random) -> tuple[Episode, bool]:
     cur = env.state["currency"]
     if failed(res):
         ep.say(f"The cheapest in-stock option is the {pick['name']} at {money(pick['price'], cur)}, but only "
-               f"{pick['in_stock']} are left. Should I order {pick['in_stock']} instead?")
+               f"{pick['in_stock']} left in stock. Should I order {pick['in_stock']} instead?")
         ep.user(choose(rng, "Yes, take those.", "ok, that's fine", f"Sure, {pick['in_stock']} is fine."))
         want = pick["in_stock"]
         res = ep.one("add_to_cart", {"sku": pick["sku"], "quantity": want})

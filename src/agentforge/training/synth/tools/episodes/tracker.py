@@ -146,7 +146,8 @@ def my_open_then_start(rng: random.Random) -> tuple[Episode, bool]:
     ep = Episode(env, rng, ["list_tasks", "set_task_status"])
     ep.user(choose(rng, f"I'm {user}. What open tasks do I have?", f"list open tasks for {user}", f"What's still open for user {user}?"))
     tasks = ep.one("list_tasks", {"status": "open", "assignee": user})["tasks"]
-    ep.say(f"You have {len(tasks)} open task(s): " + join([f"{t['task_id']} '{t['title']}' ({t['priority']})" for t in tasks]) + ".")
+    listed = join([f"{t['task_id']} '{t['title']}' ({t['priority']} priority)" for t in tasks])
+    ep.say(f"You have one open task: {listed}." if len(tasks) == 1 else f"You have {len(tasks)} open tasks: {listed}.")
     pick = rng.choice(tasks)
     ep.user(choose(rng, f"Start {pick['task_id']}.", f"I'm starting on '{pick['title']}' now, set it in progress.",
                    f"move {pick['task_id']} to in progress"))
