@@ -13,10 +13,10 @@ from __future__ import annotations
 import random
 from typing import Callable, Iterator
 
-from agentforge.training.synth.tools.episodes import agenda, disk, ledger, shop, tracker
+from agentforge.training.synth.tools.episodes import agenda, disk, home, ledger, shop, tracker
 from agentforge.training.synth.tools.episodes.base import ToolEnv
 
-_MODULES = (disk, ledger, agenda, shop, tracker)
+_MODULES = (disk, ledger, agenda, shop, tracker, home)
 
 ENVS: dict[str, type[ToolEnv]] = {}
 SCENARIOS: list[tuple[str, Callable]] = []

@@ -138,6 +138,8 @@ def argument_errors(value: Any, schema: dict, where: str = "arguments") -> list[
         return [f"{where} must be one of {schema['enum']}"]
     if "minimum" in schema and value < schema["minimum"]:
         return [f"{where} must be at least {schema['minimum']}"]
+    if "maximum" in schema and value > schema["maximum"]:
+        return [f"{where} must be at most {schema['maximum']}"]
     problems: list[str] = []
     if kind == "array":
         for i, item in enumerate(value):
