@@ -139,3 +139,19 @@ def test_token_lengths_with_the_serving_chat_template(records):
           f"p90 {lengths[int(len(lengths) * 0.9)]}, max {lengths[-1]}")
     assert lengths[int(len(lengths) * 0.8)] < 950
     assert lengths[-1] < 1400
+
+
+def test_records_do_not_depend_on_the_process_hash_seed():
+    """Set or dict order must not leak into the data: two processes, two hash seeds, same bytes."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, json, random\n"
+            "from agentforge.training.synth.tools.episodes import generate_episodes\n"
+            "print(hashlib.sha256(json.dumps(list(generate_episodes(random.Random(8), 60))).encode()).hexdigest())\n")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
+    here = hashlib.sha256(json.dumps(list(generate_episodes(random.Random(8), 60))).encode()).hexdigest()
+    assert digests == {here}

@@ -142,7 +142,8 @@ def book(rng: random.Random) -> tuple[Episode, bool]:
         args["start"] = rng.choice(slots)["start"]
         ep.user(choose(rng, f"{args['start']} then.", f"Let's do {args['start']}.", f"ok, book it at {args['start']}"))
         res = ep.one("schedule_event", args)
-    ep.say(f"Booked '{title}' on {day}, {res['start']}-{res['end']} ({res['event_id']}), and invited {mail}.")
+    ep.say(choose(rng, f"Booked '{title}' on {day}, {res['start']}-{res['end']} ({res['event_id']}), and invited {mail}.",
+                  f"'{title}' is scheduled for {day} from {res['start']} to {res['end']} with {mail} invited (event {res['event_id']})."))
     ok = any(e["title"] == title and e["attendees"] == [mail] for e in env.state["events"].values())
     return ep, ok and not failed(res) and ep.errors <= 1
 
@@ -157,7 +158,8 @@ def cancel_by_title(rng: random.Random) -> tuple[Episode, bool]:
     events = ep.one("events_on_day", {"date": day})["events"]
     match = next(e for e in events if e["title"] == target["title"])
     res = ep.one("cancel_event", {"event_id": match["event_id"]})
-    ep.say(f"Cancelled {res['title']} on {day} ({match['start']}-{match['end']}).")
+    ep.say(choose(rng, f"Cancelled {res['title']} on {day} ({match['start']}-{match['end']}).",
+                  f"Your {res['title']} at {match['start']} on {day} is cancelled.", f"Done, {res['title']} ({day}, {match['start']}) has been removed."))
     return ep, target["event_id"] not in env.state["events"]
 
 

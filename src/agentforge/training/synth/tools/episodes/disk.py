@@ -210,7 +210,8 @@ def clean_folder(rng: random.Random) -> tuple[Episode, bool]:
     listing = ep.one("list_folder", {"path": folder})
     doomed = [f"{folder}/{e['name']}" for e in listing["entries"] if e["type"] == "file" and e["name"].endswith(ext)]
     ep.call(*[("delete_entry", {"path": p}) for p in doomed])
-    ep.say(f"Deleted {len(doomed)} {ext} files from {folder}: {join([posixpath.basename(p) for p in doomed])}.")
+    gone = join([posixpath.basename(p) for p in doomed])
+    ep.say(choose(rng, f"Deleted {len(doomed)} {ext} files from {folder}: {gone}.", f"Removed {gone} from {folder}; no {ext} files are left there."))
     return ep, not any(f.endswith(ext) for f in _files_in(env, folder)) and ep.errors == 0
 
 
@@ -228,7 +229,8 @@ def find_misnamed(rng: random.Random) -> tuple[Episode, bool]:
     ep.one("read_text_file", {"path": wrong})
     matches = ep.one("search_files", {"name_contains": name})["matches"]
     res = ep.one("read_text_file", {"path": matches[0]})
-    ep.say(f"There is no {wrong}, but I found {res['path']}. It says: \"{res['content']}\"")
+    ep.say(choose(rng, f"There is no {wrong}, but I found {res['path']}. It says: \"{res['content']}\"",
+                  f"{wrong} doesn't exist; the file is {res['path']}, and it reads: {res['content']}"))
     return ep, matches == [path] and ep.errors == 1
 
 

@@ -99,7 +99,10 @@ def balances(rng: random.Random) -> tuple[Episode, bool]:
                    f"check balances for {a} & {b} please", f"Can you tell me what {a} and {b} currently hold?"))
     ra, rb = ep.call(("account_balance", {"account_id": a}), ("account_balance", {"account_id": b}))
     cur = ra["currency"]
-    ep.say(f"{a} ({ra['label']}) has {money(ra['balance'], cur)} and {b} ({rb['label']}) has {money(rb['balance'], cur)}.")
+    ep.say(choose(rng, f"{a} ({ra['label']}) has {money(ra['balance'], cur)} and {b} ({rb['label']}) has {money(rb['balance'], cur)}.",
+                  f"Balances:\n- {a} ({ra['label']}): {money(ra['balance'], cur)}\n- {b} ({rb['label']}): {money(rb['balance'], cur)}",
+                  f"Your {ra['label']} account {a} holds {money(ra['balance'], cur)}; your {rb['label']} account {b} holds "
+                  f"{money(rb['balance'], cur)}."))
     return ep, not failed(ra) and not failed(rb)
 
 
@@ -126,8 +129,10 @@ def transfer(rng: random.Random) -> tuple[Episode, bool]:
         amount = float(max(1, int(avail) // 2))
         ep.user(choose(rng, f"OK, move {amount:g} instead.", f"Fine, just send {amount:g} then.", f"Make it {amount:g}."))
         res = ep.one("transfer_funds", {"from_account": frm, "to_account": to, "amount": num(amount)})
-    ep.say(f"Done: {money(res['amount'], cur)} went from {src} to {dst} ({res['transaction_id']}). "
-           f"{src.capitalize()} now holds {money(res['from_balance'], cur)} and {dst} {money(res['to_balance'], cur)}.")
+    ep.say(choose(rng, f"Done: {money(res['amount'], cur)} went from {src} to {dst} ({res['transaction_id']}). "
+                  f"{src.capitalize()} now holds {money(res['from_balance'], cur)} and {dst} {money(res['to_balance'], cur)}.",
+                  f"Transferred {money(res['amount'], cur)} from {src} to {dst}. Transaction {res['transaction_id']}; new balances: "
+                  f"{src} {money(res['from_balance'], cur)}, {dst} {money(res['to_balance'], cur)}."))
     moved = round(amount * 100)
     ok = (env.state["accounts"][frm]["cents"] == ep.initial["accounts"][frm]["cents"] - moved
           and env.state["accounts"][to]["cents"] == ep.initial["accounts"][to]["cents"] + moved)
@@ -147,7 +152,8 @@ def history(rng: random.Random) -> tuple[Episode, bool]:
     txs = ep.one("transaction_history", {"account_id": acc, "limit": n})["transactions"]
     cur = env.state["currency"]
     lines = [f"- {t['date']}: {t['description']}, {money(t['amount'], cur)}" for t in txs]
-    ep.say(f"The last {len(txs)} transactions on {label} ({acc}):\n" + "\n".join(lines))
+    ep.say(choose(rng, f"The last {len(txs)} transactions on {label} ({acc}):\n", f"Here are your {len(txs)} most recent {label} transactions:\n")
+           + "\n".join(lines))
     return ep, len(txs) == n
 
 

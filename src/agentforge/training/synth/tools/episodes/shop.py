@@ -158,8 +158,10 @@ def buy(rng: random.Random) -> tuple[Episode, bool]:
         res = ep.one("add_to_cart", {"sku": pick["sku"], "quantity": want})
     args = {"shipping": shipping} if shipping == "express" or rng.random() < 0.5 else {}
     order = ep.one("checkout_cart", args)
-    ep.say(f"Ordered {want} × {pick['name']} ({order['shipping']} shipping). Order {order['order_id']}, total "
-           f"{money(order['total'], cur)}.")
+    ep.say(choose(rng, f"Ordered {want} × {pick['name']} ({order['shipping']} shipping). Order {order['order_id']}, total "
+                  f"{money(order['total'], cur)}.",
+                  f"Your order {order['order_id']} is placed: {want} {pick['name']} at {money(pick['price'], cur)} each, "
+                  f"{order['shipping']} shipping, {money(order['total'], cur)} in total."))
     placed = env.state["orders"].get(order.get("order_id"), {})
     return ep, placed.get("items") == [{"sku": pick["sku"], "quantity": want}] and ep.errors <= 1
 
@@ -188,7 +190,8 @@ def refund(rng: random.Random) -> tuple[Episode, bool]:
     if twice:
         ep.say(f"Order {order_id} has already been refunded, so there is nothing more to refund.")
     else:
-        ep.say(f"Refund issued for {order_id}: {money(res['refunded_amount'], cur)} will go back to you.")
+        ep.say(choose(rng, f"Refund issued for {order_id}: {money(res['refunded_amount'], cur)} will go back to you.",
+                      f"I've refunded order {order_id} ({money(res['refunded_amount'], cur)})."))
     return ep, env.state["orders"][order_id]["refunded"] and ep.errors == int(typo or twice)
 
 

@@ -133,7 +133,8 @@ def reassign(rng: random.Random) -> tuple[Episode, bool]:
         return ep, False
     ep.one("assign_task", {"task_id": task_id, "assignee": guess})
     res = ep.one("assign_task", {"task_id": task_id, "assignee": user})
-    ep.say(f"{task_id} '{title}' is now assigned to {first} ({res['assignee']}).")
+    ep.say(choose(rng, f"{task_id} '{title}' is now assigned to {first} ({res['assignee']}).",
+                  f"Done: {first} (username {res['assignee']}) now owns {task_id}, '{title}'."))
     ok = env.state["tasks"][task_id]["assignee"] == user
     return ep, ok and ep.errors == 1
 
