@@ -107,36 +107,47 @@ def balances(rng: random.Random) -> tuple[Episode, bool]:
 
 
 def transfer(rng: random.Random) -> tuple[Episode, bool]:
-    """Transfer by label: look the ids up first; if funds are short, ask and retry with the user's new amount."""
+    """Transfer by label (look the ids up first) or by id (call at once). Funds short: by label the
+    listing shows it, so ask first; by id the error shows it, so ask then. Retry with the user's amount."""
     env = Ledger.random(rng)
-    src_id, dst_id = rng.sample(list(env.state["accounts"]), 2)
-    src, dst = env.state["accounts"][src_id]["label"], env.state["accounts"][dst_id]["label"]
-    have = env.state["accounts"][src_id]["cents"] / 100
+    frm, to = rng.sample(list(env.state["accounts"]), 2)
+    have = env.state["accounts"][frm]["cents"] / 100
     short = rng.random() < 0.4
     amount = float(int(have) + rng.randint(50, 500)) if short else float(rng.randint(1, max(1, int(have * 0.8))))
-    ep = Episode(env, rng, ["list_accounts", "transfer_funds"])
+    by_id = rng.random() < 0.4
+    ep = Episode(env, rng, ["transfer_funds"] if by_id else ["list_accounts", "transfer_funds"])
+    src, dst = (frm, to) if by_id else (env.state["accounts"][frm]["label"], env.state["accounts"][to]["label"])
     amt = f"{amount:g}"
-    ep.user(choose(rng, f"Move {amt} from my {src} account to {dst}.", f"Please transfer {amt} from {src} into my {dst} account",
+    mine = "" if by_id else "my "
+    ep.user(choose(rng, f"Move {amt} from {mine}{src} to {dst}.", f"Please transfer {amt} from {src} into {mine}{dst}",
                    f"I need {amt} moved over to {dst}, take it from {src}.", f"send {amt} from {src} to {dst}"))
-    accounts = ep.one("list_accounts", {})["accounts"]
-    frm, to = _by_label(accounts, src), _by_label(accounts, dst)
-    res = ep.one("transfer_funds", {"from_account": frm, "to_account": to, "amount": num(amount)})
     cur = env.state["currency"]
+    args = {"from_account": frm, "to_account": to, "amount": num(amount)}
+    if by_id:
+        res = ep.one("transfer_funds", args)
+        avail = float(res["error"].split(" has ")[1].split()[0]) if failed(res) else None
+    else:
+        listing = ep.one("list_accounts", {})
+        accounts, cur = listing["accounts"], listing["currency"]
+        args.update(from_account=_by_label(accounts, src), to_account=_by_label(accounts, dst))
+        avail = next(a["balance"] for a in accounts if a["label"] == src)
+        res = ep.one("transfer_funds", args) if avail >= amount else {"error": "short"}
     if failed(res):
-        avail = next(a["balance"] for a in accounts if a["account_id"] == frm)
-        ep.say(f"I couldn't make that transfer: your {src} account ({frm}) only has {money(avail, cur)} available, "
-               f"less than {money(amount, cur)}. Would you like to transfer a smaller amount?")
+        ep.say(choose(rng, f"{'That transfer failed: ' if by_id else ''}{src} only has {money(avail, cur)} available, "
+                      f"less than {money(amount, cur)}. Would you like to transfer a smaller amount?",
+                      f"There isn't enough in {src} for that: {money(avail, cur)} available, {money(amount, cur)} requested. "
+                      f"How much should I move instead?"))
         amount = float(max(1, int(avail) // 2))
         ep.user(choose(rng, f"OK, move {amount:g} instead.", f"Fine, just send {amount:g} then.", f"Make it {amount:g}."))
-        res = ep.one("transfer_funds", {"from_account": frm, "to_account": to, "amount": num(amount)})
+        res = ep.one("transfer_funds", {**args, "amount": num(amount)})
     ep.say(choose(rng, f"Done: {money(res['amount'], cur)} went from {src} to {dst} ({res['transaction_id']}). "
-                  f"{src.capitalize()} now holds {money(res['from_balance'], cur)} and {dst} {money(res['to_balance'], cur)}.",
+                  f"{src[0].upper() + src[1:]} now holds {money(res['from_balance'], cur)} and {dst} {money(res['to_balance'], cur)}.",
                   f"Transferred {money(res['amount'], cur)} from {src} to {dst}. Transaction {res['transaction_id']}; new balances: "
                   f"{src} {money(res['from_balance'], cur)}, {dst} {money(res['to_balance'], cur)}."))
     moved = round(amount * 100)
     ok = (env.state["accounts"][frm]["cents"] == ep.initial["accounts"][frm]["cents"] - moved
           and env.state["accounts"][to]["cents"] == ep.initial["accounts"][to]["cents"] + moved)
-    return ep, ok and not failed(res) and (ep.errors == 1) == short
+    return ep, ok and not failed(res) and ep.errors == int(short and by_id)
 
 
 def history(rng: random.Random) -> tuple[Episode, bool]:

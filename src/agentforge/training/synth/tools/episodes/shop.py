@@ -127,7 +127,7 @@ def compare(rng: random.Random) -> tuple[Episode, bool]:
 
 
 def buy(rng: random.Random) -> tuple[Episode, bool]:
-    """Search, add to the cart, check out; if stock is short, ask and buy what there is."""
+    """Search, add to the cart, check out; if the results show too little stock, ask and buy what there is."""
     env = Shop.random(rng)
     kind = rng.choice(_kinds(env))
     budget = rng.random() < 0.4
@@ -148,14 +148,13 @@ def buy(rng: random.Random) -> tuple[Episode, bool]:
     if not hits:
         return ep, False
     pick = hits[0]
-    res = ep.one("add_to_cart", {"sku": pick["sku"], "quantity": want})
     cur = env.state["currency"]
-    if failed(res):
+    if pick["in_stock"] < want:  # the search result shows it: ask before touching the cart
         ep.say(f"The cheapest in-stock option is the {pick['name']} at {money(pick['price'], cur)}, but only "
                f"{pick['in_stock']} left in stock. Should I order {pick['in_stock']} instead?")
         ep.user(choose(rng, "Yes, take those.", "ok, that's fine", f"Sure, {pick['in_stock']} is fine."))
         want = pick["in_stock"]
-        res = ep.one("add_to_cart", {"sku": pick["sku"], "quantity": want})
+    ep.one("add_to_cart", {"sku": pick["sku"], "quantity": want})
     args = {"shipping": shipping} if shipping == "express" or rng.random() < 0.5 else {}
     order = ep.one("checkout_cart", args)
     ep.say(choose(rng, f"Ordered {want} × {pick['name']} ({order['shipping']} shipping). Order {order['order_id']}, total "
@@ -163,7 +162,7 @@ def buy(rng: random.Random) -> tuple[Episode, bool]:
                   f"Your order {order['order_id']} is placed: {want} {pick['name']} at {money(pick['price'], cur)} each, "
                   f"{order['shipping']} shipping, {money(order['total'], cur)} in total."))
     placed = env.state["orders"].get(order.get("order_id"), {})
-    return ep, placed.get("items") == [{"sku": pick["sku"], "quantity": want}] and ep.errors <= 1
+    return ep, placed.get("items") == [{"sku": pick["sku"], "quantity": want}] and ep.errors == 0
 
 
 def refund(rng: random.Random) -> tuple[Episode, bool]:

@@ -120,15 +120,16 @@ def close_all(rng: random.Random) -> tuple[Episode, bool]:
 
 
 def reassign(rng: random.Random) -> tuple[Episode, bool]:
-    """The user names a person, not a username: the error lists usernames and the call is retried."""
+    """The user gives a handle that is not a username: the error lists the usernames and the call is retried."""
     env = Tracker.random(rng)
     task_id = rng.choice(list(env.state["tasks"]))
     title = env.state["tasks"][task_id]["title"]
     user = rng.choice([u for u in env.state["members"] if u != env.state["tasks"][task_id]["assignee"]])
     first = env.state["members"][user].split()[0]
     ep = Episode(env, rng, ["assign_task"])
-    ep.user(choose(rng, f"Assign {task_id} to {first}.", f"Give {task_id} to {first} please", f"{first} should own {task_id}"))
-    guess = first.lower()
+    guess = first.lower().encode("ascii", "ignore").decode()
+    ep.user(choose(rng, f"Assign {task_id} to user {guess}.", f"Give {task_id} to {guess} please (I think that's {first}'s username)",
+                   f"{task_id} should go to @{guess}"))
     if guess in env.state["members"]:
         return ep, False
     ep.one("assign_task", {"task_id": task_id, "assignee": guess})
