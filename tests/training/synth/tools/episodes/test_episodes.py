@@ -155,3 +155,10 @@ def test_records_do_not_depend_on_the_process_hash_seed():
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
     here = hashlib.sha256(json.dumps(list(generate_episodes(random.Random(8), 60))).encode()).hexdigest()
     assert digests == {here}
+
+
+def test_some_follow_ups_are_answered_from_earlier_results_without_a_call(records):
+    answered = [r for r in records if any(
+        a["role"] == "user" and b["role"] == "assistant" and not b.get("tool_calls") and i > 1
+        for i, (a, b) in enumerate(zip(r["messages"], r["messages"][1:])))]
+    assert len(answered) / len(records) > 0.02

@@ -114,6 +114,10 @@ def two_days(rng: random.Random) -> tuple[Episode, bool]:
                    f"Do I have anything on {d1} or {d2}?"))
     r1, r2 = ep.call(("events_on_day", {"date": d1}), ("events_on_day", {"date": d2}))
     ep.say(f"On {d1}: {_agenda_line(r1['events'])}.\nOn {d2}: {_agenda_line(r2['events'])}.")
+    if rng.random() < 0.5:  # a follow-up the results already answer: no call
+        ep.user(choose(rng, f"When does my first thing start on {d2}?", f"what time do I need to be ready on {d2}?"))
+        first = r2["events"][0]
+        ep.say(f"Your first event on {d2} is {first['title']} at {first['start']}.")
     return ep, bool(r1["events"]) and bool(r2["events"])
 
 
@@ -200,5 +204,23 @@ def free_then_book(rng: random.Random) -> tuple[Episode, bool]:
     return ep, not failed(res) and ep.errors == 0
 
 
-SCENARIOS = {"two_days": two_days, "book": book, "cancel_by_title": cancel_by_title, "invite": invite,
+def cancel_missing(rng: random.Random) -> tuple[Episode, bool]:
+    """The named event is not on that day: say what is there and let the user pick."""
+    env = Agenda.random(rng)
+    day = _days(env)[0]
+    events = env._day(day)
+    absent = rng.choice([t for t in _TITLES if t not in {e["title"] for e in events}])
+    target = rng.choice(events)
+    ep = Episode(env, rng, ["events_on_day", "cancel_event"])
+    ep.user(choose(rng, f"Cancel the {absent} on {day}.", f"please remove my {absent} from {day}"))
+    listed = ep.one("events_on_day", {"date": day})["events"]
+    ep.say(f"I don't see a {absent} on {day}. That day has {_agenda_line(listed)}. Which one should I cancel, if any?")
+    ep.user(choose(rng, f"Oh, I meant the {target['title']}.", f"Sorry, the {target['title']} one.", f"{target['title']}."))
+    match = next(e for e in listed if e["title"] == target["title"])
+    res = ep.one("cancel_event", {"event_id": match["event_id"]})
+    ep.say(f"Cancelled {res['title']} ({match['start']}-{match['end']}) on {day}.")
+    return ep, target["event_id"] not in env.state["events"] and len(env.state["events"]) == len(ep.initial["events"]) - 1
+
+
+SCENARIOS = {"two_days": two_days, "cancel_missing": cancel_missing, "book": book, "cancel_by_title": cancel_by_title, "invite": invite,
              "free_then_book": free_then_book}

@@ -103,7 +103,11 @@ def balances(rng: random.Random) -> tuple[Episode, bool]:
                   f"Balances:\n- {a} ({ra['label']}): {money(ra['balance'], cur)}\n- {b} ({rb['label']}): {money(rb['balance'], cur)}",
                   f"Your {ra['label']} account {a} holds {money(ra['balance'], cur)}; your {rb['label']} account {b} holds "
                   f"{money(rb['balance'], cur)}."))
-    return ep, not failed(ra) and not failed(rb)
+    if rng.random() < 0.5:  # a follow-up the results already answer: no call
+        ep.user(choose(rng, "Which one has more?", "which of the two is bigger?", "And which account holds more money?"))
+        (hi, ra_hi), (lo, ra_lo) = sorted(((a, ra), (b, rb)), key=lambda x: -x[1]["balance"])
+        ep.say(f"{hi} ({ra_hi['label']}) has more: {money(ra_hi['balance'] - ra_lo['balance'], cur)} more than {lo}.")
+    return ep, not failed(ra) and not failed(rb) and ra["balance"] != rb["balance"]
 
 
 def transfer(rng: random.Random) -> tuple[Episode, bool]:
@@ -195,4 +199,18 @@ def typo_then_followup(rng: random.Random) -> tuple[Episode, bool]:
     return ep, ok and ep.errors == 1
 
 
-SCENARIOS = {"balances": balances, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}
+def rename(rng: random.Random) -> tuple[Episode, bool]:
+    env = Ledger.random(rng)
+    acc_id = rng.choice(list(env.state["accounts"]))
+    old = env.state["accounts"][acc_id]["label"]
+    new = rng.choice([x for x in ("flat share", "car fund", "kids savings", "daily spending", "tax reserve", "wedding")])
+    ep = Episode(env, rng, ["list_accounts", "rename_account"])
+    ep.user(choose(rng, f"Rename my {old} account to '{new}'.", f"call the {old} account \"{new}\" from now on",
+                   f"Can you change the label of {old} to {new}?"))
+    acc = _by_label(ep.one("list_accounts", {})["accounts"], old)
+    res = ep.one("rename_account", {"account_id": acc, "label": new})
+    ep.say(choose(rng, f"Renamed {acc} from '{old}' to '{res['label']}'.", f"Done, {acc} is now labelled '{res['label']}'."))
+    return ep, env.state["accounts"][acc_id]["label"] == new
+
+
+SCENARIOS = {"balances": balances, "rename": rename, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}

@@ -123,7 +123,11 @@ def compare(rng: random.Random) -> tuple[Episode, bool]:
         return "; ".join(f"{h['name']} {money(h['price'], cur)}" + ("" if h["in_stock"] else " (out of stock)") for h in hits)
 
     ep.say(f"{a.capitalize()}: {line(ra['results'])}.\n{b.capitalize()}: {line(rb['results'])}.")
-    return ep, bool(ra["results"]) and bool(rb["results"])
+    buyable = sorted((h for h in ra["results"] + rb["results"] if h["in_stock"]), key=lambda h: h["price"])
+    if buyable and rng.random() < 0.5:  # a follow-up the results already answer: no call
+        ep.user(choose(rng, "Which is the cheapest one I can actually buy?", "what's the cheapest thing in stock there?"))
+        ep.say(f"The {buyable[0]['name']} at {money(buyable[0]['price'], cur)} ({buyable[0]['in_stock']} in stock).")
+    return ep, bool(ra["results"]) and bool(rb["results"]) and len({h["price"] for h in buyable}) == len(buyable)
 
 
 def buy(rng: random.Random) -> tuple[Episode, bool]:
