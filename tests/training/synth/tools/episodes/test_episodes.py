@@ -162,3 +162,15 @@ def test_some_follow_ups_are_answered_from_earlier_results_without_a_call(record
         a["role"] == "user" and b["role"] == "assistant" and not b.get("tool_calls") and i > 1
         for i, (a, b) in enumerate(zip(r["messages"], r["messages"][1:])))]
     assert len(answered) / len(records) > 0.02
+
+
+def test_the_module_writes_checked_jsonl(tmp_path, capsys):
+    from agentforge.training.synth.tools.episodes.__main__ import main
+
+    out = tmp_path / "episodes.jsonl"
+    assert main([str(out), "-n", "12", "--seed", "4"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 12 and json.loads(lines[0])["meta"]["source"] == "episode"
+    assert "wrote 12 episodes" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([str(out), "-n", "0"])

@@ -19,21 +19,22 @@ from agentforge.training.synth.tools.episodes.base import ToolEnv
 _MODULES = (disk, ledger, agenda, shop, tracker, home)
 
 ENVS: dict[str, type[ToolEnv]] = {}
-SCENARIOS: list[tuple[str, Callable]] = []
+BY_ENV: dict[str, list[tuple[str, Callable]]] = {}
 for _m in _MODULES:
     _env = next(v for v in vars(_m).values() if isinstance(v, type) and issubclass(v, ToolEnv) and v is not ToolEnv)
     ENVS[_env.NAME] = _env
-    SCENARIOS += [(f"{_env.NAME}.{name}", fn) for name, fn in _m.SCENARIOS.items()]
+    BY_ENV[_env.NAME] = [(f"{_env.NAME}.{name}", fn) for name, fn in _m.SCENARIOS.items()]
+SCENARIOS = [s for scenarios in BY_ENV.values() for s in scenarios]
 
 
 def generate_episodes(rng: random.Random, n: int) -> Iterator[dict]:
-    """`n` episode records over scenarios drawn uniformly, deterministic from `rng`.
+    """`n` episode records, deterministic from `rng`: an environment drawn uniformly, then one of its scenarios.
 
     An episode whose end state misses its goal is dropped and the scenario
     drawn again; one that keeps missing is a bug, so we stop with an error.
     """
     for _ in range(n):
-        name, scenario = rng.choice(SCENARIOS)
+        name, scenario = rng.choice(BY_ENV[rng.choice(sorted(BY_ENV))])
         for _attempt in range(_ATTEMPTS):
             episode, reached = scenario(rng)
             if reached:

@@ -19,7 +19,7 @@ class Ledger(ToolEnv):
     def random(cls, rng: random.Random, accounts: int = 3) -> "Ledger":
         labels = rng.sample(_LABELS, accounts)
         ids = rng.sample(range(1000, 9999), accounts)
-        state = {"currency": rng.choice(("USD", "EUR", "GBP")), "today": date(rng), "next_tx": rng.randint(1000, 8000),
+        state = {"currency": rng.choice(("USD", "EUR", "GBP")), "today": date(rng)[:8] + "28", "next_tx": rng.randint(1000, 8000),
                  "accounts": {}, "history": {}}
         for label, n in zip(labels, ids):
             acc = f"ACC-{n}"
