@@ -6,7 +6,8 @@ import random
 
 from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, array, integer, string, tool
 from agentforge.training.synth.tools.episodes.episode import Episode, failed
-from agentforge.training.synth.tools.episodes.words import choose, date, email, hhmm, join, minutes, person
+from agentforge.training.synth.tools.episodes.words import (
+    choose, date, email, hhmm, join, minutes, person, spoken_date, spoken_time)
 
 _TITLES = ("Standup", "Design review", "Dentist", "1:1 with manager", "Budget sync", "Lunch with Ana", "Gym",
            "Client call", "Sprint planning", "Yoga class", "Interview", "Team retro", "Doctor", "Parent meeting")
@@ -109,13 +110,14 @@ def _agenda_line(events: list[dict]) -> str:
 def two_days(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     d1, d2 = _days(env)[:2]
+    says_d1, says_d2 = spoken_date(rng, d1), spoken_date(rng, d2)
     ep = Episode(env, rng, ["events_on_day"])
-    ep.user(choose(rng, f"What's on my calendar on {d1} and {d2}?", f"show my schedule for {d1} and {d2}",
-                   f"Do I have anything on {d1} or {d2}?"))
+    ep.user(choose(rng, f"What's on my calendar on {says_d1} and {says_d2}?", f"show my schedule for {says_d1} and {says_d2}",
+                   f"Do I have anything on {says_d1} or {says_d2}?"))
     r1, r2 = ep.call(("events_on_day", {"date": d1}), ("events_on_day", {"date": d2}))
     ep.say(f"On {d1}: {_agenda_line(r1['events'])}.\nOn {d2}: {_agenda_line(r2['events'])}.")
     if rng.random() < 0.5:  # a follow-up the results already answer: no call
-        ep.user(choose(rng, f"When does my first thing start on {d2}?", f"what time do I need to be ready on {d2}?"))
+        ep.user(choose(rng, f"When does my first thing start on {says_d2}?", f"what time do I need to be ready on {says_d2}?"))
         first = r2["events"][0]
         ep.say(f"Your first event on {d2} is {first['title']} at {first['start']}.")
     return ep, bool(r1["events"]) and bool(r2["events"])
@@ -125,16 +127,18 @@ def book(rng: random.Random) -> tuple[Episode, bool]:
     """Book at a time that may clash: on a conflict, offer the free slots and book the one the user picks."""
     env = Agenda.random(rng)
     day = _days(env)[0]
+    says_day = spoken_date(rng, day)
     busy = rng.choice(env._day(day))
     clash = rng.random() < 0.6
     length = rng.choice((30, 45, 60))
     start = busy["start"] if clash else hhmm(rng.randrange(DAY_START, DAY_END - 60, 15))
+    says_start = spoken_time(rng, start)
     title, guest = rng.choice(_NEW), person(rng)
     mail = email(rng, guest)
     ep = Episode(env, rng, ["schedule_event", "open_slots"])
-    ep.user(choose(rng, f"Schedule '{title}' on {day} at {start} for {length} minutes and invite {mail}.",
-                   f"Put a {length}-minute {title} on {day} at {start}, with {mail}.",
-                   f"Book {title} for {length} min on {day}, {start}; add {mail}"))
+    ep.user(choose(rng, f"Schedule '{title}' on {says_day} at {says_start} for {length} minutes and invite {mail}.",
+                   f"Put a {length}-minute {title} on {says_day} at {says_start}, with {mail}.",
+                   f"Book {title} for {length} min on {says_day}, {says_start}; add {mail}"))
     args = {"title": title, "date": day, "start": start, "duration_minutes": length, "attendees": [mail]}
     res = ep.one("schedule_event", args)
     if failed(res):
@@ -155,10 +159,11 @@ def book(rng: random.Random) -> tuple[Episode, bool]:
 def cancel_by_title(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     day = _days(env)[0]
+    says_day = spoken_date(rng, day)
     target = rng.choice(env._day(day))
     ep = Episode(env, rng, ["events_on_day", "cancel_event"])
-    ep.user(choose(rng, f"Cancel my {target['title']} on {day}.", f"I can't make the {target['title']} on {day}, please remove it",
-                   f"drop {target['title']} from {day}"))
+    ep.user(choose(rng, f"Cancel my {target['title']} on {says_day}.", f"I can't make the {target['title']} on {says_day}, please remove it",
+                   f"drop {target['title']} from {says_day}"))
     events = ep.one("events_on_day", {"date": day})["events"]
     match = next(e for e in events if e["title"] == target["title"])
     res = ep.one("cancel_event", {"event_id": match["event_id"]})
@@ -170,11 +175,12 @@ def cancel_by_title(rng: random.Random) -> tuple[Episode, bool]:
 def invite(rng: random.Random) -> tuple[Episode, bool]:
     env = Agenda.random(rng)
     day = _days(env)[-1]
+    says_day = spoken_date(rng, day)
     target = rng.choice(env._day(day))
     mails = sorted({email(rng) for _ in range(rng.randint(1, 2))})
     ep = Episode(env, rng, ["events_on_day", "invite_people"])
-    ep.user(choose(rng, f"Invite {join(mails)} to the {target['title']} on {day}.",
-                   f"Add {join(mails)} to my {target['title']} meeting on {day}", f"{target['title']} on {day}: please invite {join(mails)}"))
+    ep.user(choose(rng, f"Invite {join(mails)} to the {target['title']} on {says_day}.",
+                   f"Add {join(mails)} to my {target['title']} meeting on {says_day}", f"{target['title']} on {says_day}: please invite {join(mails)}"))
     events = ep.one("events_on_day", {"date": day})["events"]
     match = next(e for e in events if e["title"] == target["title"])
     res = ep.one("invite_people", {"event_id": match["event_id"], "emails": mails})
@@ -186,10 +192,11 @@ def free_then_book(rng: random.Random) -> tuple[Episode, bool]:
     """Two user turns: ask for free time, then book one of the slots."""
     env = Agenda.random(rng)
     day = _days(env)[0]
+    says_day = spoken_date(rng, day)
     length = rng.choice((30, 45, 60, 90))
     ep = Episode(env, rng, ["open_slots", "schedule_event"])
-    ep.user(choose(rng, f"When am I free for {length} minutes on {day}?", f"find me a {length} minute gap on {day}",
-                   f"Any free {length}-minute slots on {day}?"))
+    ep.user(choose(rng, f"When am I free for {length} minutes on {says_day}?", f"find me a {length} minute gap on {says_day}",
+                   f"Any free {length}-minute slots on {says_day}?"))
     slots = ep.one("open_slots", {"date": day, "duration_minutes": length})["slots"]
     if not slots:
         return ep, False
@@ -208,11 +215,12 @@ def cancel_missing(rng: random.Random) -> tuple[Episode, bool]:
     """The named event is not on that day: say what is there and let the user pick."""
     env = Agenda.random(rng)
     day = _days(env)[0]
+    says_day = spoken_date(rng, day)
     events = env._day(day)
     absent = rng.choice([t for t in _TITLES if t not in {e["title"] for e in events}])
     target = rng.choice(events)
     ep = Episode(env, rng, ["events_on_day", "cancel_event"])
-    ep.user(choose(rng, f"Cancel the {absent} on {day}.", f"please remove my {absent} from {day}"))
+    ep.user(choose(rng, f"Cancel the {absent} on {says_day}.", f"please remove my {absent} from {says_day}"))
     listed = ep.one("events_on_day", {"date": day})["events"]
     ep.say(f"I don't see a {absent} on {day}. That day has {_agenda_line(listed)}. Which one should I cancel, if any?")
     ep.user(choose(rng, f"Oh, I meant the {target['title']}.", f"Sorry, the {target['title']} one.", f"{target['title']}."))

@@ -6,7 +6,7 @@ import random
 
 from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, string, tool
 from agentforge.training.synth.tools.episodes.episode import Episode, failed
-from agentforge.training.synth.tools.episodes.words import FIRST_NAMES, LAST_NAMES, choose, date, join
+from agentforge.training.synth.tools.episodes.words import FIRST_NAMES, LAST_NAMES, ascii_lower, choose, date, join
 
 _WORK = ("Fix login redirect", "Write release notes", "Update the pricing page", "Migrate CI to the new runners",
          "Review the Q3 budget", "Order new monitors", "Plan the offsite", "Clean up old feature flags",
@@ -24,7 +24,7 @@ class Tracker(ToolEnv):
         members = {}
         for first in rng.sample(FIRST_NAMES, 4):
             last = rng.choice(LAST_NAMES)
-            user = (first[:1] + last).encode("ascii", "ignore").decode().lower()
+            user = ascii_lower(first[:1] + last)
             members[user] = f"{first} {last}"
         state = {"members": members, "tasks": {}, "next_id": rng.randint(10, 400)}
         env = cls(state)
@@ -127,7 +127,7 @@ def reassign(rng: random.Random) -> tuple[Episode, bool]:
     user = rng.choice([u for u in env.state["members"] if u != env.state["tasks"][task_id]["assignee"]])
     first = env.state["members"][user].split()[0]
     ep = Episode(env, rng, ["assign_task"])
-    guess = first.lower().encode("ascii", "ignore").decode()
+    guess = ascii_lower(first)
     ep.user(choose(rng, f"Assign {task_id} to user {guess}.", f"Give {task_id} to {guess} please (I think that's {first}'s username)",
                    f"{task_id} should go to @{guess}"))
     if guess in env.state["members"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 
 FIRST_NAMES = (
     "Priya", "Tomás", "Aiko", "Marcus", "Léa", "Olu", "Sven", "Mei", "Rafael", "Nadia", "Jonas", "Fatima",
@@ -24,8 +25,13 @@ def person(rng: random.Random) -> str:
 
 def email(rng: random.Random, name: str | None = None) -> str:
     first = (name or rng.choice(FIRST_NAMES)).split()[0]
-    ascii_first = first.encode("ascii", "ignore").decode().lower() or "user"
+    ascii_first = ascii_lower(first) or "user"
     return f"{ascii_first}@{rng.choice(DOMAINS)}"
+
+
+def ascii_lower(text: str) -> str:
+    """'Tomás' -> 'tomas': how a name becomes part of an email or username."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 def date(rng: random.Random, year: int = 2025) -> str:
@@ -60,3 +66,23 @@ def join(items: list[str]) -> str:
 
 def choose(rng: random.Random, *options: str) -> str:
     return rng.choice(options)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def spoken_date(rng: random.Random, iso: str) -> str:
+    """A YYYY-MM-DD date as a user might write it (the call still needs the ISO form)."""
+    y, m, d = int(iso[:4]), int(iso[5:7]), int(iso[8:])
+    month = _MONTHS[m - 1]
+    return rng.choice((iso, iso, f"{month} {d}, {y}", f"{d} {month} {y}", f"{month[:3]} {d} {y}", f"{d}/{m}/{y}"
+                       if d > 12 else iso))
+
+
+def spoken_time(rng: random.Random, text: str) -> str:
+    """An HH:MM time as a user might say it."""
+    h, m = divmod(minutes(text), 60)
+    suffix = "am" if h < 12 else "pm"
+    h12 = h % 12 or 12
+    return rng.choice((text, text, f"{h12}:{m:02d} {suffix}", f"{h12}{suffix}" if m == 0 else f"{h12}:{m:02d}{suffix}"))
