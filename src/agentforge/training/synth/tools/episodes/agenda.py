@@ -10,9 +10,11 @@ from agentforge.training.synth.tools.episodes.words import (
     choose, date, email, hhmm, join, minutes, person, spoken_date, spoken_time)
 
 _TITLES = ("Standup", "Design review", "Dentist", "1:1 with manager", "Budget sync", "Lunch with Ana", "Gym",
-           "Client call", "Sprint planning", "Yoga class", "Interview", "Team retro", "Doctor", "Parent meeting")
+           "Client call", "Sprint planning", "Yoga class", "Interview", "Team retro", "Doctor", "Parent meeting",
+           "Piano lesson", "Car service", "Physio", "Book club", "Board meeting", "Haircut", "Code review", "All-hands")
 _NEW = ("Project kickoff", "Coffee chat", "Vendor demo", "Roadmap review", "Hiring sync", "Call with the bank",
-        "Quarterly review", "Onboarding session")
+        "Quarterly review", "Onboarding session", "Lunch with Omar", "Tax advisor", "Study group", "Pitch rehearsal",
+        "Landlord visit", "Sales sync")
 DAY_START, DAY_END = 9 * 60, 18 * 60
 
 

@@ -9,15 +9,21 @@ from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, bo
 from agentforge.training.synth.tools.episodes.episode import Episode, failed
 from agentforge.training.synth.tools.episodes.words import choose, join
 
-_FOLDERS = ("notes", "docs", "projects", "photos", "reports", "drafts", "recipes", "invoices", "music", "scripts")
+_FOLDERS = ("notes", "docs", "projects", "photos", "reports", "drafts", "recipes", "invoices", "music", "scripts",
+            "travel", "school", "taxes", "garden", "clients", "research", "letters", "configs")
 _STEMS = ("summary", "plan", "budget", "todo", "ideas", "meeting", "readme", "changelog", "contacts", "draft",
-          "outline", "packing-list", "minutes", "roadmap", "inventory")
+          "outline", "packing-list", "minutes", "roadmap", "inventory", "itinerary", "notes-2024", "expenses",
+          "checklist", "agenda", "quotes", "feedback", "schedule", "wishlist", "passwords-hint", "reading-list")
 _EXTS = (".txt", ".md", ".csv", ".json")
 _LINES = (
     "Call the plumber on Tuesday.", "Budget for Q3 is 12,400.", "Ship version 2.1 before the demo.",
     "Buy milk, eggs and coffee.", "Meeting moved to Thursday 10:00.", "Password rotation is due next week.",
     "Remember to back up the photos.", "Draft chapter 3 by Friday.", "Flights: LIS -> BER on the 14th.",
     "Total spent in March: 845.20", "Renew the domain before it expires.", "Ask Marta about the venue.",
+    "Hotel check-in after 15:00, booking ref KX93.", "Water the tomatoes every second day.", "Dentist on the 3rd at 9:30.",
+    "Invoice #4471 paid on 12 May.", "Port 8080 is used by the staging proxy.", "Bring the HDMI adapter to the workshop.",
+    "Quote for the roof: 3,200 incl. VAT.", "Chapter 5 needs a stronger ending.", "Library books due on Friday.",
+    "Gate code for the garage is on the fridge.", "Try the lentil soup with cumin next time.", "Send the slides to Ines.",
 )
 
 

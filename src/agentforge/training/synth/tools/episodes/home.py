@@ -8,8 +8,10 @@ from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, bo
 from agentforge.training.synth.tools.episodes.episode import Episode, failed
 from agentforge.training.synth.tools.episodes.words import choose, join
 
-_ROOMS = ("kitchen", "living room", "bedroom", "office", "hallway", "bathroom", "nursery", "garage")
-_LIGHTS = ("ceiling light", "lamp", "spotlights", "strip", "pendant", "reading light")
+_ROOMS = ("kitchen", "living room", "bedroom", "office", "hallway", "bathroom", "nursery", "garage", "dining room",
+          "guest room", "attic", "porch")
+_LIGHTS = ("ceiling light", "lamp", "spotlights", "strip", "pendant", "reading light", "floor lamp", "wall sconce",
+           "night light")
 
 
 class Home(ToolEnv):

@@ -8,8 +8,10 @@ from agentforge.training.synth.tools.episodes.base import ToolEnv, ToolError, in
 from agentforge.training.synth.tools.episodes.episode import Episode, failed
 from agentforge.training.synth.tools.episodes.words import choose, date, money, num
 
-_LABELS = ("checking", "savings", "travel fund", "rent", "joint", "emergency fund", "business", "holiday pot")
-_MERCHANTS = ("Grocer's Market", "City Power", "Bean There Café", "RailPass", "BookNook", "Pharmacy Plus", "Gym Hub")
+_LABELS = ("checking", "savings", "travel fund", "rent", "joint", "emergency fund", "business", "holiday pot",
+           "household", "car loan", "pension top-up", "gifts", "main", "side hustle")
+_MERCHANTS = ("Grocer's Market", "City Power", "Bean There Café", "RailPass", "BookNook", "Pharmacy Plus", "Gym Hub",
+              "StreamFlix", "Corner Bakery", "AquaWorks Water", "Fuel Stop 24", "PetPals", "CloudDrive", "Taxi Nova")
 
 
 class Ledger(ToolEnv):

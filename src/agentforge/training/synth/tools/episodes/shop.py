@@ -9,8 +9,10 @@ from agentforge.training.synth.tools.episodes.episode import Episode, failed
 from agentforge.training.synth.tools.episodes.words import choose, date, money
 
 _KINDS = ("headphones", "running shoes", "coffee grinder", "yoga mat", "desk lamp", "backpack", "water bottle",
-          "phone case", "keyboard", "kettle", "umbrella", "notebook")
-_BRANDS = ("Nimbus", "Orca", "Vela", "Kestrel", "Tundra", "Lumo", "Pico", "Arbor", "Zephyr", "Quill")
+          "phone case", "keyboard", "kettle", "umbrella", "notebook", "tent", "blender", "sunglasses", "webcam",
+          "hiking socks", "air purifier", "frying pan", "bike helmet", "power bank")
+_BRANDS = ("Nimbus", "Orca", "Vela", "Kestrel", "Tundra", "Lumo", "Pico", "Arbor", "Zephyr", "Quill", "Brisa", "Halden",
+           "Moku", "Sable", "Ferro")
 _STATUSES = ("processing", "shipped", "delivered")
 
 

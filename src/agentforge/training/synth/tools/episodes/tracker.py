@@ -11,7 +11,9 @@ from agentforge.training.synth.tools.episodes.words import FIRST_NAMES, LAST_NAM
 _WORK = ("Fix login redirect", "Write release notes", "Update the pricing page", "Migrate CI to the new runners",
          "Review the Q3 budget", "Order new monitors", "Plan the offsite", "Clean up old feature flags",
          "Translate onboarding emails", "Renew SSL certificates", "Draft the hiring post", "Audit access rights",
-         "Prepare the board deck", "Triage customer bugs", "Benchmark the search API")
+         "Prepare the board deck", "Triage customer bugs", "Benchmark the search API", "Rotate API keys",
+         "Book venue for the meetup", "Fix flaky checkout test", "Write the Q4 OKRs", "Archive old Slack channels",
+         "Update the privacy policy", "Set up error alerts", "Refresh the demo data")
 STATUSES = ["open", "in_progress", "done"]
 PRIORITIES = ["low", "medium", "high"]
 

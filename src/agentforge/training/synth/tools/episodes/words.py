@@ -8,12 +8,15 @@ import unicodedata
 FIRST_NAMES = (
     "Priya", "Tomás", "Aiko", "Marcus", "Léa", "Olu", "Sven", "Mei", "Rafael", "Nadia", "Jonas", "Fatima",
     "Keiko", "Diego", "Hannah", "Ibrahim", "Zoe", "Anders", "Lucia", "Kwame", "Elif", "Ravi", "Greta", "Sam",
+    "Chloé", "Yusuf", "Ingrid", "Mateo", "Amara", "Kenji", "Sofia", "Bongani", "Noor", "Pavel", "Leilani", "Oscar",
 )
 LAST_NAMES = (
     "Patel", "Okafor", "Lindqvist", "Tanaka", "Moreau", "García", "Kowalski", "Nguyen", "Schmidt", "Haddad",
-    "Rossi", "Mensah", "Fischer", "Yilmaz", "Costa", "Brennan", "Ito", "Novak",
+    "Rossi", "Mensah", "Fischer", "Yilmaz", "Costa", "Brennan", "Ito", "Novak", "Dubois", "Abebe", "Larsen",
+    "Herrera", "Kim", "Walsh", "Popescu", "Sato",
 )
-DOMAINS = ("example.com", "acme.io", "northwind.org", "contoso.net", "fabrikam.co")
+DOMAINS = ("example.com", "acme.io", "northwind.org", "contoso.net", "fabrikam.co", "mailbox.org", "studio-k.de",
+           "lumen.app")
 
 THANKS = ("", "", "Thanks!", "Thanks.", "Cheers.")
 PLEASE = ("", "please", "Please", "Could you")
