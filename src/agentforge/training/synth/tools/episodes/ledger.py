@@ -215,4 +215,20 @@ def rename(rng: random.Random) -> tuple[Episode, bool]:
     return ep, env.state["accounts"][acc_id]["label"] == new
 
 
-SCENARIOS = {"balances": balances, "rename": rename, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}
+def overview(rng: random.Random) -> tuple[Episode, bool]:
+    """Two different functions in one parallel turn: a balance and the recent history of the same account."""
+    env = Ledger.random(rng)
+    acc = rng.choice(list(env.state["accounts"]))
+    n = rng.randint(2, 3)
+    ep = Episode(env, rng, ["account_balance", "transaction_history"])
+    ep.user(choose(rng, f"What's the balance of {acc}, and what were its last {n} transactions?",
+                   f"For {acc}: current balance plus the {n} most recent transactions please.",
+                   f"show me {acc}'s balance and last {n} payments"))
+    bal, hist = ep.call(("account_balance", {"account_id": acc}), ("transaction_history", {"account_id": acc, "limit": n}))
+    cur = bal["currency"]
+    lines = "\n".join(f"- {t['date']}: {t['description']}, {money(t['amount'], cur)}" for t in hist["transactions"])
+    ep.say(f"{acc} ({bal['label']}) holds {money(bal['balance'], cur)}. Its last {n} transactions:\n{lines}")
+    return ep, len(hist["transactions"]) == n
+
+
+SCENARIOS = {"balances": balances, "overview": overview, "rename": rename, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}
