@@ -28,13 +28,18 @@ SCENARIOS = [s for scenarios in BY_ENV.values() for s in scenarios]
 
 
 def generate_episodes(rng: random.Random, n: int) -> Iterator[dict]:
-    """`n` episode records, deterministic from `rng`: an environment drawn uniformly, then one of its scenarios.
+    """`n` episode records, deterministic from `rng`. Scenarios are dealt from a shuffled deck,
+    so every scenario appears once per len(SCENARIOS) records.
 
     An episode whose end state misses its goal is dropped and the scenario
-    drawn again; one that keeps missing is a bug, so we stop with an error.
+    run again; one that keeps missing is a bug, so we stop with an error.
     """
+    deck: list[tuple[str, Callable]] = []
     for _ in range(n):
-        name, scenario = rng.choice(BY_ENV[rng.choice(sorted(BY_ENV))])
+        if not deck:
+            deck = list(SCENARIOS)
+            rng.shuffle(deck)
+        name, scenario = deck.pop()
         for _attempt in range(_ATTEMPTS):
             episode, reached = scenario(rng)
             if reached:

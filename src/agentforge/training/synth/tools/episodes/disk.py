@@ -240,5 +240,22 @@ def find_misnamed(rng: random.Random) -> tuple[Episode, bool]:
     return ep, matches == [path] and ep.errors == 1
 
 
-SCENARIOS = {"read_two": read_two, "move_to_new_folder": move_to_new_folder, "save_existing": save_existing,
+def note_and_folder(rng: random.Random) -> tuple[Episode, bool]:
+    """Two independent changes (a new note in an existing folder, a new folder) in one parallel turn."""
+    env = Disk.random(rng)
+    folder = rng.choice([d for d in env.state["dirs"] if d != "."])
+    path = f"{folder}/{rng.choice(('new', 'quick', 'later', 'call'))}-{rng.choice(_STEMS)}.txt"
+    text = rng.choice(_LINES)
+    fresh = rng.choice([f for f in _FOLDERS if f not in env.state["dirs"]])
+    ep = Episode(env, rng, ["save_text_file", "create_folder"])
+    ep.user(choose(rng, f"Write \"{text}\" to {path}, and make a new folder called {fresh}.",
+                   f"Two things: create a {fresh} folder, and save '{text}' as {path}.",
+                   f"save this to {path}: {text} — also I need an empty folder named {fresh}"))
+    saved, made = ep.call(("save_text_file", {"path": path, "content": text}), ("create_folder", {"path": fresh}))
+    ep.say(choose(rng, f"Saved the note to {saved['path']} and created the folder {made['path']}.",
+                  f"Done: {saved['path']} is written ({saved['bytes_written']} bytes) and {made['path']}/ exists now."))
+    return ep, env.state["files"].get(path) == text and fresh in env.state["dirs"] and ep.errors == 0
+
+
+SCENARIOS = {"read_two": read_two, "note_and_folder": note_and_folder, "move_to_new_folder": move_to_new_folder, "save_existing": save_existing,
              "clean_folder": clean_folder, "find_misnamed": find_misnamed}
