@@ -23,14 +23,14 @@ _SYSTEMS = (
 
 
 class Episode:
-    def __init__(self, env: ToolEnv, rng: random.Random, offer: list[str]) -> None:
-        """`offer`: tool keys the scenario needs; up to two more of the env's tools join them
-        (a choice to make, while the schemas stay a small part of a compact episode)."""
+    def __init__(self, env: ToolEnv, rng: random.Random, offer: list[str], others: bool = True) -> None:
+        """`offer`: tool keys the scenario needs; unless `others` is false, up to two more of the env's
+        tools join them (a choice to make, while the schemas stay a small part of a compact episode)."""
         self.env, self.rng = env, rng
         self.initial = env.snapshot()
         tools = env.tools()
         others = [k for k in sorted(tools) if k not in offer]
-        extra = rng.choice((0, 1, 1, 2)) if len(offer) == 1 else rng.choice((0, 1))
+        extra = (rng.choice((0, 1, 1, 2)) if len(offer) == 1 else rng.choice((0, 1))) if others else 0
         keys = list(offer) + rng.sample(others, min(extra, len(others)))
         rng.shuffle(keys)
         self.names = {k: rng.choice(tools[k].names) for k in keys}

@@ -152,4 +152,16 @@ def too_hot(rng: random.Random) -> tuple[Episode, bool]:
     return ep, env.state["devices"][thermo["device_id"]]["target_c"] == edge and ep.errors == 1
 
 
-SCENARIOS = {"lights_off": lights_off, "comfort": comfort, "too_hot": too_hot}
+def unsupported(rng: random.Random) -> tuple[Episode, bool]:
+    """A device kind the tools do not control: answer in text, no call."""
+    env = Home.random(rng)
+    ep = Episode(env, rng, ["home_devices", "switch_light", "set_thermostat"])
+    ask = rng.choice(("Open the garage door.", "start the robot vacuum in the kitchen", "Lock the front door please.",
+                      "Turn on the TV in the living room.", "close the bedroom blinds"))
+    ep.user(ask)
+    ep.say(choose(rng, "I can't do that: the tools I have only control lights and thermostats.",
+                  "Sorry, that device isn't something I can control. I can switch lights and set thermostats."))
+    return ep, True
+
+
+SCENARIOS = {"lights_off": lights_off, "unsupported": unsupported, "comfort": comfort, "too_hot": too_hot}

@@ -231,4 +231,30 @@ def overview(rng: random.Random) -> tuple[Episode, bool]:
     return ep, len(hist["transactions"]) == n
 
 
-SCENARIOS = {"balances": balances, "overview": overview, "rename": rename, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}
+def external(rng: random.Random) -> tuple[Episode, bool]:
+    """Paying someone else is not something these tools do: say so without a call, then help with what they do."""
+    env = Ledger.random(rng)
+    ep = Episode(env, rng, ["list_accounts", "transfer_funds"])
+    iban = f"{rng.choice(('DE', 'FR', 'NL', 'ES'))}{rng.randint(10, 99)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} {rng.randint(10, 99)}"
+    who = rng.choice(("my landlord", "my sister", "a friend", "the plumber"))
+    ep.user(choose(rng, f"Send 120 to {who}, IBAN {iban}.", f"Please pay {who} 75 at {iban}", f"wire 300 to {iban} ({who})"))
+    ep.say(choose(rng, "I can only move money between your own accounts, so I can't pay an outside IBAN. "
+                       "I can transfer between your accounts or show balances if that helps.",
+                  f"Sorry, transfers to other people's accounts like {iban} aren't possible with the tools I have: "
+                  "they only move money between your own accounts."))
+    if rng.random() < 0.5:
+        return ep, True
+    frm, to = rng.sample(list(env.state["accounts"]), 2)
+    src, dst = env.state["accounts"][frm]["label"], env.state["accounts"][to]["label"]
+    amount = rng.randint(1, max(1, int(env.state["accounts"][frm]["cents"] / 200)))
+    ep.user(choose(rng, f"OK, then move {amount} from {src} to {dst}.", f"Fine. Put {amount} from my {src} into {dst} instead."))
+    listing = ep.one("list_accounts", {})
+    args = {"from_account": _by_label(listing["accounts"], src), "to_account": _by_label(listing["accounts"], dst), "amount": amount}
+    res = ep.one("transfer_funds", args)
+    cur = listing["currency"]
+    ep.say(f"Moved {money(res['amount'], cur)} from {src} to {dst} ({res['transaction_id']}); {src} now has "
+           f"{money(res['from_balance'], cur)}.")
+    return ep, not failed(res)
+
+
+SCENARIOS = {"balances": balances, "external": external, "overview": overview, "rename": rename, "transfer": transfer, "history": history, "typo_then_followup": typo_then_followup}

@@ -214,4 +214,22 @@ def status_then_refund(rng: random.Random) -> tuple[Episode, bool]:
     return ep, env.state["orders"][order_id]["refunded"] and ep.errors == 0
 
 
-SCENARIOS = {"compare": compare, "buy": buy, "refund": refund, "status_then_refund": status_then_refund}
+def unsupported(rng: random.Random) -> tuple[Episode, bool]:
+    """Changing an address is not among the tools: say what can be done instead, then do it if asked."""
+    env = Shop.random(rng)
+    order_id = rng.choice(list(env.state["orders"]))
+    ep = Episode(env, rng, ["order_status", "request_refund"], others=False)  # the answer names what the tools can do
+    street = f"{rng.randint(1, 250)} {rng.choice(('Elm Street', 'Rue Verte', 'Harbour Road', 'Lindenweg', 'Via Roma'))}"
+    ep.user(choose(rng, f"Change the delivery address of {order_id} to {street}.", f"can you ship {order_id} to {street} instead?",
+                   f"I moved! Please send order {order_id} to {street}."))
+    ep.say(choose(rng, f"I can't change delivery addresses with the tools I have. I can check the status of {order_id} or refund it.",
+                  "Changing the shipping address isn't something I can do here; I can only look up an order's status or request a refund."))
+    if rng.random() < 0.5:
+        return ep, True
+    ep.user(choose(rng, "Then where is it right now?", "ok, what's its status?", "Alright, just tell me its status."))
+    st = ep.one("order_status", {"order_id": order_id})
+    ep.say(f"{order_id} is {st['status']} (placed {st['placed']}, total {money(st['total'], env.state['currency'])}).")
+    return ep, not failed(st)
+
+
+SCENARIOS = {"compare": compare, "unsupported": unsupported, "buy": buy, "refund": refund, "status_then_refund": status_then_refund}
