@@ -175,3 +175,12 @@ def test_the_module_writes_checked_jsonl(tmp_path, capsys):
     assert "wrote 12 episodes" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([str(out), "-n", "0"])
+
+
+def test_requests_no_offered_tool_can_serve_are_declined_in_text(records):
+    """E.g. paying an outside IBAN when transfers are between own accounts only: no call is made for it."""
+    declined = [r for r in records if r["meta"]["scenario"] == "unsupported" or r["meta"]["scenario"] == "external"]
+    assert declined
+    for r in declined:
+        first = next(m for m in r["messages"] if m["role"] == "assistant")
+        assert not first.get("tool_calls") and first["content"]
