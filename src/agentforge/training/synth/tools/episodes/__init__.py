@@ -1,7 +1,7 @@
 """Multi-turn episodes on stateful tools that really execute.
 
 Each environment (a virtual disk, a bank ledger, a calendar, a shop, a task
-tracker) is plain Python state with tool methods that validate their
+tracker, a smart home) is plain Python state with tool methods that validate their
 arguments and return JSON results or realistic errors. A scenario scripts a
 user goal and a correct assistant policy; every call is executed, the tool
 messages are the real outputs, and the episode is kept only if the end state
