@@ -54,7 +54,10 @@ class TeacherDouble:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             await asyncio.sleep(0.001)  # let other requests start: concurrency is observable
-            return [self._completion(t) for t in self._texts(messages, tools, n)]
+            texts = self._texts(messages, tools, n)
+            if sampling and sampling.tool_choice == "none":  # like real backends: calls are not parsed then
+                return [Completion(text=t, content=t) for t in texts]
+            return [self._completion(t) for t in texts]
         finally:
             self.in_flight -= 1
 
@@ -244,6 +247,10 @@ def test_garbage_and_failures_are_counted_never_fatal():
     assert records == [] and stats["generated"] == 0 and stats["reasons"]["tools: no JSON"] == stats["domains_tried"] > 0
     records, stats = run(TeacherDouble({"q": ["x"] * 3}, tasks="[{'query': broken"))
     assert records == [] and stats["reasons"]["tasks: no JSON"] > 0
+    records, stats = run(TeacherDouble({"q": ["x"] * 3}, tasks='{"answer": "I made the tasks!"}'))
+    assert records == [] and stats["reasons"]["tasks: no list of tasks in the reply"] > 0
+    _, stats = run(TeacherDouble(GOOD, tasks='{"query": "Forecast for Oslo please", "solvable": true}'), n=1)
+    assert stats["kept"] == 1  # one task object instead of a list of one
     turns = dict(GOOD)
     teacher = TeacherDouble(turns, fail={"Forecast for Oslo please"})
     records, stats = run(teacher)

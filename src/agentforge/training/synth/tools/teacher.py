@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentforge.runtime.backends.base import Backend
-from agentforge.runtime.messages import Completion, Message, Sampling, ToolCall, ToolSpec
+from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
+from agentforge.runtime.parsing import parse_hermes
 from agentforge.training.synth.tools import teacher_prompts as prompts
 from agentforge.training.synth.tools.teacher_checks import (argument_problem, call_signature, extract_json,
                                                             strict_json, tools_from_reply)
@@ -146,12 +147,12 @@ def _parse_tasks(reply: str, stats: _Stats) -> list[tuple[str, bool | None]]:
     try:
         value = extract_json(reply)
     except ValueError:
-        stats.drop("tasks: no JSON")
+        stats.drop("tasks: no JSON", reply[:200])
         return []
     if isinstance(value, dict):
-        value = value.get("tasks", value.get("queries", []))
-    if not isinstance(value, list):
-        stats.drop("tasks: not a list")
+        value = [value] if "query" in value else value.get("tasks", value.get("queries"))
+    if not isinstance(value, list) or not value:
+        stats.drop("tasks: no list of tasks in the reply", reply[:200])
         return []
     out, seen = [], set()
     for item in value:
@@ -178,7 +179,7 @@ async def _domain_tasks(teacher: _Teacher, domain: str, attempt: int, count: int
     try:
         tools, problems = tools_from_reply(extract_json(_text(reply[0])))
     except ValueError:
-        stats.drop("tools: no JSON")
+        stats.drop("tools: no JSON", _text(reply[0])[:200])
         return []
     stats.counts["tools_generated"] += len(tools)
     stats.counts["tools_dropped"] += len(problems)
@@ -246,7 +247,8 @@ def _turn_problem(c: Completion, tools: dict[str, dict]) -> str | None:
 def _final_problem(c: Completion) -> str | None:
     if c.finish_reason == "length":
         return "final answer cut off"
-    if c.tool_calls or c.parse_errors:
+    text = parse_hermes(_text(c))  # under tool_choice "none" backends leave call markup unparsed: look ourselves
+    if c.tool_calls or c.parse_errors or text.tool_calls or text.errors:
         return "final answer calls again"
     return None if (c.content or "").strip() else "empty final answer"
 
@@ -275,34 +277,49 @@ async def _execute(teacher: _Teacher, tool: dict | None, name: str, arguments: A
         return None
 
 
+def _vote(replies: list[Completion], task: _Task, samples: int, opts: TeacherOptions,
+          stats: _Stats) -> tuple[Completion, int] | str:
+    """The format and agreement filters: the majority answer and its votes, or why there is none."""
+    votes: list[tuple[tuple[str, ...], Completion]] = []
+    for c in replies[:samples]:
+        problem = _turn_problem(c, task.by_name) if "format" in opts.filters else None
+        if problem:
+            stats.drop(f"format: {problem}", _text(c)[:200])
+        else:
+            votes.append((call_signature(_calls(c), task.by_name), c))
+    need = samples // 2 + 1 if "agreement" in opts.filters else 1  # format failures count against the majority
+    if len(votes) < need:
+        return "format"
+    if "agreement" not in opts.filters:
+        return votes[0][1], 1
+    signature, count = Counter(s for s, _ in votes).most_common(1)[0]
+    if count < need:
+        stats.drop("disagreement: no majority")
+        return "disagreement"
+    if task.solvable is not None and bool(signature) != task.solvable:
+        stats.drop("disagreement: calls contradict the task's label")
+        return "disagreement"
+    return next(c for s, c in votes if s == signature), count
+
+
+def _call_turn(calls: list[tuple[str, Any]]) -> dict:
+    return {"role": "assistant", "content": "", "tool_calls": [
+        {"id": f"call_{i}", "type": "function", "function": {
+            "name": name, "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)}}
+        for i, (name, args) in enumerate(calls)]}
+
+
 async def _conversation(teacher: _Teacher, task: _Task, index: int, samples: int) -> tuple[dict | None, str]:
     """One task through steps 3-4: (the record, "kept") or (None, why it was dropped)."""
-    opts, stats, tools = teacher.opts, teacher.stats, task.by_name
+    opts, stats = teacher.opts, teacher.stats
     replies = await teacher.ask(prompts.assistant_prompt(task.query), key=("turn", index), tools=task.tools,
                                 n=samples, max_tokens=opts.turn_max_tokens)
     if replies is None:
         return None, "teacher_error"
-    votes: list[tuple[tuple[str, ...], Completion]] = []
-    for c in replies[:samples]:
-        problem = _turn_problem(c, tools) if "format" in opts.filters else None
-        if problem:
-            stats.drop(f"format: {problem}", _text(c)[:200])
-        else:
-            votes.append((call_signature(_calls(c), tools), c))
-    need = samples // 2 + 1 if "agreement" in opts.filters else 1
-    if len(votes) < need:
-        return None, "format"
-    signature, count = Counter(s for s, _ in votes).most_common(1)[0]
-    if "agreement" in opts.filters:
-        if count < need:
-            stats.drop("disagreement: no majority")
-            return None, "disagreement"
-        if task.solvable is not None and bool(signature) != task.solvable:
-            stats.drop("disagreement: calls contradict the task's label")
-            return None, "disagreement"
-    else:
-        signature, count = votes[0][0], 1
-    chosen = next(c for s, c in votes if s == signature)
+    vote = _vote(replies, task, samples, opts, stats)
+    if isinstance(vote, str):
+        return None, vote
+    chosen, count = vote
     calls = _calls(chosen)
     user = {"role": "user", "content": task.query}
     meta = {"source": "teacher", "shape": _shape(calls, task.tools), "family": task.domain,
@@ -311,19 +328,14 @@ async def _conversation(teacher: _Teacher, task: _Task, index: int, samples: int
     if not calls:
         answer = {"role": "assistant", "content": (chosen.content or "").strip()}
         return {"messages": [user, answer], "tools": task.tools, "meta": meta}, "kept"
-    results = await asyncio.gather(*(_execute(teacher, tools.get(name), name, args, ("result", index, i))
+    results = await asyncio.gather(*(_execute(teacher, task.by_name.get(name), name, args, ("result", index, i))
                                      for i, (name, args) in enumerate(calls)))
     if any(r is None for r in results):
         return None, "execution"
-    ids = [f"call_{i}" for i in range(len(calls))]
-    turn = {"role": "assistant", "content": "", "tool_calls": [
-        {"id": id_, "type": "function",
-         "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)}}
-        for id_, (name, args) in zip(ids, calls)]}
-    outputs = [{"role": "tool", "tool_call_id": id_, "content": r} for id_, r in zip(ids, results)]
-    history = [Message.system(prompts.ASSISTANT_SYSTEM), Message.user(task.query),
-               Message(role="assistant", content=None, tool_calls=[ToolCall.model_validate(c) for c in turn["tool_calls"]]),
-               *(Message.tool(o["content"], o["tool_call_id"]) for o in outputs)]
+    turn = _call_turn(calls)
+    outputs = [{"role": "tool", "tool_call_id": c["id"], "content": r} for c, r in zip(turn["tool_calls"], results)]
+    history = [*prompts.assistant_prompt(task.query), Message.model_validate(turn),
+               *(Message.model_validate(o) for o in outputs)]
     final = await teacher.ask(history, key=("final", index), tools=task.tools, max_tokens=opts.turn_max_tokens,
                               tool_choice="none")
     if not final:

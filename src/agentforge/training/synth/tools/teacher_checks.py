@@ -102,8 +102,9 @@ def schema_problem(schema: Any, path: str = "parameters", depth: int = 0) -> str
         required = schema.get("required", [])
         if not isinstance(required, list) or any(r not in props for r in required):
             return f"{path}: required must list declared properties"
-    if schema.get("default") is not None and (problem := value_problem(schema["default"], {**schema, "default": None}, f"{path}.default")):
-        return problem
+    if schema.get("default") is not None:  # null: "no value", common for optional parameters
+        if problem := value_problem(schema["default"], schema, f"{path}.default"):
+            return problem
     return None
 
 
