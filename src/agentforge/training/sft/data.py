@@ -46,8 +46,8 @@ class Prepared:
     stats: DataStats
 
 
-def prepare(config: SftConfig, tokenizer: Any) -> Prepared:
-    records = load_records(config.data)
+def prepare(config: SftConfig, tokenizer: Any, records: Sequence[Record] | None = None) -> Prepared:
+    records = records if records is not None else load_records(config.data)
     stats = DataStats(records=len(records))
     docs = _encode_all(records, tokenizer, config, stats)
     if not docs:

@@ -107,20 +107,20 @@ def training_arguments(config: SftConfig, prepared, world_size_hint: int = 1):
     return TrainingArguments(**kwargs)
 
 
-def build_trainer(config: SftConfig, *, model_dir: Path | None = None, tokenizer=None, prepared=None):
+def build_trainer(config: SftConfig, *, model_dir: Path | None = None, tokenizer=None, prepared=None, records=None):
     """The data, model and SftTrainer of a run (no training yet). Returns (trainer, prepared)."""
     from transformers.trainer_callback import PrinterCallback
 
     from agentforge.runtime.backends import checkpoint
     from agentforge.training.sft.data import RowDataset, prepare
-    from agentforge.training.sft.metrics import MetricsCallback, ProgressCallback
+    from agentforge.training.sft.callbacks import MetricsCallback, ProgressCallback
     from agentforge.training.sft.packing import PackedCollator
     from agentforge.training.sft.trainer import SftTrainer
 
     config.validate()
     model_dir = model_dir or checkpoint.resolve(config.model)
     tokenizer = tokenizer or load_tokenizer(model_dir)
-    prepared = prepared or prepare(config, tokenizer)
+    prepared = prepared or prepare(config, tokenizer, records)
     args = training_arguments(config, prepared, int(os.environ.get("WORLD_SIZE", "1")))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     trainer = SftTrainer(
@@ -160,18 +160,22 @@ def check_run_file(config: SftConfig) -> None:
 
 def train_sft(config: SftConfig) -> SftResult:
     """Train (or resume) and export `<out>/final`."""
-    from agentforge.training.sft import checkpoints
-    from agentforge.training.sft.export import export
-    from agentforge.training.sft.metrics import METRICS_FILE, truncate_metrics
+    from agentforge.training.sft.records import load_records
 
     config.validate()
+    started = time.monotonic()
+    records = load_records(config.data)  # bad data fails here, before torch loads and before run.json
     final = config.out / FINAL
     check_run_file(config)
     if final.is_dir():
         log.info("%s already holds the trained model; nothing to do", final)
         return SftResult(final=final, data=_saved_info(final).get("data", {}))
-    started = time.monotonic()
-    trainer, prepared = build_trainer(config)
+
+    from agentforge.training.sft import checkpoints
+    from agentforge.training.sft.export import export
+    from agentforge.training.sft.metrics import METRICS_FILE, truncate_metrics
+
+    trainer, prepared = build_trainer(config, records=records)
     root = config.out / CHECKPOINTS
     resume = None
     if trainer.is_world_process_zero():
