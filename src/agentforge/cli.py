@@ -761,11 +761,13 @@ from agentforge.cli_bench import bench_app  # noqa: E402
 from agentforge.cli_route import route_app  # noqa: E402
 from agentforge.cli_sandbox import sandbox_app  # noqa: E402
 from agentforge.solve_cli import solve_command  # noqa: E402
+from agentforge.training.sft.cli import sft as sft_command  # noqa: E402  (light: torch loads when it runs)
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
 
-train_app = typer.Typer(help="The training pipeline: data synthesis (SFT, RL and merging come later).",
+train_app = typer.Typer(help="The training pipeline: data synthesis and SFT (RL and merging come later).",
                         no_args_is_help=True)
 train_app.add_typer(synth_app, name="synth")
+train_app.command("sft")(sft_command)
 
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
