@@ -95,6 +95,9 @@ def training_arguments(config: SftConfig, prepared, world_size_hint: int = 1):
         seed=config.seed,
         data_seed=config.seed,
         bf16=torch.cuda.is_available(),
+        # without CUDA, processes started by torchrun or `accelerate launch` must join one gloo group on the
+        # CPU; otherwise accelerate starts each as a lone process and N processes make N independent runs
+        use_cpu=not torch.cuda.is_available(),
         remove_unused_columns=False,
         report_to="none",
         disable_tqdm=True,  # our progress bar shows tokens/s
