@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> dict:
     rows = rows[: args.rows * (args.steps + 1)]
 
     times: list[float] = []
+    head_positions = [0]  # rows the LM head projects: the labelled positions only, if the step is ours
+    model.lm_head.register_forward_hook(lambda m, inp, out: head_positions.__setitem__(
+        0, head_positions[0] + inp[0].shape[:-1].numel()))
 
     class StepTimer(TrainerCallback):
         def _sync(self):
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
         targs = TrainingArguments(
             output_dir=out, per_device_train_batch_size=args.rows, gradient_accumulation_steps=1,
             max_steps=args.steps + 1, learning_rate=1e-5, lr_scheduler_type="constant", bf16=args.device == "cuda",
-            use_cpu=args.device == "cpu", gradient_checkpointing=args.gradient_checkpointing,
+            use_cpu=args.device == "cpu", activation_checkpointing=args.gradient_checkpointing,
             save_strategy="no", eval_strategy="no", report_to=[], logging_steps=1, dataloader_drop_last=True,
             remove_unused_columns=False, disable_tqdm=True, seed=0)
         trainer = SftTrainer(model=model, args=targs, train_dataset=RowDataset(rows),
@@ -168,6 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
               "mfu": flops / seconds / 1e12 / peak if peak else None,
               "flops_share": {k: sum(f[k] for f in per_step[1:]) / flops for k in ("weights", "head", "attention")},
               "layer_params": n_layer_params,
+              "head_positions": head_positions[0], "labelled": sum(f["labelled"] for f in per_step),
               "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if args.device == "cuda" else None}
     if args.json:
         print(json.dumps(result))
