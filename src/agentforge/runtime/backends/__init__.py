@@ -16,7 +16,8 @@ __all__ = ["Backend", "BackendError", "StreamEvent", "TransientBackendError", "m
 SPEC_FORMS = """accepted backend specs:
   embedded                      the bundled CPU model (fp32: logits match transformers)
   embedded:int8                 the same with weight-only int8 matmuls (faster on CPU)
-  embedded:<model-path>[+int8]  a local Llama-architecture model directory
+  embedded:<model-path>[+int8]  a local Llama-architecture model directory (e.g. agent train sft's <out>/final)
+  embedded:int8:<model-path>    the same, int8
   openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
   http://host:port/v1           the one model an OpenAI-compatible server lists
   litellm:<provider/model>      any provider LiteLLM supports
@@ -49,6 +50,8 @@ async def make_backend(spec: str, **kw: Any) -> Backend:
         model, int8 = rest, False
         if model == "int8" or model.endswith("+int8"):
             model, int8 = model.removesuffix("int8").removesuffix("+"), True
+        elif model.startswith("int8:"):  # embedded:int8:<path>, the order users try first
+            model, int8 = model.removeprefix("int8:"), True
         # loading takes seconds: keep the event loop responsive meanwhile
         return await asyncio.to_thread(EmbeddedBackend.load, model or None, int8=int8, **kw)
     if kind == "openai" and rest:

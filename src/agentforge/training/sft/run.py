@@ -103,6 +103,7 @@ def training_arguments(config: SftConfig, prepared, world_size_hint: int = 1):
         disable_tqdm=True,  # our progress bar shows tokens/s
         include_num_input_tokens_seen="all",  # counted by SftTrainer as real (unpadded) tokens
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     kwargs.update(config.extra)
     return TrainingArguments(**kwargs)
@@ -185,9 +186,9 @@ def train_sft(config: SftConfig) -> SftResult:
     if resume is not None:
         log.info("resuming from %s", resume)
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    eval_loss = None
-    if prepared.eval:
-        eval_loss = trainer.evaluate().get("eval_loss")
+    # the Trainer evaluates at the last step (and a resumed finished run has it in its restored log)
+    evals = [e["eval_loss"] for e in trainer.state.log_history if "eval_loss" in e]
+    eval_loss = evals[-1] if evals else None
     result = SftResult(
         final=final,
         steps=trainer.state.global_step,

@@ -34,6 +34,7 @@ def labelled_loss(model, inputs: dict, num_items_in_batch=None) -> torch.Tensor:
     targets = labels[:, 1:]
     keep = torch.zeros_like(labels, dtype=torch.bool)
     keep[:, :-1] = targets != IGNORE
+    # use_cache=False matters: with a cache, transformers does not read the position ids as document bounds
     out = model(input_ids=inputs["input_ids"], position_ids=inputs["position_ids"], logits_to_keep=keep,
                 use_cache=False)
     logits = out.logits.reshape(-1, out.logits.shape[-1])  # (labelled positions, vocab), row-major
@@ -55,7 +56,7 @@ class SftTrainer(Trainer):
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             # num_items_in_batch counts every process's tokens; DDP averages gradients over processes
             loss = loss * self.accelerator.num_processes
-        return (loss, None) if return_outputs else loss
+        return (loss, {}) if return_outputs else loss  # no logits kept: prediction_loss_only
 
     def _track_num_input_tokens(self, inputs):
         # real tokens (the collator's count), not the padded width
