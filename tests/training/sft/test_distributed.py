@@ -157,3 +157,24 @@ def test_fsdp_config_wraps_each_decoder_layer(family, monkeypatch):
     wrapped = [type(m).__name__ for m in model.modules() if policy(m)]
     layer = "LlamaDecoderLayer" if family == "llama" else "Qwen3DecoderLayer"
     assert wrapped.count(layer) == 2 and set(wrapped) <= {layer, "Embedding", "Linear"}, wrapped
+
+
+@pytest.mark.model
+def test_export_writes_the_gathered_weights(tiny_llama, tmp_path):
+    """Under FSDP the model object holds one shard; export writes the full
+    state dict every process gathered instead (FSDP itself cannot run here)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from agentforge.training.sft.export import export
+    from agentforge.training.sft.run import load_tokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32)
+    gathered = {k: v + 1.0 for k, v in model.state_dict().items()}
+    final = export(model, load_tokenizer(tiny_llama), tmp_path, state_dict=gathered)
+    saved = load_file(final / "model.safetensors")
+    assert saved and all(torch.equal(saved[k], gathered[k]) for k in saved)
+    assert not torch.equal(saved["model.norm.weight"], model.state_dict()["model.norm.weight"])
+    reloaded = AutoModelForCausalLM.from_pretrained(final, dtype=torch.float32)
+    assert torch.equal(reloaded.lm_head.weight, gathered["model.embed_tokens.weight"])  # tied, as SmolLM2 is

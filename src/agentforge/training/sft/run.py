@@ -174,6 +174,10 @@ def train_sft(config: SftConfig) -> SftResult:
         return SftResult(final=final, data=_saved_info(final).get("data", {}))
     started = time.monotonic()
     trainer, prepared = build_trainer(config)
+    if trainer.is_fsdp_enabled and config.lora:
+        raise ValueError("LoRA under FSDP is not supported: merging the adapters on export needs the whole model "
+                         "on one process. Train LoRA without FSDP (only the adapters train, so one GPU holds it), "
+                         "or use full fine-tuning (--full) under FSDP")
     root = config.out / CHECKPOINTS
     resume = None
     if trainer.is_world_process_zero():
@@ -199,10 +203,14 @@ def train_sft(config: SftConfig) -> SftResult:
         train_loss=output.training_loss,
         eval_loss=eval_loss,
     )
+    # under FSDP each process holds a shard of the weights: gathering them is a collective, so every
+    # process takes part, and the main process gets the whole model to write
+    full = trainer.accelerator.get_state_dict(trainer.model) if trainer.is_fsdp_enabled else None
     if trainer.is_world_process_zero():
         info = {"config": config.fingerprint(), "data": result.data, "steps": result.steps,
                 "tokens": result.tokens, "eval_loss": eval_loss}
-        export(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, config.out, info=info)
+        export(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, config.out, info=info,
+               state_dict=full)
     trainer.accelerator.wait_for_everyone()
     return result
 
