@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--hidden", type=int, help="a smaller hidden size (dry runs); heads and MLP scale with it")
     ap.add_argument("--vocab", type=int, help="a smaller vocabulary (dry runs)")
     ap.add_argument("--gradient-checkpointing", action="store_true", help="recompute layers in backward")
+    ap.add_argument("--attn", default="sdpa", help="attention kernel: sdpa (default, as `agent train sft`), "
+                    "flash_attention_2 (needs flash-attn; reads packed rows as variable-length sequences)")
     ap.add_argument("--json", action="store_true", help="print the result as one JSON line")
     args = ap.parse_args(argv)
 
@@ -124,8 +126,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     cfg = model_config(args.layers, args.hidden, args.vocab)
     torch.manual_seed(0)
+    # weights in bf16 on CUDA and bf16 autocast, as `agent train sft` loads and trains a model on one GPU
+    # (run.load_model; under FSDP accelerate keeps fp32 shards and gathers them in bf16)
+    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
     with torch.device(args.device):
-        model = Qwen3ForCausalLM(Qwen3Config(**cfg))  # fp32 master weights; bf16 autocast below, as `agent train sft`
+        model = Qwen3ForCausalLM(Qwen3Config(**cfg, attn_implementation=args.attn)).to(dtype)
     n_layer_params = sum(p.numel() for p in model.model.layers.parameters())
     rows = pack(random_docs(args.rows * (args.steps + 1), args.seq_len, cfg["vocab_size"], seed=0), args.seq_len)
     rows = rows[: args.rows * (args.steps + 1)]
@@ -164,7 +169,8 @@ def main(argv: list[str] | None = None) -> dict:
     seconds = sum(timed)
     tokens = sum(f["tokens"] for f in per_step[1:])
     flops = sum(f["total"] for f in per_step[1:])
-    result = {"device": device_name, "layers": args.layers, "seq_len": args.seq_len, "rows": args.rows,
+    result = {"device": device_name, "layers": args.layers, "attn": args.attn, "seq_len": args.seq_len,
+              "rows": args.rows,
               "steps": len(timed), "step_s": seconds / len(timed), "tokens_per_s": tokens / seconds,
               "labelled_share": sum(f["labelled"] for f in per_step) / sum(f["tokens"] for f in per_step),
               "tflops": flops / seconds / 1e12, "peak_tflops": peak,
