@@ -10,8 +10,8 @@ records per optimizer step:
 - baseline: `transformers.Trainer` as users run it: one record per sequence,
   padded to the longest of the micro-batch (DataCollatorForSeq2Seq pads input
   ids, attention mask and labels), and the model's own loss, which computes
-  the LM head on every position. Its micro-batch holds as many records as one
-  of our rows does on average, so both take the same records per step.
+  the LM head on every position. Its micro-batch is --batch records; our rows
+  are sized to hold as many on average, so both take the same tokens per step.
 
 Tokens/s counts real (non-pad) tokens for both: ours from the collator's count,
 the baseline's from its attention mask (Trainer's "non_padding"). The first
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -96,8 +97,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--data", type=Path, help="records JSONL (default: bench/sft_records.py's realistic set)")
     ap.add_argument("--records", type=int, default=96, help="records built when --data is not given")
     ap.add_argument("--model", default="embedded", help="'embedded' or a Hugging Face checkpoint folder")
-    ap.add_argument("--seq-len", type=int, default=1024, help="our packed row length")
-    ap.add_argument("--grad-accum", type=int, default=2, help="micro-batches per optimizer step (both sides)")
+    ap.add_argument("--batch", type=int, default=4, help="records per micro-batch of the baseline (padded)")
+    ap.add_argument("--seq-len", type=int, help="our packed row length (default: fits --batch records on average)")
+    ap.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step (both sides)")
     ap.add_argument("--steps", type=int, default=4, help="optimizer steps per run, the first not timed")
     ap.add_argument("--rounds", type=int, default=2, help="A B B A ...: runs of each side")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's)")
@@ -127,17 +129,21 @@ def main(argv: list[str] | None = None) -> dict:
                 doc = encode_record(tokenizer, r.messages, r.tools)
             except TokenizationMismatch:
                 continue  # as our trainer does: such records are skipped on both sides
-            if len(doc) <= args.seq_len:
+            if len(doc) <= (args.seq_len or 8192):
                 docs.append(doc)
         print(f"{len(docs)} records, {sum(map(len, docs))} tokens, "
               f"{sum(d.trained_tokens for d in docs) / sum(map(len, docs)):.0%} with loss; "
               f"torch threads {torch.get_num_threads()}", flush=True)
 
-        # the baseline's micro-batch: as many records as one of our packed rows holds on average
+        # the same batch: the baseline's micro-batch is --batch records, padded; our row is long enough to
+        # hold as many records on average (packed rows are ~95% full), so both take the same tokens per step
+        batch = args.batch
+        mean = sum(map(len, docs)) / len(docs)
+        args.seq_len = args.seq_len or max(max(map(len, docs)), 128 * math.ceil(batch * mean / 0.95 / 128))
         stats = prepare(SftConfig(data=[data], out=tmp, seq_len=args.seq_len, eval_fraction=0.0, progress=False),
                         tokenizer).stats
-        batch = max(1, round(stats.train_records / max(1, stats.train_rows)))
-        print(f"ours: {stats.train_rows} rows of {args.seq_len} ({stats.fill:.0%} full); "
+        print(f"ours: {stats.train_rows} rows of {args.seq_len} ({stats.fill:.0%} full, "
+              f"{stats.train_records / stats.train_rows:.1f} records a row); "
               f"baseline: micro-batches of {batch} records, padded", flush=True)
 
         results: dict[str, list] = {"ours": [], "baseline": []}
