@@ -55,4 +55,5 @@ def sft(
         loss = f", eval loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""
         console.print(f"trained {result.steps} steps, {result.tokens} tokens in {result.wall_s / 60:.1f} min{loss}")
     console.print(f"model: {result.final}")
-    console.print(f"serve it: agent serve -m embedded:{result.final}")
+    console.print(f"serve it: agent serve -m embedded:{result.final}   (a Llama-architecture model on CPU; "
+                  f"any model: agent serve -m vllm:{result.final})", soft_wrap=True)

@@ -61,5 +61,15 @@ class SftConfig:
         d = asdict(self)
         for key in ("out", "progress", "save_steps", "keep_checkpoints", "logging_steps", "extra"):
             d.pop(key)
-        d["data"] = [str(Path(p).resolve()) for p in self.data]
+        d["data"] = [f"{Path(p).resolve()} sha256:{_sha256(Path(p))}" for p in self.data]  # changed data: a new run
         return d
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +112,6 @@ def training_arguments(config: SftConfig, prepared, world_size_hint: int = 1):
 
 def build_trainer(config: SftConfig, *, model_dir: Path | None = None, tokenizer=None, prepared=None):
     """The data, model and SftTrainer of a run (no training yet). Returns (trainer, prepared)."""
-    import os
-
     from transformers.trainer_callback import PrinterCallback
 
     from agentforge.runtime.backends import checkpoint
@@ -155,6 +154,8 @@ def check_run_file(config: SftConfig) -> None:
             )
         return
     config.out.mkdir(parents=True, exist_ok=True)
+    if int(os.environ.get("RANK", "0")) != 0:  # under a launcher: the main process writes it
+        return
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"config": mine}, indent=1) + "\n")
     tmp.replace(path)

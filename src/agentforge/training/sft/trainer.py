@@ -37,7 +37,9 @@ def labelled_loss(model, inputs: dict, num_items_in_batch=None) -> torch.Tensor:
     # use_cache=False matters: with a cache, transformers does not read the position ids as document bounds
     out = model(input_ids=inputs["input_ids"], position_ids=inputs["position_ids"], logits_to_keep=keep,
                 use_cache=False)
-    logits = out.logits.reshape(-1, out.logits.shape[-1])  # (labelled positions, vocab), row-major
+    logits = out.logits  # (labelled positions, vocab), row-major
+    if logits.dim() == 3:  # a model class that ignores a boolean logits_to_keep: same loss, no saving
+        logits = logits[keep]
     total = F.cross_entropy(logits.float(), targets[keep[:, :-1]], reduction="sum")
     count = num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1)
     return total / count
