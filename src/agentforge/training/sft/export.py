@@ -18,18 +18,25 @@ from typing import Any
 FINAL = "final"
 
 
-def export(model: Any, tokenizer: Any, out: Path, *, dtype: Any = None, info: dict | None = None) -> Path:
-    """Save `model` (a transformers or peft model) and `tokenizer` as `<out>/final`."""
+def export(model: Any, tokenizer: Any, out: Path, *, dtype: Any = None, info: dict | None = None,
+           state_dict: dict | None = None) -> Path:
+    """Save `model` (a transformers or peft model) and `tokenizer` as `<out>/final`.
+
+    `state_dict`: the full weights when `model` holds only this process's shard
+    (FSDP), gathered beforehand by every process (`accelerator.get_state_dict`)."""
     import torch
 
     target = out / FINAL
-    if hasattr(model, "merge_and_unload"):  # peft: fold the adapters into the weights
-        model = model.merge_and_unload()
-    model = model.to(dtype or torch.float32)
+    if state_dict is not None:
+        state_dict = {k: v.to(dtype or torch.float32) for k, v in state_dict.items()}
+    else:
+        if hasattr(model, "merge_and_unload"):  # peft: fold the adapters into the weights
+            model = model.merge_and_unload()
+        model = model.to(dtype or torch.float32)
     building = Path(tempfile.mkdtemp(dir=out, prefix=f".{FINAL}.building-"))
     building.chmod(0o755)
     try:
-        model.save_pretrained(building, safe_serialization=True)
+        model.save_pretrained(building, safe_serialization=True, state_dict=state_dict)
         tokenizer.save_pretrained(building)
         _generation_config(model, tokenizer).save_pretrained(building)
         if info is not None:

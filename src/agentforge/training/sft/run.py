@@ -96,6 +96,9 @@ def training_arguments(config: SftConfig, prepared, world_size_hint: int = 1):
         seed=config.seed,
         data_seed=config.seed,
         bf16=torch.cuda.is_available(),
+        # without CUDA, processes started by torchrun or `accelerate launch` must join one gloo group on the
+        # CPU; otherwise accelerate starts each as a lone process and N processes make N independent runs
+        use_cpu=not torch.cuda.is_available(),
         remove_unused_columns=False,
         report_to="none",
         disable_tqdm=True,  # our progress bar shows tokens/s
@@ -170,12 +173,15 @@ def train_sft(config: SftConfig) -> SftResult:
     if final.is_dir():
         log.info("%s already holds the trained model; nothing to do", final)
         return SftResult(final=final, data=_saved_info(final).get("data", {}))
-
     from agentforge.training.sft import checkpoints
     from agentforge.training.sft.export import export
     from agentforge.training.sft.metrics import METRICS_FILE, truncate_metrics
 
     trainer, prepared = build_trainer(config, records=records)
+    if trainer.is_fsdp_enabled and config.lora:
+        raise ValueError("LoRA under FSDP is not supported: merging the adapters on export needs the whole model "
+                         "on one process. Train LoRA without FSDP (only the adapters train, so one GPU holds it), "
+                         "or use full fine-tuning (--full) under FSDP")
     root = config.out / CHECKPOINTS
     resume = None
     if trainer.is_world_process_zero():
@@ -201,10 +207,14 @@ def train_sft(config: SftConfig) -> SftResult:
         train_loss=output.training_loss,
         eval_loss=eval_loss,
     )
+    # under FSDP each process holds a shard of the weights: gathering them is a collective, so every
+    # process takes part, and the main process gets the whole model to write
+    full = trainer.accelerator.get_state_dict(trainer.model) if trainer.is_fsdp_enabled else None
     if trainer.is_world_process_zero():
         info = {"config": config.fingerprint(), "data": result.data, "steps": result.steps,
                 "tokens": result.tokens, "eval_loss": eval_loss}
-        export(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, config.out, info=info)
+        export(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class, config.out, info=info,
+               state_dict=full)
     trainer.accelerator.wait_for_everyone()
     return result
 
