@@ -106,43 +106,54 @@ class Edit:
 
 
 def plan_edits(files: list[FilePatch], read_file: Callable[[str], str]) -> list[Edit]:
-    """One str_replace per hunk, its old_str as short as the editor's exactly-once rule allows."""
+    """One str_replace per group of changed lines, its old_str as short as the exactly-once rule allows."""
     edits = []
     for fp in files:
         text = read_file(fp.path)
-        shift = 0  # lines added so far in this file (hunks are applied top to bottom)
+        shift = 0  # lines added so far in this file (edits are applied top to bottom)
         for hunk in fp.hunks:
-            old, new = hunk.old, hunk.new
-            lo = _common_prefix(old, new)
-            hi = _common_prefix(old[lo:][::-1], new[lo:][::-1])
-            start, end = lo, len(old) - hi  # the changed lines of `old`; grown by context until unique
-            grow_before = True  # context is added alternately above and below
-            while not (start < end and _occurs_once(text, "\n".join(old[start:end]))):
-                if start == 0 and end == len(old):
-                    raise ScriptError(f"no part of a hunk of {fp.path} occurs exactly once in the file")
-                if start > 0 and (grow_before or end == len(old)):
-                    start -= 1
-                else:
-                    end += 1
-                grow_before = not grow_before
-            old_str = "\n".join(old[start:end])
-            new_str = "\n".join(new[start:len(new) - (len(old) - end)])
-            at = text.index(old_str)
-            if text[:at].count("\n") + 1 != hunk.old_start + shift + start:
-                raise ScriptError(f"a hunk of {fp.path} does not match the file at line {hunk.old_start}")
-            text = text[:at] + new_str + text[at + len(old_str):]
-            edits.append(Edit(path=fp.path, old=old_str, new=new_str, first_line=hunk.old_start + shift + start,
-                              removed=[line[1:] for line in hunk.lines if line[:1] == "-"],
-                              added=[line[1:] for line in hunk.lines if line[:1] == "+"]))
-            shift += len(new) - len(old)
+            old = hunk.old
+            for at, removed, added in _groups(hunk):
+                # grow the old_str by the hunk's context, alternately above and below, until it occurs once
+                start, end, grow_before = at, at + len(removed), True
+                while not (start < end and _occurs_once(text, "\n".join(old[start:end]))):
+                    if start == 0 and end == len(old):
+                        raise ScriptError(f"no part of a hunk of {fp.path} occurs exactly once in the file")
+                    if start > 0 and (grow_before or end == len(old)):
+                        start -= 1
+                    else:
+                        end += 1
+                    grow_before = not grow_before
+                old_str = "\n".join(old[start:end])
+                new_str = "\n".join(old[start:at] + added + old[at + len(removed):end])
+                line = hunk.old_start + shift + start
+                index = text.index(old_str)
+                if text[:index].count("\n") + 1 != line:
+                    raise ScriptError(f"a hunk of {fp.path} does not match the file at line {hunk.old_start}")
+                text = text[:index] + new_str + text[index + len(old_str):]
+                edits.append(Edit(path=fp.path, old=old_str, new=new_str, first_line=line, removed=removed,
+                                  added=added))
+                shift += len(added) - len(removed)
     return edits
 
 
-def _common_prefix(a: list[str], b: list[str]) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
+def _groups(hunk: Hunk) -> list[tuple[int, list[str], list[str]]]:
+    """The runs of changed lines of a hunk: (index in the hunk's old lines, removed lines, added lines)."""
+    groups: list[tuple[int, list[str], list[str]]] = []
+    at, in_group = 0, False
+    for line in hunk.lines:
+        if line[:1] == " ":
+            at, in_group = at + 1, False
+            continue
+        if not in_group:
+            groups.append((at, [], []))
+            in_group = True
+        if line[:1] == "-":
+            groups[-1][1].append(line[1:])
+            at += 1
+        else:
+            groups[-1][2].append(line[1:])
+    return groups
 
 
 def _occurs_once(text: str, needle: str) -> bool:
@@ -221,7 +232,7 @@ def plan_fix(instance, read_file: Callable[[str], str]) -> list[Turn]:
         editor_command("view", first.path, view_range=[start, end])), expect="ok"))
 
     for i, edit in enumerate(edits):
-        why = _why(mutation.get("kind") if len(edits) == 1 else None, edit)
+        why = _why(mutation.get("kind"), edit)
         if edit.removed and edit.added and len(edit.removed) == len(edit.added) == 1:
             what = f"`{edit.removed[0].strip()}` is wrong: {why}. It should be `{edit.added[0].strip()}`."
         elif edit.added and not edit.removed:
