@@ -27,7 +27,7 @@ from typing import Callable
 from agentforge.runtime.coding.actions import EDITOR_NAME, SUBMIT_SENTINEL, parse_action
 
 PYTEST = "python -m pytest -q -p no:cacheprovider"  # no .pytest_cache left in the patch
-VIEW_LINES = 24  # the most lines one view shows
+VIEW_LINES = 16  # the most lines one view shows (training sequences are short)
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _DEF = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)")
 
@@ -211,19 +211,22 @@ def plan_fix(instance, read_file: Callable[[str], str]) -> list[Turn]:
     edits = plan_edits(files, read_file)
     pick = _chooser(instance.instance_id)
     mutation = getattr(instance, "mutation", None) or {}
-    test = instance.FAIL_TO_PASS[0]
+    # a test id pytest can select: parametrized ids cut at a space by the log parser are not
+    test = next((t for t in instance.FAIL_TO_PASS if t.count("[") == t.count("]")), None)
+    if test is None:
+        raise ScriptError(f"{instance.instance_id}: no FAIL_TO_PASS id that pytest can select")
     turns = [Turn(reply(
         pick(f"The issue lists failing tests. I will run one of them, {test}, to see the error.",
              f"First I want to see the failure myself, so I run {test}.",
              f"Let me reproduce the problem by running the failing test {test}."),
-        f"{PYTEST} --tb=short {shlex.quote(test)} 2>&1 | tail -n 20"), expect="fails")]
+        f"{PYTEST} --tb=short {shlex.quote(test)} 2>&1 | tail -n 15"), expect="fails")]
 
     first = edits[0]
     lines = read_file(first.path).splitlines()
     name, def_line = _enclosing_def(lines, first.first_line)
     last_changed = first.first_line + first.old.count("\n")
-    start = def_line if name and last_changed - def_line < VIEW_LINES - 4 else max(1, first.first_line - 8)
-    end = min(len(lines), max(last_changed + 4, start + 8), start + VIEW_LINES - 1)
+    start = max(def_line if name else 1, first.first_line - 6)  # the change with a little context above
+    end = min(len(lines), max(last_changed + 3, start + 6), start + VIEW_LINES - 1)
     where = f"`{mutation.get('function') or name}` in {first.path}" if name else first.path
     turns.append(Turn(reply(
         pick(f"Judging from the error, the bug is likely in {where}. Let me read lines {start}-{end}.",
