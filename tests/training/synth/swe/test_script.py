@@ -99,3 +99,15 @@ def test_turn_checks_read_the_real_observations():
     assert passes.check("<returncode>0</returncode>\n<output>\n1 failed, 38 passed\n</output>")
     assert passes.check("<returncode>0</returncode>\n<output>\n1 error in 0.1s\n</output>")
     assert Turn("x", expect="ok").check("<returncode>1</returncode>\n<output>\nError: ...\n</output>")
+
+
+def test_a_line_moved_inside_one_hunk_is_two_edits_each_on_the_file_as_it_is_then():
+    source = "def titleize(word):\n    return re.sub(\n        lambda m: m.group(1),\n        r'x',\n        word,\n    )\n"
+    fixed = "def titleize(word):\n    return re.sub(\n        r'x',\n        lambda m: m.group(1),\n        word,\n    )\n"
+    patch = ("diff --git a/t.py b/t.py\n--- a/t.py\n+++ b/t.py\n@@ -1,6 +1,6 @@\n def titleize(word):\n"
+             "     return re.sub(\n-        lambda m: m.group(1),\n         r'x',\n+        lambda m: m.group(1),\n"
+             "         word,\n     )\n")
+    edits = plan_edits(parse_patch(patch), lambda path: source)
+    assert len(edits) == 2 and apply(source, edits) == fixed
+    assert [e.first_line for e in edits] == [2, 3]
+    assert edits[0].new == "    return re.sub("  # a deletion takes a context line along: no blank line is left

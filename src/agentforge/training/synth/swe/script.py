@@ -112,20 +112,24 @@ def plan_edits(files: list[FilePatch], read_file: Callable[[str], str]) -> list[
         text = read_file(fp.path)
         shift = 0  # lines added so far in this file (edits are applied top to bottom)
         for hunk in fp.hunks:
-            old = hunk.old
+            lines = hunk.old  # the hunk's lines as the file has them now (earlier groups applied)
+            offset = 0  # lines added by the earlier groups of this hunk
             for at, removed, added in _groups(hunk):
+                at += offset
                 # grow the old_str by the hunk's context, alternately above and below, until it occurs once
+                # (a deletion keeps one line of context too, or the removed lines would leave blank lines)
                 start, end, grow_before = at, at + len(removed), True
-                while not (start < end and _occurs_once(text, "\n".join(old[start:end]))):
-                    if start == 0 and end == len(old):
+                while not (start < end and (added or end - start > len(removed))
+                           and _occurs_once(text, "\n".join(lines[start:end]))):
+                    if start == 0 and end == len(lines):
                         raise ScriptError(f"no part of a hunk of {fp.path} occurs exactly once in the file")
-                    if start > 0 and (grow_before or end == len(old)):
+                    if start > 0 and (grow_before or end == len(lines)):
                         start -= 1
                     else:
                         end += 1
                     grow_before = not grow_before
-                old_str = "\n".join(old[start:end])
-                new_str = "\n".join(old[start:at] + added + old[at + len(removed):end])
+                old_str = "\n".join(lines[start:end])
+                new_str = "\n".join(lines[start:at] + added + lines[at + len(removed):end])
                 line = hunk.old_start + shift + start
                 index = text.index(old_str)
                 if text[:index].count("\n") + 1 != line:
@@ -133,7 +137,9 @@ def plan_edits(files: list[FilePatch], read_file: Callable[[str], str]) -> list[
                 text = text[:index] + new_str + text[index + len(old_str):]
                 edits.append(Edit(path=fp.path, old=old_str, new=new_str, first_line=line, removed=removed,
                                   added=added))
-                shift += len(added) - len(removed)
+                lines = lines[:at] + added + lines[at + len(removed):]
+                offset += len(added) - len(removed)
+            shift += offset
     return edits
 
 
