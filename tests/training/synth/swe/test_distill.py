@@ -35,7 +35,8 @@ def test_a_tools_trajectory_becomes_an_openai_shaped_record_without_its_format_e
     roles = [m["role"] for m in record["messages"]]
     assert roles == ["system", "user", "assistant", "tool", "assistant"]
     edit = record["messages"][2]["tool_calls"][0]
-    assert edit["function"]["name"] == "str_replace_editor" and json.loads(edit["function"]["arguments"])["new_str"] == "a + b"
+    assert edit["function"]["name"] == "str_replace_editor"
+    assert json.loads(edit["function"]["arguments"])["new_str"] == "a + b"
     assert record["messages"][3] == {"role": "tool", "content": "Edited calc.py.", "tool_call_id": "call_1"}
     assert record["messages"][4]["content"] == "" and record["messages"][4]["tool_calls"][0]["id"] == "call_2"
     assert sorted(t["function"]["name"] for t in record["tools"]) == ["bash", "str_replace_editor"]

@@ -102,8 +102,9 @@ def test_turn_checks_read_the_real_observations():
 
 
 def test_a_line_moved_inside_one_hunk_is_two_edits_each_on_the_file_as_it_is_then():
-    source = "def titleize(word):\n    return re.sub(\n        lambda m: m.group(1),\n        r'x',\n        word,\n    )\n"
-    fixed = "def titleize(word):\n    return re.sub(\n        r'x',\n        lambda m: m.group(1),\n        word,\n    )\n"
+    head, tail = "def titleize(word):\n    return re.sub(\n", "        word,\n    )\n"
+    source = head + "        lambda m: m.group(1),\n        r'x',\n" + tail
+    fixed = head + "        r'x',\n        lambda m: m.group(1),\n" + tail
     patch = ("diff --git a/t.py b/t.py\n--- a/t.py\n+++ b/t.py\n@@ -1,6 +1,6 @@\n def titleize(word):\n"
              "     return re.sub(\n-        lambda m: m.group(1),\n         r'x',\n+        lambda m: m.group(1),\n"
              "         word,\n     )\n")

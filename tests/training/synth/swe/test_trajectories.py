@@ -30,6 +30,7 @@ from tests.harnesses.swebench.tiny_repo import diff_of, git
 pytestmark = pytest.mark.slow
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+ISSUE = "`calc`: add(2, 3) returns -1\n\nFailing tests:\n\n- `tests/test_calc.py::test_add`\n"
 TESTS = ("from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
          "def test_mul():\n    assert mul(3, 4) == 12\n")
 
@@ -47,7 +48,7 @@ def synth_like(root: Path, broken_gold: bool = False) -> tuple[Path, Path]:
     fixed = CALC.replace("a - b", "a * 1 + b - 1" if broken_gold else "a + b")
     row = make_row(package="calc", version="1.0", instance="calc-1.0__swap_operator-0001", base_commit=base,
                    setup_commit=base, patch=diff_of(repo, "calc.py", fixed),
-                   problem_statement="`calc`: add(2, 3) returns -1\n\nFailing tests:\n\n- `tests/test_calc.py::test_add`",
+                   problem_statement=ISSUE,
                    fail_to_pass=["tests/test_calc.py::test_add"], pass_to_pass=["tests/test_calc.py::test_mul"],
                    test_files=["tests/test_calc.py"], environment={"pip": ["pytest"], "pythonpath": ["."]},
                    mutation={"file": "calc.py", "function": "add", "kind": "swap_operator", "line": 2})
@@ -64,7 +65,8 @@ def test_a_scripted_fix_runs_in_the_sandbox_resolves_and_becomes_a_record(tmp_pa
     record = json.loads((tmp_path / "out" / "trajectories.jsonl").read_text())
     roles = [m["role"] for m in record["messages"]]
     assert roles[:2] == ["system", "user"] and roles[2:] == ["assistant", "user"] * 4 + ["assistant"]
-    assert record["messages"][0]["content"] == TEXT_SYSTEM and "add(2, 3) returns -1" in record["messages"][1]["content"]
+    assert record["messages"][0]["content"] == TEXT_SYSTEM
+    assert "add(2, 3) returns -1" in record["messages"][1]["content"]
     assert record["tools"] == [] and record["meta"]["source"] == "swe-scripted"
     assert record["meta"]["instance_id"] == "calc-1.0__swap_operator-0001" and record["meta"]["tokens"] > 500
     obs = [m["content"] for m in record["messages"][3::2]]
