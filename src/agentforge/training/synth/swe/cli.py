@@ -1,4 +1,4 @@
-"""`agent train synth swe`: the typer command (thin: parses, then calls `synthesize`)."""
+"""`agent train synth swe` and `swe-traj`: the typer commands (thin: they parse, then call the pipeline)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DEFAULT_OUT = "runs/swe-synth"
 
 @synth_app.callback()
 def _synth() -> None:
-    """Data synthesis (`swe`: SWE-bench tasks from mutated PyPI packages)."""
+    """Data synthesis (`swe`: SWE-bench tasks from mutated PyPI packages; `swe-traj`: coding trajectories for SFT)."""
 
 
 @synth_app.command()
