@@ -1,4 +1,4 @@
-"""`agent train synth swe`: the typer command (thin: parses, then calls `synthesize`)."""
+"""`agent train synth swe` and `swe-traj`: the typer commands (thin: they parse, then call the pipeline)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DEFAULT_OUT = "runs/swe-synth"
 
 @synth_app.callback()
 def _synth() -> None:
-    """Data synthesis (`swe`: SWE-bench tasks from mutated PyPI packages)."""
+    """Data synthesis (`swe`: SWE-bench tasks from mutated PyPI packages; `swe-traj`: coding trajectories for SFT)."""
 
 
 @synth_app.command()
@@ -79,4 +79,56 @@ def swe(
     err.print(f"{stats.instances} instances in {escape(str(stats.instances_path))} ({stats.new} new, {stats.seconds:.0f} s)")
     typer.echo(json.dumps(stats.summary()))
     if not stats.instances and any(r.error for r in stats.packages):
+        raise typer.Exit(1)
+
+
+@synth_app.command("swe-traj")
+def swe_traj(
+    instances: Annotated[Optional[Path], typer.Option(
+        "--instances", "-i", help="instances.jsonl of `agent train synth swe`: play each gold fix through the "
+        "code agent (scripted trajectories).")] = None,
+    repos: Annotated[Optional[Path], typer.Option(
+        "--repos", help="Their git mirrors (default: repos/ next to the instances file).")] = None,
+    from_run: Annotated[Optional[List[Path]], typer.Option(
+        "--from-run", help="An `agent bench swebench` run directory: keep its resolved, submit-ready "
+        "trajectories (distilled); repeatable.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (resumes if it exists): "
+                                      "trajectories.jsonl, stats.json, run/ (the scripted benchmark run).")]
+    = Path("runs/swe-traj"),
+    sandbox: Annotated[str, typer.Option("--sandbox", help="auto, bwrap, docker or local (no isolation).")] = "auto",
+    concurrency: Annotated[int, typer.Option(min=1, help="Instances played at once.")] = 1,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N instances.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=0, help="Leave out records longer than this many tokens "
+                                            "(embedded tokenizer, chat template); 0 keeps all.")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Coding trajectories for SFT, as {messages, tools} records: scripted gold fixes and/or distilled runs."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from agentforge.runtime.sandbox import KINDS, SandboxError
+    from agentforge.training.synth.swe.script import ScriptError
+    from agentforge.training.synth.swe.trajectory_set import build_trajectory_set
+
+    err = Console(stderr=True)
+    if sandbox not in KINDS:
+        err.print(f"[red]error:[/] --sandbox must be one of {', '.join(KINDS)}, not {sandbox!r}")
+        raise typer.Exit(2)
+    if instances is None and not from_run:
+        err.print("[red]error:[/] give --instances (scripted trajectories) and/or --from-run RUN_DIR (distilled)")
+        raise typer.Exit(2)
+    try:
+        summary = asyncio.run(build_trajectory_set(out, instances=instances, repos=repos, runs=from_run or [],
+                                                   sandbox=sandbox, concurrency=concurrency, limit=limit,
+                                                   max_tokens=max_tokens, console=err, progress=progress))
+    except (FileNotFoundError, ValueError, ScriptError, SandboxError) as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; run the same command again to resume")
+        raise typer.Exit(130) from None
+    err.print(f"{summary['records']} records in {escape(str(summary['path']))}; tokens per record: "
+              f"{summary['tokens']}")
+    typer.echo(json.dumps(summary))
+    if not summary["records"]:
         raise typer.Exit(1)
