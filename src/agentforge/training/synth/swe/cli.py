@@ -46,14 +46,12 @@ def swe(
     from rich.console import Console
     from rich.markup import escape  # messages hold `[docker]`-style extras: not markup
 
-    from agentforge.runtime.sandbox import KINDS, SandboxError
+    from agentforge.runtime.sandbox import SandboxError
     from agentforge.training.synth.swe.build import SynthOptions, synthesize_async
     from agentforge.training.synth.swe.sdist import DEFAULT_PACKAGES, PackageRef
 
     err = Console(stderr=True)
-    if sandbox not in KINDS:
-        err.print(f"[red]error:[/] --sandbox must be one of {', '.join(KINDS)}, not {sandbox!r}")
-        raise typer.Exit(2)
+    _check_sandbox(err, sandbox)
     try:
         refs = [PackageRef.parse(p) for p in (package or DEFAULT_PACKAGES)]
     except ValueError as e:
@@ -106,14 +104,12 @@ def swe_traj(
     from rich.console import Console
     from rich.markup import escape
 
-    from agentforge.runtime.sandbox import KINDS, SandboxError
+    from agentforge.runtime.sandbox import SandboxError
     from agentforge.training.synth.swe.script import ScriptError
     from agentforge.training.synth.swe.trajectory_set import build_trajectory_set
 
     err = Console(stderr=True)
-    if sandbox not in KINDS:
-        err.print(f"[red]error:[/] --sandbox must be one of {', '.join(KINDS)}, not {sandbox!r}")
-        raise typer.Exit(2)
+    _check_sandbox(err, sandbox)
     if instances is None and not from_run:
         err.print("[red]error:[/] give --instances (scripted trajectories) and/or --from-run RUN_DIR (distilled)")
         raise typer.Exit(2)
@@ -132,3 +128,11 @@ def swe_traj(
     typer.echo(json.dumps(summary))
     if not summary["records"]:
         raise typer.Exit(1)
+
+
+def _check_sandbox(err, sandbox: str) -> None:
+    from agentforge.runtime.sandbox import KINDS
+
+    if sandbox not in KINDS:
+        err.print(f"[red]error:[/] --sandbox must be one of {', '.join(KINDS)}, not {sandbox!r}")
+        raise typer.Exit(2)
