@@ -29,16 +29,18 @@ WEATHER = Toolbox([get_weather]).specs()
 CITIES = ["Rome", "Oslo", "Lima", "Kyoto", "Accra", "Bern", "Hanoi", "Porto", "Dakar", "Quito", "Riga", "Perth"]
 
 
-def record(city: str) -> dict:
-    """Ask for a city's weather, call get_weather, read the result, answer."""
-    call = {"id": "call_0", "type": "function",
-            "function": {"name": "get_weather", "arguments": json.dumps({"city": city})}}
-    return {"messages": [
-        {"role": "user", "content": f"What is the weather in {city}?"},
-        {"role": "assistant", "content": "", "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "call_0", "content": json.dumps(get_weather(city))},
-        {"role": "assistant", "content": f"It is 21 °C in {city}."}],
-        "tools": [t.model_dump() for t in WEATHER]}
+def record(first: str, then: str) -> dict:
+    """Two rounds of: ask for a city's weather, call get_weather, read the result, answer."""
+    messages = []
+    for city in (first, then):
+        call = {"id": "call_0", "type": "function",
+                "function": {"name": "get_weather", "arguments": json.dumps({"city": city})}}
+        messages += [
+            {"role": "user", "content": f"What is the weather in {city}?"},
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_0", "content": json.dumps(get_weather(city))},
+            {"role": "assistant", "content": f"It is 21 °C in {city}."}]
+    return {"messages": messages, "tools": [t.model_dump() for t in WEATHER]}
 
 
 def asked() -> list[Message]:
@@ -57,12 +59,12 @@ def trained(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("sft")
     data = tmp / "weather.jsonl"
-    data.write_text("".join(json.dumps(record(c)) + "\n" for c in CITIES))
+    data.write_text("".join(json.dumps(record(a, b)) + "\n" for a, b in zip(CITIES, CITIES[1:] + CITIES[:1])))
     started = time.monotonic()
-    result = train_sft(SftConfig(data=[data], out=tmp / "run", model="embedded", max_steps=3, seq_len=1024,
-                                 grad_accum=1, lr=5e-5, eval_fraction=0.0, progress=False))
+    result = train_sft(SftConfig(data=[data], out=tmp / "run", model="embedded", max_steps=8, seq_len=1024,
+                                 grad_accum=1, lr=2e-4, eval_fraction=0.0, progress=False))
     print(f"\ntrained {result.steps} steps in {time.monotonic() - started:.0f} s: {result.final}")
-    assert result.steps == 3
+    assert result.steps == 8
     return result.final
 
 
