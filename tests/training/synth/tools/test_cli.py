@@ -1,6 +1,5 @@
 """`agent train synth tools` and `agent train synth check` end to end, on a small n."""
 
-import importlib.util
 import json
 
 import pytest
@@ -53,13 +52,14 @@ def test_bad_mix_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "SHAPE=WEIGHT" in _said(result)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("agentforge.training.synth.tools.episodes") is not None,
-                    reason="the episodes module is part of this build")
-def test_multi_turn_without_the_episodes_module_says_not_available(tmp_path):
-    result = runner.invoke(app, ["train", "synth", "tools", "--n", "5", "--out", str(tmp_path / "x.jsonl"),
+def test_the_multi_turn_shape_comes_from_the_episodes(tmp_path):
+    out = tmp_path / "x.jsonl"
+    result = runner.invoke(app, ["train", "synth", "tools", "--n", "5", "--out", str(out),
                                  "--mix", "multi_turn=1", "--no-contamination-check", "--token-sample", "0"])
-    assert result.exit_code == 2 and "not available" in _said(result)
-    assert not (tmp_path / "x.jsonl").exists()
+    assert result.exit_code == 0, _said(result)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5 and {r["meta"]["shape"] for r in records} == {"multi_turn"}
+    assert any(m["role"] == "tool" for r in records for m in r["messages"])  # tools that really ran
 
 
 def test_check_reports_bad_records_and_bfcl_overlap(tmp_path):
