@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from agentforge.training.sft.doc_attention import ATTN_NAME, document_spans, register  # noqa: E402
 from agentforge.training.sft.packing import PackedCollator, pack  # noqa: E402
 from agentforge.training.sft.tokenize import IGNORE, Encoded  # noqa: E402
 from agentforge.training.sft.trainer import labelled_loss  # noqa: E402
@@ -23,6 +24,7 @@ def doc(n: int, seed: int, trained_from: int | None = None) -> Encoded:
 def tiny_llama(attn: str = "sdpa"):
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    register()
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, tie_word_embeddings=True,
@@ -54,7 +56,7 @@ def test_collator_pads_with_a_separate_unlabelled_document():
     assert int(batch["num_tokens"]) == 16
 
 
-@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+@pytest.mark.parametrize("attn", ["sdpa", "eager", ATTN_NAME])
 def test_a_packed_document_attends_only_to_itself(attn):
     model = tiny_llama(attn)
     docs = [doc(17, 1), doc(23, 2), doc(11, 3)]
@@ -93,3 +95,26 @@ def test_labelled_loss_equals_the_full_logits_loss_and_gradients():
     n = int(batch["labels"][:, 1:].ne(IGNORE).sum())
     torch.testing.assert_close(labelled_loss(model, batch, num_items_in_batch=2 * n), reference / 2,
                                atol=1e-5, rtol=1e-5)
+
+
+def test_document_spans_cut_rows_where_positions_restart():
+    spans = document_spans(torch.tensor([[0, 1, 2, 0, 1, 0], [0, 1, 2, 3, 4, 5]]))
+    assert spans == [[(0, 3), (3, 5), (5, 6)], [(0, 6)]]
+
+
+def test_per_document_attention_equals_the_block_diagonal_mask_in_values_and_gradients():
+    """Two rows (the second padded) through sdpa with transformers' block-diagonal mask and through
+    ATTN_NAME, which builds no mask: same loss, same gradients."""
+    rows = pack([doc(30, 1), doc(25, 2), doc(40, 3), doc(9, 4), doc(14, 5)], 64)
+    batch = PackedCollator(pad_id=0)([vars(r) for r in rows])
+    assert batch["input_ids"].shape[0] == 2 and len(document_spans(batch["position_ids"])[0]) > 1
+    results = []
+    for attn in ("sdpa", ATTN_NAME):
+        model = tiny_llama(attn).train()
+        loss = labelled_loss(model, batch)
+        loss.backward()
+        results.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    (dense_loss, dense_grads), (ours_loss, our_grads) = results
+    torch.testing.assert_close(ours_loss, dense_loss, atol=1e-5, rtol=1e-5)
+    for mine, theirs in zip(our_grads, dense_grads):
+        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-4)

@@ -35,7 +35,8 @@ class SftConfig:
     logging_steps: int = 1
     seed: int = 0
     too_long: str = "drop"  # a record longer than seq_len: "drop" it or "truncate" it
-    attn_implementation: str = "sdpa"
+    # per-document sdpa on packed rows (doc_attention.py); any transformers name works ("sdpa", "flash_attention_2")
+    attn_implementation: str = "sdpa_packed_docs"
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # passed to TrainingArguments as is (scale-out settings)
 

@@ -56,6 +56,10 @@ def load_model(model_dir: Path, config: SftConfig):
     import torch
     from transformers import AutoModelForCausalLM
 
+    from agentforge.training.sft import doc_attention
+
+    if config.attn_implementation == doc_attention.ATTN_NAME:
+        doc_attention.register()
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation=config.attn_implementation)
     model.config.use_cache = False
