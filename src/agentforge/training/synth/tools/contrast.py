@@ -10,7 +10,13 @@ half the time from the same domain (a short text answer naming what the tool
 does instead). Only the offered tool differs, so the only thing to learn is
 whether it fits.
 
-    python -m agentforge.training.synth.tools.contrast SOURCE.jsonl OUT.jsonl [--seed 0]
+A pair of the "set" kind keeps every tool of the record: the call is made
+among all of them, and the refusal is offered all but the needed one. Stage 2
+of the first model had only single-tool pairs, and it then refused BFCL
+`multiple` entries with "the only function I have..." while several were
+offered: the number of tools had become the cue. `--set-share` mixes both.
+
+    python -m agentforge.training.synth.tools.contrast SOURCE.jsonl OUT.jsonl [--seed 0] [--set-share 0.5]
 
 SOURCE: records of the generator (`agent train synth tools`). `multiple`
 records become pairs; the other records are copied as they are (replay).
@@ -35,6 +41,12 @@ REFUSALS = (
     "Sorry, I don't have a function for that. The one I can use, {name}, is for {what}.",
     "There is no tool here for this request, so I can't do it.",
 )
+SET_REFUSALS = (
+    "None of the available functions fit this request: {names} are for other tasks.",
+    "I can't do that with the tools I have. {names} handle other things.",
+    "Sorry, no function here can do this. The ones I have ({names}) are for something else.",
+    "There is no suitable tool for this request among {names}, so I can't do it.",
+)
 
 
 def _what(tool: dict) -> str:
@@ -42,8 +54,9 @@ def _what(tool: dict) -> str:
     return (text[0].lower() + text[1:]) if text else "another task"
 
 
-def contrast_pair(record: dict, rng: random.Random) -> list[dict]:
-    """[with the needed tool only, with one distractor only], or [] if the record has no distractor."""
+def contrast_pair(record: dict, rng: random.Random, kind: str = "single") -> list[dict]:
+    """[call, refusal], or [] if the record has no distractor. kind "single": the needed tools only,
+    then one distractor only; kind "set": every tool, then every tool but the needed ones."""
     *context, answer = record["messages"]
     called = {c["function"]["name"] for c in answer.get("tool_calls") or []}
     needed = [t for t in record["tools"] if t["function"]["name"] in called]
@@ -51,19 +64,25 @@ def contrast_pair(record: dict, rng: random.Random) -> list[dict]:
     if not needed or not others:
         return []
     meta = dict(record.get("meta") or {})
-    positive = {"messages": copy.deepcopy(record["messages"]), "tools": needed,
+    if kind == "set" and len(others) > 1:
+        offered, refused = copy.deepcopy(record["tools"]), others
+        names = ", ".join(t["function"]["name"] for t in others)
+        text = rng.choice(SET_REFUSALS).format(names=names)
+    else:
+        distractor = rng.choice(others)
+        offered, refused = needed, [distractor]
+        text = rng.choice(REFUSALS).format(name=distractor["function"]["name"], what=_what(distractor))
+    positive = {"messages": copy.deepcopy(record["messages"]), "tools": offered,
                 "meta": meta | {"shape": "contrast_call"}}
-    distractor = rng.choice(others)
-    text = rng.choice(REFUSALS).format(name=distractor["function"]["name"], what=_what(distractor))
     negative = {"messages": copy.deepcopy(context) + [{"role": "assistant", "content": text}],
-                "tools": [distractor], "meta": meta | {"shape": "contrast_no_call"}}
+                "tools": refused, "meta": meta | {"shape": "contrast_no_call"}}
     return [positive, negative]
 
 
-def contrast(records: Iterable[dict], rng: random.Random) -> Iterator[dict]:
+def contrast(records: Iterable[dict], rng: random.Random, set_share: float = 0.0) -> Iterator[dict]:
     for record in records:
         if (record.get("meta") or {}).get("shape") == "multiple":
-            yield from contrast_pair(record, rng)
+            yield from contrast_pair(record, rng, "set" if rng.random() < set_share else "single")
         else:
             yield record
 
@@ -73,9 +92,11 @@ def main() -> None:
     p.add_argument("source", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set-share", type=float, default=0.0,
+                   help="share of pairs that keep every tool (call among all, refuse with the rest)")
     args = p.parse_args()
     records = [json.loads(line) for line in args.source.read_text().splitlines() if line.strip()]
-    out = list(contrast(records, random.Random(args.seed)))
+    out = list(contrast(records, random.Random(args.seed), args.set_share))
     random.Random(args.seed).shuffle(out)
     for i, record in enumerate(out):
         problems = validate_record(record)
