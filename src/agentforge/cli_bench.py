@@ -18,7 +18,10 @@ bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / sele
 DEFAULT_BFCL_DIR = "runs/bfcl"
 
 
-def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...]):
+WIDE_HELP = "Print every report column, even if the lines get wider than the terminal."
+
+
+def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException], ...], wide: bool = False):
     """Run a harness coroutine (`go()` -> (stats, summary)), print its report and a closing line; return both.
 
     `expected` failures end in a red message; Ctrl-C says how to resume.
@@ -32,7 +35,7 @@ def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException
     except KeyboardInterrupt:
         err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
-    print_report(summary, out)
+    print_report(summary, out, wide=wide)
     _print_run_end(err, stats, where)
     return stats, summary
 
@@ -77,6 +80,7 @@ def bfcl(
     run_dir: Annotated[Optional[Path], typer.Option(help=f"Where the run lives (resumes if it exists). Default: "
                                                     f"{DEFAULT_BFCL_DIR}-<mode>.")] = None,
     slots: Annotated[int, typer.Option(min=1, help="Embedded backend: sequences decoded together.")] = 16,
+    wide: Annotated[bool, typer.Option(help=WIDE_HELP)] = False,
 ) -> None:
     """Run BFCL v3 (resumable), then print and save the report."""
     from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
@@ -108,7 +112,7 @@ def bfcl(
             await backend.aclose()
 
     _run_and_report(go, out, err, f"report in {directory}/ (summary.json, report.txt, report.png)",
-                    expected=(CliError, RunDirMismatch, ValueError, KeyError))
+                    expected=(CliError, RunDirMismatch, ValueError, KeyError), wide=wide)
 
 
 @bench_app.command()
@@ -138,6 +142,7 @@ def swebench(
     eval_timeout: Annotated[float, typer.Option(min=1.0, help="Seconds for one evaluation.")] = 1800.0,
     retry_errors: Annotated[bool, typer.Option(help="On resume, run errored candidates again.")] = False,
     run_dir: Annotated[Path, typer.Option(help="Where the run lives (resumes if it exists).")] = Path("runs/swebench"),
+    wide: Annotated[bool, typer.Option(help=WIDE_HELP)] = False,
 ) -> None:
     """Run SWE-bench (resumable): patches from the agent, gold, empty or a predictions file, graded like
     the official harness; writes official predictions and the report."""
@@ -160,7 +165,8 @@ def swebench(
                 await backend.aclose()
 
     _, summary = _run_and_report(go, out, err, f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/",
-                                 expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError))
+                                 expected=(CliError, RunDirMismatch, ValueError, KeyError, FileNotFoundError),
+                                 wide=wide)
     if nothing_graded(summary):
         err.print(f"[red]nothing could be graded: all {summary['error_candidates']} candidate(s) errored "
                   "(see the errors above); the scores are not a result[/]")
@@ -168,25 +174,16 @@ def swebench(
 
 
 @bench_app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")]) -> None:
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with config.json and journal.jsonl.")],
+           wide: Annotated[bool, typer.Option(help=WIDE_HELP)] = False) -> None:
     """Rebuild and print the report of a (possibly unfinished) run of any harness."""
     from agentforge.harnesses.report import print_report
-    from agentforge.harnesses.rundir import RunDirError, harness_of
+    from agentforge.harnesses.rundir import RunDirError
+    from agentforge.harnesses.run import rescore
 
     out, err = _consoles()
     try:
-        harness = harness_of(run_dir)
-        if harness == "swebench":
-            from agentforge.harnesses.swebench.bench import (load_config, write_swebench_predictions,
-                                                             write_swebench_report)
-
-            config = load_config(run_dir)
-            write_swebench_predictions(run_dir, config)
-            print_report(write_swebench_report(run_dir, config), out)
-            return
-        from agentforge.harnesses.bfcl.bench import load_config as load_bfcl_config, write_bfcl_report
-
-        bfcl_config = load_bfcl_config(run_dir)
+        summary = rescore(run_dir)
     except RunDirError as e:
         _fail(err, str(e))
-    print_report(write_bfcl_report(run_dir, bfcl_config), out)
+    print_report(summary, out, wide=wide)
