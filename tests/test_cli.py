@@ -1,7 +1,7 @@
 """The `agent` command line.
 
 `chat` and `models --url` run against our own OpenAI-compatible server
-(runtime/server.py) on 127.0.0.1, in a background thread, backed by
+(serving/server.py) on 127.0.0.1, in a background thread, backed by
 `EchoBackend` (tests/fakes/echo_backend.py), a deterministic test double:
 "call NAME k=v" makes it call tool NAME, "fail hard" makes it fail, anything
 else is echoed as "echo[0]: <message>". `serve` runs as a real subprocess
@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentforge.cli import app
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from agentforge.runtime.trajectory import Trajectory
 from tests.fakes.echo_backend import EchoBackend
 

@@ -508,8 +508,8 @@ def serve(
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
 
     Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name)."""
-    from agentforge.runtime.keys import policies as key_policies
-    from agentforge.runtime.server import ServerLimits, api_keys_from_env
+    from agentforge.serving.keys import policies as key_policies
+    from agentforge.serving.server import ServerLimits, api_keys_from_env
 
     out, err = _consoles()
     specs = model or ["embedded"]
@@ -517,7 +517,7 @@ def serve(
     if len(names) > len(specs):
         _fail(err, f"{len(names)} --name for {len(specs)} --model; give at most one name per model")
     try:
-        from agentforge.runtime.pool import group_specs
+        from agentforge.serving.pool import group_specs
 
         group_specs(specs, names)  # a malformed SPEC*K fails before any model loads
     except ValueError as e:
@@ -539,7 +539,7 @@ def serve(
 
 async def _load_upstream(name: str | None, specs: list[str], err: Console) -> "Backend":
     """One backend, or a pool over several replicas (loaded side by side: vLLM launches take minutes)."""
-    from agentforge.runtime.pool import UpstreamPool, replica_kwargs
+    from agentforge.serving.pool import UpstreamPool, replica_kwargs
 
     if len(specs) == 1:
         return await _load_backend(specs[0], err)
@@ -567,8 +567,8 @@ async def _load_router(path: Path, backends: dict[str, "Backend"], err: Console)
 
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
                  out: Console, err: Console, routers: list[Path], allow_hosts: list[str] = ()) -> None:
-    from agentforge.runtime.pool import group_specs
-    from agentforge.runtime.server import serve as run
+    from agentforge.serving.pool import group_specs
+    from agentforge.serving.server import serve as run
 
     # SIGTERM (process managers, docker stop) shuts down like Ctrl-C: backends are closed, a vLLM stopped.
     task = asyncio.current_task()
