@@ -19,7 +19,7 @@ import pytest
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
 from agentforge.serving.server import ServerLimits, make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
-from tests.runtime.test_server import USER, assert_error, post, start  # noqa: F401  (start: a fixture)
+from tests.serving.test_server import USER, assert_error, post, start  # noqa: F401  (start: a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
