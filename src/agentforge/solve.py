@@ -18,8 +18,8 @@ time) produce candidates and one is selected:
 Only candidates that changed something compete, and submitted runs are
 preferred over runs a limit stopped (after passing tests, for `tests`).
 
-The command around it (defaults, signals, printing) is in solve_cli.py, what
-it shows while it works in solve_progress.py.
+The command around it (defaults, signals, printing) is in cli/solve.py, what
+it shows while it works in cli/solve_progress.py.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
 from agentforge.runtime.trajectory import Step, Trajectory, write_atomic
 from agentforge.selectors import select as run_selector
-from agentforge.solve_progress import Progress
+from agentforge.cli.solve_progress import Progress
 
 SELECT_METHODS = ("tests", "confidence", "vote", "first")
 DEFAULT_TEST_CMD = "python3 -m pytest -q"

@@ -30,7 +30,7 @@ from rich.prompt import Prompt
 from rich.table import Table
 from rich.text import Text
 
-from agentforge.terminal import terminal_safe
+from agentforge.cli.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from agentforge.runtime.backends.base import Backend
@@ -757,10 +757,10 @@ def _remote_models(out: Console, url: str, api_key: str | None) -> None:
 
 # ---------------------------------------------------------------- bench (its own module; imported last: it uses the helpers above)
 
-from agentforge.cli_bench import bench_app  # noqa: E402
-from agentforge.cli_route import route_app  # noqa: E402
-from agentforge.cli_sandbox import sandbox_app  # noqa: E402
-from agentforge.solve_cli import solve_command  # noqa: E402
+from agentforge.cli.bench import bench_app  # noqa: E402
+from agentforge.cli.route import route_app  # noqa: E402
+from agentforge.cli.sandbox import sandbox_app  # noqa: E402
+from agentforge.cli.solve import solve_command  # noqa: E402
 from agentforge.training.sft.cli import sft as sft_command  # noqa: E402  (light: torch loads when it runs)
 from agentforge.training.synth.swe.cli import synth_app  # noqa: E402
 import agentforge.training.synth.tools.cli  # noqa: E402,F401  (registers `train synth tools` and `check`)

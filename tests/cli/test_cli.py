@@ -32,7 +32,7 @@ from agentforge.serving.server import make_app, start_server
 from agentforge.runtime.trajectory import Trajectory
 from tests.fakes.echo_backend import EchoBackend
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOOLS = str(ROOT / "examples" / "demo_tools.py")
 STATUS_LINE = re.compile(r"^(done|step_limit|token_limit|time_limit|error) · \d+ steps? · \d+ tokens · [\d.]+ s · [\d.]+ tok/s$",
                          re.M)

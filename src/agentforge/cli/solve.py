@@ -7,7 +7,7 @@
 - Ctrl-C or SIGTERM stops the runs, saves what each had done (trajectory and
   changes so far), says where, and exits 130 or 143.
 - The patch goes to stdout exactly as made; on a terminal its control
-  characters are shown as visible stand-ins (agentforge.terminal), so escape
+  characters are shown as visible stand-ins (agentforge.cli.terminal), so escape
   sequences cannot hide lines from the reviewer. OUT/patch.diff is exact.
 """
 
@@ -34,8 +34,8 @@ from agentforge.runtime.coding import CodingLimits
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits
 from agentforge.solve import SolveError, SolveResult, solve
-from agentforge.solve_progress import Progress, make_progress
-from agentforge.terminal import terminal_safe
+from agentforge.cli.solve_progress import Progress, make_progress
+from agentforge.cli.terminal import terminal_safe
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # the shell's 128 + signal number
 
