@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent
@@ -41,7 +41,13 @@ from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
 from agentforge.runtime.trajectory import Step, Trajectory, write_atomic
 from agentforge.selectors import select as run_selector
-from agentforge.cli.solve_progress import Progress
+
+
+class Progress(Protocol):
+    """Where solve() reports each candidate's status, steps, tokens and last command
+    (the CLI's displays in cli/solve_progress.py are such objects)."""
+
+    def update(self, index: int, **changes: Any) -> None: ...
 
 SELECT_METHODS = ("tests", "confidence", "vote", "first")
 DEFAULT_TEST_CMD = "python3 -m pytest -q"

@@ -324,7 +324,7 @@ def test_chat_best_of_n_says_how_many_were_sampled_and_which_was_picked(cli, ech
 
 
 def test_selection_note_names_the_pick_and_its_support():
-    from agentforge.cli import _selection_note
+    from agentforge.cli.chat import selection_note as _selection_note
 
     note = _selection_note({"n": 8, "selector": "early_stop", "votes": [2, 1, 2], "chosen": 2,
                             "confidence": [0.5, 0.25, 0.875], "stopped_early": True, "completion_tokens": 96})
