@@ -25,7 +25,7 @@ from typing import Any
 
 from agentforge.harnesses.metrics import main_row
 
-MARKERS = "os^vDPX*h<>p"
+MARKERS = "o^vDPX*h<>p8"  # no "s": the pass@k line has the squares
 NUDGE = 0.035  # sideways step between neighbouring selector lines, in octaves of N
 
 
