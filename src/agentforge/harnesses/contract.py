@@ -10,8 +10,10 @@ A harness is data + an environment + a grader. It says
   rows; None is the micro average "overall"; `pass_hat` adds pass^k).
 Everything else - resume, retries, timeouts, the progress bar, the journal,
 pass@k / selected@N / pass^k, tables, plot, `agent bench report` - is shared
-(`harnesses.run`). A new harness is one folder with a `Harness` subclass and
-one line in `harnesses.registry`.
+(`harnesses.run`), and so is the `agent bench NAME` command: the harness's
+folder gives its options (`harnesses.command`). A new harness is one folder
+with a `Harness` subclass and an options function, and one line in
+`harnesses.registry`.
 """
 
 from __future__ import annotations
@@ -69,3 +71,11 @@ class Harness:
     def summary_extra(self, records: Records) -> dict[str, Any]:
         """Keys this harness adds to summary.json."""
         return {}
+
+    def where(self, run_dir: Path) -> str:
+        """Where the run's files are, for the line closing `agent bench NAME`."""
+        return f"report in {run_dir}/ (summary.json, report.txt, report.png)"
+
+    def unusable(self, summary: dict[str, Any]) -> str | None:
+        """Why a finished run's scores are not a result (`agent bench NAME` then exits 1), or None."""
+        return None

@@ -10,7 +10,7 @@ the same command again resumes; raising n adds candidates to a finished run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from rich.console import Console
 
@@ -21,6 +21,7 @@ from agentforge.harnesses.runner import RunStats, Task, run_tasks
 from agentforge.runtime.backends.base import Backend
 
 JOURNAL = "journal.jsonl"
+OpenBackend = Callable[[str], Awaitable[Backend]]  # model spec -> a started backend
 
 
 def _where(config: Any, run_dir: str | Path | None) -> Path:
@@ -32,10 +33,12 @@ def _where(config: Any, run_dir: str | Path | None) -> Path:
 
 async def run_harness(harness: Harness, config: Any, run_dir: str | Path | None = None,
                       backend: Backend | None = None, console: Console | None = None,
-                      progress: bool = True) -> tuple[RunStats, dict]:
+                      progress: bool = True, open_backend: OpenBackend | None = None) -> tuple[RunStats, dict]:
     """Run (or resume) a run and write its report; returns (stats, summary).
 
-    Without a `backend` the harness's model is loaded here (and closed after).
+    Without a `backend` the harness's model is opened here with `open_backend`
+    (default `make_backend`; the CLI's shows a spinner) - only after the settings,
+    the tasks and the run directory have been checked - and closed after.
     """
     run_dir = _where(config, run_dir)
     harness.check(config)
@@ -43,9 +46,9 @@ async def run_harness(harness: Harness, config: Any, run_dir: str | Path | None 
     rundir.check_run_dir(run_dir, config, harness.identity, harness.name)
     own = backend is None and harness.needs_backend(config)
     if own:
-        from agentforge.runtime.backends import make_backend
-
-        backend = await make_backend(config.model)
+        if open_backend is None:
+            from agentforge.runtime.backends import make_backend as open_backend
+        backend = await open_backend(config.model)
     try:
         stats = await run_tasks(tasks, harness.attempt(config, run_dir, backend, console),
                                 Journal(run_dir / JOURNAL), config.run_options(progress), console)

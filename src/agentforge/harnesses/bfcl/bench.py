@@ -171,6 +171,13 @@ class BfclHarness(Harness):
     identity = IDENTITY
     aggregate = staticmethod(summary_rows)  # the leaderboard's formula over the categories run
 
+    def check(self, config: BfclConfig) -> None:
+        for option, value, allowed in (("mode", config.mode, ("fc", "prompt")),
+                                       ("decoder", config.decoder, ("official", "lenient")),
+                                       ("tool-choice", config.tool_choice, ("auto", "required"))):
+            if value not in allowed:
+                raise ValueError(f"--{option} must be {' or '.join(allowed)}, not {value!r}")
+
     def load_tasks(self, config: BfclConfig) -> list[Task]:
         return load_tasks(config)
 

@@ -187,6 +187,15 @@ class SweHarness(Harness):
     def write_outputs(self, run_dir: Path, config: SweConfig, records: Records) -> None:
         write_predictions_files(run_dir, config, records)
 
+    def where(self, run_dir: Path) -> str:
+        return f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/"
+
+    def unusable(self, summary: dict) -> str | None:
+        if nothing_graded(summary):
+            return (f"nothing could be graded: all {summary['error_candidates']} candidate(s) errored "
+                    "(see the errors above); the scores are not a result")
+        return None
+
     def summary_extra(self, records: Records) -> dict:
         return {"graded_candidates": sum(r.status == "ok" for rs in records.values() for r in rs),
                 "error_candidates": sum(r.status == "error" for rs in records.values() for r in rs)}
