@@ -79,3 +79,15 @@ def test_bad_settings_and_a_mismatched_run_dir_are_clear_errors(toy_cli, tmp_pat
 def test_unknown_harness_names_the_known_ones():
     with pytest.raises(ValueError, match="known: bfcl, swebench"):
         registry.get_harness("nope")
+
+
+@pytest.mark.parametrize("args, message", [(["--mode", "xx"], "--mode must be fc or prompt, not 'xx'"),
+                                           (["--tool-choice", "none"], "--tool-choice must be auto or required, "
+                                                                       "not 'none'"),
+                                           (["-c", "nosuch"], "unknown BFCL category 'nosuch'")])
+def test_bfcl_bad_options_fail_whole_before_any_model_or_file(args, message, tmp_path):
+    result = CliRunner().invoke(app, ["bench", "bfcl", *args, "--run-dir", str(tmp_path / "run")],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not (tmp_path / "run").exists()

@@ -31,7 +31,7 @@ def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException
     try:
         stats, summary = asyncio.run(go())
     except expected as e:
-        fail(err, str(e).strip("'\""))
+        fail(err, str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))  # str(KeyError) adds quotes
     except KeyboardInterrupt:
         err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
