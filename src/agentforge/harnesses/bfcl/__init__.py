@@ -3,7 +3,7 @@ and scoring that gives the official checker's verdict on every output.
 
 - `data`: obtain the official files (pip-downloaded wheel, no hub), load entries/answers.
 - `checker`: single-turn AST checks; `lang_literals`: Java/JS argument literals.
-- `multi_turn`: `MultiTurnEnv` (backends the model's calls run against) and its checker.
+- `multi_turn`: `MultiTurnEnv` (backends the model's calls run against); `multi_turn_check`: its checker.
 - `score`: per-entry verdict dispatch and the leaderboard summary formula.
 """
 
@@ -15,7 +15,7 @@ _WHERE = {
     "Verdict": "checker", "check_ast": "checker",
     "CATEGORIES": "data", "GROUPS": "data", "bfcl_package_dir": "data", "expand_categories": "data",
     "functions_at_turn": "data", "load_answers": "data", "load_entries": "data",
-    "MAX_STEPS_PER_TURN": "multi_turn", "MultiTurnEnv": "multi_turn", "check_multi_turn": "multi_turn",
+    "MAX_STEPS_PER_TURN": "multi_turn", "MultiTurnEnv": "multi_turn", "check_multi_turn": "multi_turn_check",
     "overall": "score", "score_entry": "score",
 }
 
