@@ -19,7 +19,8 @@ import time
 
 from agentforge.harnesses.bfcl.data import GROUPS, load_answers, load_entries
 from agentforge.harnesses.bfcl.env_worker import EnvWorker
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, answer_calls
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn_check import answer_calls
 
 
 def answer_steps(entry: dict, answer: list[list[str]]) -> list[list[dict]]:

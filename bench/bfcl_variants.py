@@ -9,7 +9,8 @@ import random
 
 from agentforge.harnesses.bfcl import data
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, answer_calls
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn_check import answer_calls
 
 def _first(options: list):
     for option in options:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence, TypeVar
 
+from agentforge.harnesses.config import saved_settings
 from agentforge.runtime.trajectory import write_atomic
 
 C = TypeVar("C")
@@ -52,7 +52,7 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 def check_run_dir(run_dir: Path, config: Any, identity: Sequence[str], harness: str) -> None:
     """Write config.json (with the harness name), or refuse a resume made with other settings."""
     path = Path(run_dir) / "config.json"
-    mine = asdict(config)
+    mine = saved_settings(config)
     if path.exists():
         theirs = read_config(run_dir)
         if theirs.get("harness", "bfcl") != harness:
@@ -74,7 +74,11 @@ def harness_of(run_dir: Path) -> str:
 def load_config(run_dir: Path, cls: type[C]) -> C:
     """The settings a run directory was made with (keys this version does not know are dropped)."""
     raw = read_config(run_dir)
-    return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})  # type: ignore[attr-defined]
+    known = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    config = cls(**{k: v for k, v in raw.items() if k in known and known[k].metadata.get("saved", True)})
+    if "run_dir" in known:
+        config.run_dir = str(run_dir)  # type: ignore[attr-defined]
+    return config
 
 
 def safe_name(name: str) -> str:

@@ -1,14 +1,14 @@
-"""`agent bench bfcl`: BFCL v3 through the shared runner, scored like the official checker.
+"""`agent bench bfcl`: BFCL v3 on the harness contract, scored like the official checker.
 
-A run directory holds config.json, journal.jsonl (one line per candidate),
-trajectories/<task>.jsonl, summary.json, report.txt and report.png. Running the
-same command again resumes; raising --n adds candidates to a finished run.
+Tasks are BFCL entries (category = BFCL category, `limit` = entries per
+category); an attempt samples, decodes, scores and saves trajectories/<task>/<sample>.json;
+the headline rows are the leaderboard's summary formula over the categories run.
+The run directory and resume are the shared ones (`harnesses.run`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,23 +23,24 @@ from agentforge.harnesses.bfcl.episodes import multi_turn, single_turn
 from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses import rundir
-from agentforge.harnesses.journal import Journal, SampleResult
+from agentforge.harnesses.config import DEFAULT_SELECTORS as BASE_SELECTORS, RUN_IDENTITY, RunConfig
+from agentforge.harnesses.contract import Harness
+from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
-from agentforge.harnesses.runner import RunOptions, RunStats, Task, request_seed, run_tasks
+from agentforge.harnesses.run import run_harness, write_run_report
+from agentforge.harnesses.runner import RunStats, Task, request_seed
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Completion, Sampling
 from agentforge.runtime.trajectory import Trajectory
 from agentforge.selectors.candidate import candidate_signals
 
-# What makes two runs comparable; a run directory refuses to mix them.
-IDENTITY = ("model", "mode", "decoder", "tool_choice", "temperature", "top_p", "max_tokens", "top_logprobs", "seed", "constrained")
-DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10",
-                     "weighted_vote_top10", "weighted_vote_top90", "oracle")
+# What makes two runs comparable (with the runner's RUN_IDENTITY); a run directory refuses to mix them.
+IDENTITY = RUN_IDENTITY + ("mode", "decoder", "tool_choice", "constrained")
+DEFAULT_SELECTORS = (*BASE_SELECTORS[:-1], "weighted_vote_top10", "weighted_vote_top90", "oracle")
 
 
 @dataclass
-class BfclConfig:
-    model: str = "embedded"
+class BfclConfig(RunConfig):
     mode: str = "fc"  # fc | prompt
     # "official": decode raw text exactly as the official pipeline (leaderboard-comparable);
     # "lenient": the runtime's tolerant parsers, NOT official (scores are not comparable).
@@ -47,27 +48,15 @@ class BfclConfig:
     # FC single-turn entries only: "required" forces a call (and so fails every
     # irrelevance entry); multi-turn turns must be able to end, so they stay on auto.
     tool_choice: str = "auto"
-    categories: list[str] = field(default_factory=lambda: ["non_live"])
-    n: int = 1
-    limit: int | None = None  # entries per category
-    seed: int = 0
-    temperature: float = 0.7  # the paper's BFCL settings
-    top_p: float = 0.95
-    max_tokens: int = 512  # per model call
-    top_logprobs: int = 20
+    categories: list[str] = field(default_factory=lambda: ["non_live"])  # limit: entries per category
     constrained: bool = True  # grammar-constrained tool calls where the backend can
-    concurrency: int = 8
-    task_timeout: float | None = 900.0
-    retries: int = 3
-    retry_errors: bool = False
     selectors: list[str] = field(default_factory=lambda: list(DEFAULT_SELECTORS))
 
     def sampling(self) -> Sampling:
         # The embedded backend constrains "auto" turns on request (plain text or valid calls);
         # other backends get no engine-specific switch (vLLM constrains only forced tool choices).
         extra = {"constrained": self.constrained} if self.model.partition(":")[0] == "embedded" else {}
-        return Sampling(temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens,
-                        logprobs=self.top_logprobs > 0, top_logprobs=self.top_logprobs, extra_body=extra)
+        return super().sampling().merged(extra_body=extra)
 
 
 def load_config(run_dir: Path) -> BfclConfig:
@@ -153,28 +142,6 @@ class BfclAttempt:
 
 
 
-async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = None,
-                   console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
-    """Run (or resume) a BFCL run and write its report; returns (stats, summary)."""
-    from agentforge.runtime.backends import make_backend
-
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, config)
-    tasks = load_tasks(config)
-    own = backend is None
-    backend = backend or await make_backend(config.model)
-    try:
-        options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,
-                             retries=config.retries, retry_errors=config.retry_errors, progress=progress)
-        stats = await run_tasks(tasks, BfclAttempt(backend, config, run_dir), Journal(run_dir / "journal.jsonl"),
-                                options, console)
-    finally:
-        if own:
-            await backend.aclose()
-    summary = write_bfcl_report(run_dir, config, tasks)
-    return stats, summary
-
-
 def summary_rows(accuracy: dict[str, float]) -> dict[str, float]:
     """The leaderboard's summary rows that this run can honestly give: a row
     only when every category it averages was run (a missing category would
@@ -198,25 +165,40 @@ def summary_rows(accuracy: dict[str, float]) -> dict[str, float]:
     return rows
 
 
+class BfclHarness(Harness):
+    name = "bfcl"
+    config_class = BfclConfig
+    identity = IDENTITY
+    aggregate = staticmethod(summary_rows)  # the leaderboard's formula over the categories run
+
+    def check(self, config: BfclConfig) -> None:
+        for option, value, allowed in (("mode", config.mode, ("fc", "prompt")),
+                                       ("decoder", config.decoder, ("official", "lenient")),
+                                       ("tool-choice", config.tool_choice, ("auto", "required"))):
+            if value not in allowed:
+                raise ValueError(f"--{option} must be {' or '.join(allowed)}, not {value!r}")
+
+    def load_tasks(self, config: BfclConfig) -> list[Task]:
+        return load_tasks(config)
+
+    def attempt(self, config: BfclConfig, run_dir: Path, backend: Backend | None, console=None) -> BfclAttempt:
+        return BfclAttempt(backend, config, run_dir)
+
+    def title(self, config: BfclConfig) -> str:
+        choice = f" · tool_choice {config.tool_choice}" if config.mode == "fc" and config.tool_choice != "auto" else ""
+        grammar = "" if config.constrained else " · unconstrained"
+        return f"BFCL v3 · {config.model} · {config.mode}{choice}{grammar} · N={config.n}"
+
+
+HARNESS = BfclHarness()
+
+
+async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = None,
+                   console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
+    """Run (or resume) a BFCL run and write its report; returns (stats, summary)."""
+    return await run_harness(HARNESS, config, run_dir, backend, console, progress)
+
+
 def write_bfcl_report(run_dir: Path, config: BfclConfig, tasks: list[Task] | None = None) -> dict:
     """Report over the journal; `tasks` limits it to this run's task list."""
-    from agentforge.harnesses.report import TaskOutcome, write_report
-    from agentforge.selectors.candidate import Candidate
-
-    records = Journal(Path(run_dir) / "journal.jsonl").load()
-    wanted = None if tasks is None else {t.id for t in tasks}
-    grouped: dict[str, list[SampleResult]] = {}
-    for r in sorted(records.values(), key=lambda r: (r.task_id, r.sample)):
-        if (wanted is None or r.task_id in wanted) and r.sample < config.n:
-            grouped.setdefault(r.task_id, []).append(r)
-    outcomes = [
-        TaskOutcome(task_id=tid, category=rs[0].category, candidates=[
-            Candidate(answer=r.answer if r.status == "ok" else "", token_logprobs=r.token_logprobs,
-                      token_confidences=r.token_confidences, correct=bool(r.correct),
-                      text=json.dumps(r.output)) for r in rs])
-        for tid, rs in grouped.items()
-    ]
-    choice = f" · tool_choice {config.tool_choice}" if config.mode == "fc" and config.tool_choice != "auto" else ""
-    grammar = "" if config.constrained else " · unconstrained"
-    title = f"BFCL v3 · {config.model} · {config.mode}{choice}{grammar} · N={config.n}"
-    return write_report(outcomes, run_dir, selectors=config.selectors, aggregate=summary_rows, title=title)
+    return write_run_report(HARNESS, Path(run_dir), config, tasks)

@@ -1,4 +1,8 @@
-"""`agent bench swebench`: SWE-bench through the shared runner, graded like the official harness.
+"""`agent bench swebench`: SWE-bench on the harness contract, graded like the official harness.
+
+Tasks are instances (category = repository, `limit` = the first instances of
+the file); an attempt gets a patch and grades it; the headline is the resolved
+rate over all instances. Resume, journal and report are the shared ones.
 
 Where each candidate patch comes from (`source`):
   agent        the code agent, in a sandbox on a fresh checkout (the benchmark proper)
@@ -20,57 +24,48 @@ candidate could be graded.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
 from agentforge.harnesses import rundir
+from agentforge.harnesses.config import RUN_IDENTITY, RunConfig
+from agentforge.harnesses.contract import Harness, Records
+from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
-from agentforge.harnesses.journal import Journal, SampleResult
-from agentforge.harnesses.runner import RunOptions, RunStats, Task, run_tasks
+from agentforge.harnesses.run import run_harness, run_records, write_run_report
+from agentforge.harnesses.runner import RunStats, Task
 from agentforge.harnesses.swebench.evaluate import evaluate
 from agentforge.harnesses.swebench.instances import Instance, load_instances
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.backends.base import Backend, TransientBackendError
 from agentforge.runtime.coding.patches import normalize_patch
+from agentforge.selectors.candidate import Candidate
 
 SOURCES = ("agent", "gold", "empty", "predictions")
-IDENTITY = ("source", "model", "predictions", "sandbox", "temperature", "top_p", "max_tokens", "max_steps",
-            "format", "top_logprobs", "seed", "eval_timeout")
-DEFAULT_SELECTORS = ("first", "vote", "avg_logprob", "confidence", "lowest_group", "tail", "bottom10", "oracle")
+IDENTITY = RUN_IDENTITY + ("source", "predictions", "sandbox", "max_steps", "format", "eval_timeout")
 
 
 @dataclass
-class SweConfig:
-    instances: str = ""
+class SweConfig(RunConfig):
+    instances: str = ""  # limit: the first instances of this file
     ids: list[str] | None = None
-    limit: int | None = None
     source: str = "agent"
     predictions: str | None = None
-    model: str = "embedded"
     sandbox: str = "auto"
     repos: str | None = None
     repo_url: str | None = None
-    n: int = 1
-    seed: int = 0
-    temperature: float = 0.7
-    top_p: float = 0.95
     max_tokens: int = 1024  # per model call
     max_steps: int = 200  # the paper's scaffold
     context_tokens: int = 65_536  # the paper's 64k context
     format: str = "text"  # text: THOUGHT + one bash block; tools: bash + str_replace_editor
-    top_logprobs: int = 20
     command_timeout: float = 120.0  # per agent command
     eval_timeout: float = 1800.0
     concurrency: int = 2
     task_timeout: float | None = 7200.0
-    retries: int = 3
-    retry_errors: bool = False
-    selectors: list[str] = field(default_factory=lambda: list(DEFAULT_SELECTORS))
 
     def repo_source(self) -> RepoSource:
         return RepoSource(mirror=Path(self.repos) if self.repos else None, url=self.repo_url)
@@ -158,42 +153,61 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+class SweHarness(Harness):
+    name = "swebench"
+    config_class = SweConfig
+    identity = IDENTITY
+
+    def check(self, config: SweConfig) -> None:
+        check_config(config)
+
+    def load_tasks(self, config: SweConfig) -> list[Task]:
+        return load_tasks(config)
+
+    def needs_backend(self, config: SweConfig) -> bool:
+        return config.source == "agent"
+
+    def attempt(self, config: SweConfig, run_dir: Path, backend: Backend | None, console=None) -> SweAttempt:
+        predictions = None
+        if config.source == "predictions":
+            predictions = {p.instance_id: p for p in load_predictions(config.predictions)}
+        return SweAttempt(config, run_dir, backend, predictions, log=console.print if console else None)
+
+    def candidate(self, record: SampleResult) -> Candidate:
+        # A candidate that could not be graded is unscored (None), not a graded failure.
+        ok = record.status == "ok"
+        return Candidate(answer=record.answer if ok else "", token_logprobs=record.token_logprobs,
+                         token_confidences=record.token_confidences, correct=bool(record.correct) if ok else None,
+                         text=str(record.output or ""))
+
+    def title(self, config: SweConfig) -> str:
+        what = config.model if config.source == "agent" else f"{config.source} patches"
+        return f"SWE-bench · {Path(config.instances).name} · {what} · {config.sandbox} · N={config.n}"
+
+    def write_outputs(self, run_dir: Path, config: SweConfig, records: Records) -> None:
+        write_predictions_files(run_dir, config, records)
+
+    def where(self, run_dir: Path) -> str:
+        return f"predictions in {run_dir}/predictions.jsonl · report in {run_dir}/"
+
+    def unusable(self, summary: dict) -> str | None:
+        if nothing_graded(summary):
+            return (f"nothing could be graded: all {summary['error_candidates']} candidate(s) errored "
+                    "(see the errors above); the scores are not a result")
+        return None
+
+    def summary_extra(self, records: Records) -> dict:
+        return {"graded_candidates": sum(r.status == "ok" for rs in records.values() for r in rs),
+                "error_candidates": sum(r.status == "error" for rs in records.values() for r in rs)}
+
+
+HARNESS = SweHarness()
+
+
 async def run_swebench(config: SweConfig, run_dir: Path, backend: Backend | None = None,
                        console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
     """Run (or resume) a SWE-bench run; writes predictions and the report. Returns (stats, summary)."""
-    check_config(config)
-    run_dir = Path(run_dir)
-    tasks = load_tasks(config)  # before anything is written: a bad path fails fast
-    rundir.check_run_dir(run_dir, config, IDENTITY, "swebench")
-    predictions = None
-    if config.source == "predictions":
-        predictions = {p.instance_id: p for p in load_predictions(config.predictions)}
-    own = backend is None and config.source == "agent"
-    if own:
-        from agentforge.runtime.backends import make_backend
-
-        backend = await make_backend(config.model)
-    log = (console.print if console else None)
-    try:
-        options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,
-                             retries=config.retries, retry_errors=config.retry_errors, progress=progress)
-        stats = await run_tasks(tasks, SweAttempt(config, run_dir, backend, predictions, log),
-                                Journal(run_dir / "journal.jsonl"), options, console)
-    finally:
-        if own and backend is not None:
-            await backend.aclose()
-    write_swebench_predictions(run_dir, config, tasks)
-    return stats, write_swebench_report(run_dir, config, tasks)
-
-
-def _records(run_dir: Path, config: SweConfig, tasks: list[Task] | None) -> dict[str, list[SampleResult]]:
-    records = Journal(Path(run_dir) / "journal.jsonl").load()
-    wanted = None if tasks is None else {t.id for t in tasks}
-    grouped: dict[str, list[SampleResult]] = {}
-    for r in sorted(records.values(), key=lambda r: (r.task_id, r.sample)):
-        if (wanted is None or r.task_id in wanted) and r.sample < config.n:
-            grouped.setdefault(r.task_id, []).append(r)
-    return grouped
+    return await run_harness(HARNESS, config, run_dir, backend, console, progress)
 
 
 def model_name(config: SweConfig) -> str:
@@ -202,7 +216,10 @@ def model_name(config: SweConfig) -> str:
 
 def write_swebench_predictions(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> None:
     """Official predictions files: predictions.jsonl (sample 0) and predictions/sample-<k>.jsonl."""
-    grouped = _records(run_dir, config, tasks)
+    write_predictions_files(run_dir, config, run_records(run_dir, config.n, tasks))
+
+
+def write_predictions_files(run_dir: Path, config: SweConfig, grouped: Records) -> None:
     for k in range(config.n):
         # The patch as produced, graded or not (an error before any patch existed leaves "").
         preds = [Prediction(instance_id=tid, model_name_or_path=model_name(config),
@@ -214,26 +231,8 @@ def write_swebench_predictions(run_dir: Path, config: SweConfig, tasks: list[Tas
 
 
 def write_swebench_report(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> dict:
-    from agentforge.harnesses.report import TaskOutcome, write_report
-    from agentforge.selectors.candidate import Candidate
-
-    records = _records(run_dir, config, tasks)
-    outcomes = [
-        TaskOutcome(task_id=tid, category=rs[0].category, candidates=[
-            # A candidate that could not be graded is unscored (None), not a graded failure.
-            Candidate(answer=r.answer if r.status == "ok" else "", token_logprobs=r.token_logprobs,
-                      token_confidences=r.token_confidences, correct=bool(r.correct) if r.status == "ok" else None,
-                      text=str(r.output or ""))
-            for r in rs])
-        for tid, rs in records.items()
-    ]
-    what = config.model if config.source == "agent" else f"{config.source} patches"
-    title = f"SWE-bench · {Path(config.instances).name} · {what} · {config.sandbox} · N={config.n}"
-    summary = write_report(outcomes, run_dir, selectors=config.selectors, title=title)
-    summary["graded_candidates"] = sum(r.status == "ok" for rs in records.values() for r in rs)
-    summary["error_candidates"] = sum(r.status == "error" for rs in records.values() for r in rs)
-    (Path(run_dir) / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    """Predictions files and the report over the journal; `tasks` limits them to this run's instances."""
+    return write_run_report(HARNESS, Path(run_dir), config, tasks)
 
 
 def nothing_graded(summary: dict) -> bool:
