@@ -156,13 +156,13 @@ class BfclAttempt:
 async def run_bfcl(config: BfclConfig, run_dir: Path, backend: Backend | None = None,
                    console: Console | None = None, progress: bool = True) -> tuple[RunStats, dict]:
     """Run (or resume) a BFCL run and write its report; returns (stats, summary)."""
-    from agentforge.runtime.backends import make_backend
+    from agentforge.models import make_model
 
     run_dir = Path(run_dir)
     check_run_dir(run_dir, config)
     tasks = load_tasks(config)
     own = backend is None
-    backend = backend or await make_backend(config.model)
+    backend = backend or await make_model(config.model)
     try:
         options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,
                              retries=config.retries, retry_errors=config.retry_errors, progress=progress)

@@ -170,9 +170,9 @@ async def run_swebench(config: SweConfig, run_dir: Path, backend: Backend | None
         predictions = {p.instance_id: p for p in load_predictions(config.predictions)}
     own = backend is None and config.source == "agent"
     if own:
-        from agentforge.runtime.backends import make_backend
+        from agentforge.models import make_model
 
-        backend = await make_backend(config.model)
+        backend = await make_model(config.model)
     log = (console.print if console else None)
     try:
         options = RunOptions(n=config.n, concurrency=config.concurrency, task_timeout=config.task_timeout,

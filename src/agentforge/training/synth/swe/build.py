@@ -480,9 +480,9 @@ async def synthesize_async(packages: Sequence[str | PackageRef], out_dir: str | 
     stats = SynthStats(out_dir=out_dir, instances_path=instances_path)
     backend = None
     if isinstance(teacher, str):
-        from agentforge.runtime.backends import make_backend
+        from agentforge.models import make_model
 
-        backend = await make_backend(teacher)
+        backend = await make_model(teacher)
     elif teacher is not None:
         backend = teacher
     started = time.monotonic()
