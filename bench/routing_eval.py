@@ -35,7 +35,7 @@ from agentforge.harnesses.journal import Journal
 from agentforge.harnesses.runner import RunOptions, run_tasks
 from agentforge.routing.config import ModelResolver, build_policy, load_router, read_router_spec
 from agentforge.routing.evaluate import evaluate, markdown_table
-from agentforge.routing.examples import load_examples, pass_rates, split_of
+from agentforge.harnesses.routing_examples import load_examples, pass_rates, split_of
 from agentforge.routing.learned import fit
 from agentforge.routing.policy import RandomPolicy
 from agentforge.models import make_model
