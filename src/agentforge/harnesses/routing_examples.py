@@ -1,5 +1,8 @@
 """Routing examples from harness results: per task, the request and how each specialist did.
 
+The harnesses' side of `agent route learn/eval`: it reads run directories;
+the example itself (agentforge.routing.examples) is routing's.
+
 Input: one harness run directory per specialist, all over the same tasks (a
 run directory holds config.json, journal.jsonl with one scored line per
 candidate, and trajectories/). A task's outcome for a specialist is its pass
@@ -16,36 +19,14 @@ the router would have seen in front of the specialist:
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from agentforge.harnesses.journal import Journal
 from agentforge.runtime.messages import Message, ToolSpec
 from agentforge.runtime.trajectory import Trajectory
-from agentforge.routing.features import request_features
+from agentforge.routing.examples import Example, split_of  # noqa: F401  (split_of: used with these)
 from agentforge.routing.policy import RoutingError
-
-
-@dataclass
-class Example:
-    task_id: str
-    category: str
-    messages: list[Message]
-    tools: list[ToolSpec] | None
-    outcomes: dict[str, float]  # specialist -> pass rate on this task
-    features: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.features:
-            self.features = request_features(self.messages, self.tools)
-
-
-def split_of(task_id: str, test_fraction: float = 0.5) -> str:
-    """"train" or "test", fixed per task id (a hash, so adding tasks never moves old ones)."""
-    digest = hashlib.sha256(f"routing/{task_id}".encode()).digest()
-    return "test" if int.from_bytes(digest[:8], "big") / 2.0**64 < test_fraction else "train"
 
 
 def pass_rates(run_dir: Path) -> dict[str, tuple[str, float]]:

@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 
 from agentforge.routing.features import request_features
 from agentforge.routing.policy import Policy
-from agentforge.harnesses.routing_examples import Example
+from agentforge.routing.examples import Example
 
 
 @dataclass
