@@ -84,9 +84,9 @@ class Format(str, Enum):
 
 
 def default_out_dir() -> Path:
-    from platformdirs import user_cache_dir
+    from agentforge.runtime.cache import cache_dir
 
-    return Path(user_cache_dir("agentforge")) / "solve" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    return cache_dir("solve", f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
 
 
 def show_patch(patch: str, out: IO[str], err: Console, saved: Path) -> None:

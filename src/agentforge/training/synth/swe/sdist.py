@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 
+from agentforge.runtime.cache import cache_root
+
 # Pinned so that runs are reproducible. 8.x still accepts the py.path hook
 # arguments that older conftest files use (9 removed them).
 PYTEST_REQUIREMENT = "pytest==8.4.2"
@@ -104,10 +106,6 @@ def normalize_name(name: str) -> str:
 # --- download ------------------------------------------------------------------------
 
 
-def cache_root() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("AGENTFORGE_CACHE") or user_cache_dir("agentforge"))
 
 
 def sdist_cache() -> Path:
