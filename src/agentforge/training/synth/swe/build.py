@@ -40,9 +40,9 @@ from agentforge.training.synth.swe.instance import (PYTEST_COMMAND, instance_id,
 from agentforge.training.synth.swe.journal import (ERROR, FINAL, KEPT, REJECTED, SURPLUS, SynthJournal,
                                                    append_jsonl, write_jsonl_atomic)
 from agentforge.training.synth.swe.mutate import KINDS, MutationError, Site, mutate, order_sites, package_sites
-from agentforge.training.synth.swe.sdist import (PYTEST_REQUIREMENT, Layout, PackageRef, cache_root,
-                                                 clean_tree, detect_layout, download_sdist, ensure_metadata,
-                                                 config_plugins, read_requirements, unpack_sdist)
+from agentforge.training.synth.swe.requirements import config_plugins, ensure_metadata, read_requirements
+from agentforge.training.synth.swe.sdist import (PYTEST_REQUIREMENT, Layout, PackageRef, cache_root, clean_tree,
+                                                 detect_layout, download_sdist, unpack_sdist)
 from agentforge.training.synth.swe.statement import teacher_statement, written_statement
 
 LOG_CHARS = 20_000_000  # pytest logs are read whole
