@@ -19,8 +19,8 @@ import pytest
 from agentforge.harnesses.bfcl import bench
 from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
-from agentforge.harnesses.bfcl import multi_turn
-from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv, check_multi_turn
+from agentforge.harnesses.bfcl.multi_turn import MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn_check import answer_calls as answer_calls_in, check_multi_turn
 from agentforge.harnesses.journal import Journal
 from agentforge.harnesses.runner import Task
 from tests.fakes.scripted_backend import ScriptedBackend
@@ -40,7 +40,7 @@ def entry_and_answer(entry_id=ENTRY, category="multi_turn_base"):
 
 
 def answer_calls(entry, sources):
-    return multi_turn.answer_calls(MultiTurnEnv(entry), sources)
+    return answer_calls_in(MultiTurnEnv(entry), sources)
 
 
 class Ticker:

@@ -9,14 +9,8 @@ import json
 import pytest
 
 from agentforge.harnesses.bfcl import data
-from agentforge.harnesses.bfcl.multi_turn import (
-    MAX_STEPS_PER_TURN,
-    MultiTurnEnv,
-    call_source,
-    check_multi_turn,
-    run_truth,
-    step_limit_reached,
-)
+from agentforge.harnesses.bfcl.multi_turn import MAX_STEPS_PER_TURN, MultiTurnEnv, call_source, step_limit_reached
+from agentforge.harnesses.bfcl.multi_turn_check import check_multi_turn, run_truth
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.harnesses.bfcl.score_cache import Scorer
 

@@ -17,7 +17,8 @@ from agentforge.harnesses.bfcl.data import (
     load_answers,
     load_entries,
 )
-from agentforge.harnesses.bfcl.multi_turn import MAX_STEPS_PER_TURN, MultiTurnEnv, check_multi_turn
+from agentforge.harnesses.bfcl.multi_turn import MAX_STEPS_PER_TURN, MultiTurnEnv
+from agentforge.harnesses.bfcl.multi_turn_check import check_multi_turn
 from agentforge.harnesses.bfcl.score import overall, score_entry
 
 __all__ = [

@@ -29,7 +29,8 @@ from typing import Any
 
 from agentforge.harnesses.bfcl.checker import Verdict, check_ast, is_call_list
 from agentforge.harnesses.bfcl.data import CATEGORIES, GROUPS, is_multi_turn
-from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME, TruthRun, check_multi_turn
+from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME
+from agentforge.harnesses.bfcl.multi_turn_check import TruthRun, check_multi_turn
 
 
 def has_call(decoded: Any) -> bool:

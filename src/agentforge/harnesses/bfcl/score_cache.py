@@ -24,10 +24,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from agentforge.harnesses.bfcl import checker, lang_literals, multi_turn
+from agentforge.harnesses.bfcl import checker, lang_literals, multi_turn, multi_turn_check
 from agentforge.harnesses.bfcl.checker import Verdict
 from agentforge.harnesses.bfcl.data import bfcl_package_dir, is_multi_turn, load_answers, load_entries
-from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME, TruthRun, run_truth
+from agentforge.harnesses.bfcl.multi_turn import DEFAULT_MODEL_NAME
+from agentforge.harnesses.bfcl.multi_turn_check import TruthRun, run_truth
 from agentforge.harnesses.bfcl.score import score_entry
 
 
@@ -49,7 +50,7 @@ class CategoryIndex:
 
 def _index_version() -> str:
     digest = hashlib.sha1()
-    for module in (checker, lang_literals, multi_turn):
+    for module in (checker, lang_literals, multi_turn, multi_turn_check):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     # One backend reads today's date (a traveller's age in TravelAPI); the official
