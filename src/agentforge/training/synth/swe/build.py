@@ -15,6 +15,12 @@ For each package (NAME==VERSION):
   5. write the problem statement and append the row.
 
 Every tried mutation is journaled, so a killed run resumes where it stopped.
+
+Why ~540 lines: this is the pipeline, one section per stage above, read top
+to bottom; the resume tests replace stages through this module's namespace
+(tests/training/synth/swe/test_resume.py). If it grows, the next cut is the
+stages (preparing, running the tests, one mutation: ~230 lines) into a module
+of their own, with the run and its progress display left here.
 """
 
 from __future__ import annotations
