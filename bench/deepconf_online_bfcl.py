@@ -24,7 +24,7 @@ from rich.table import Table
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
 from agentforge.harnesses.bfcl.episodes import setup
 from agentforge.harnesses.bfcl.score import score_entry
-from agentforge.runtime.backends import make_backend
+from agentforge.models import make_model
 from agentforge.runtime.messages import Sampling
 from agentforge.selectors.candidate import candidates_of
 from agentforge.selectors.early_stop import EarlyStop, sample_with_early_stop
@@ -49,7 +49,7 @@ async def main() -> None:
                     help="tau: also stop once one answer holds this share of the weighted vote (DeepConf: 0.95)")
     ap.add_argument("--max-tokens", type=int, default=128)
     args = ap.parse_args()
-    backend = await make_backend(args.model)
+    backend = await make_model(args.model)
     sampling = Sampling(temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, logprobs=True, top_logprobs=20,
                         tool_choice="required")
     config = EarlyStop(warmup=args.warmup, keep_percent=args.keep, window=args.window, consensus=args.consensus)

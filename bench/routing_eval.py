@@ -35,10 +35,10 @@ from agentforge.harnesses.journal import Journal
 from agentforge.harnesses.runner import RunOptions, run_tasks
 from agentforge.routing.config import ModelResolver, build_policy, load_router, read_router_spec
 from agentforge.routing.evaluate import evaluate, markdown_table
-from agentforge.routing.examples import load_examples, pass_rates, split_of
+from agentforge.harnesses.routing_examples import load_examples, pass_rates, split_of
 from agentforge.routing.learned import fit
 from agentforge.routing.policy import RandomPolicy
-from agentforge.runtime.backends import make_backend
+from agentforge.models import make_model
 
 CATEGORIES = "simple,multiple,parallel,parallel_multiple,irrelevance,live_simple,live_irrelevance"
 BASE = "embedded:int8"
@@ -96,7 +96,7 @@ async def main() -> None:
 
     spec, base_dir = read_router_spec(args.router)
     raw = json.loads(spec.model_dump_json())
-    base = await make_backend(BASE)
+    base = await make_model(BASE)
     try:
         # 1. every specialist over all tasks
         router = await load_router(raw, {BASE: base})

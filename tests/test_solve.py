@@ -167,13 +167,13 @@ async def test_select_tests_without_a_test_command_is_an_error(tmp_path):
 
 
 def test_solve_command_prints_the_patch(dirty_repo, tmp_path, monkeypatch):
-    import agentforge.runtime.backends as backends
+    import agentforge.models as models
 
-    async def fake_make_backend(spec, **kw):
+    async def fake_make_model(spec, **kw):
         assert spec == "scripted-spec"
         return scripted(fixer())
 
-    monkeypatch.setattr(backends, "make_backend", fake_make_backend)
+    monkeypatch.setattr(models, "make_model", fake_make_model)
     app = typer.Typer()
     app.command("solve")(solve_command)
     app.command("other")(lambda: None)  # two commands: `solve` stays a subcommand, as in cli.py

@@ -29,13 +29,13 @@ import dataclasses
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from agentforge.runtime.backends.base import Backend
+from agentforge.runtime.git import run_git, try_git
 from agentforge.runtime.coding import CodingLimits, CodingResult, normalize_patch, run_coding_agent
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
@@ -112,12 +112,12 @@ class SolveResult:
 # ---------------------------------------------------------------- the snapshot
 
 
+READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}  # reading the user's repository must not even refresh its index
+
+
 def _git(args: list[str], cwd: Path, input: bytes | None = None) -> bytes:
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, env=env)
-    if proc.returncode != 0:
-        raise SolveError(f"git {' '.join(args[:3])} failed in {cwd}: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout
+    # no timeout: a clone of a large repository takes what it takes (Ctrl-C stops it)
+    return run_git(*args, cwd=cwd, input=input, env=READ_ONLY, timeout=None, error=SolveError)
 
 
 def _paths(output: bytes) -> list[str]:
@@ -144,13 +144,9 @@ def snapshot_repository(path: Path, dest: Path) -> str:
     path = Path(path).resolve()
     if not path.is_dir():
         raise SolveError(f"{path} is not a directory")
-    probe = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True,
-                           env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    top = Path(probe.stdout.decode().strip()) if probe.returncode == 0 else None
-    head = None
-    if top is not None:
-        probe = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=top, capture_output=True)
-        head = probe.stdout.decode().strip() if probe.returncode == 0 else None
+    found = try_git("rev-parse", "--show-toplevel", cwd=path, env=READ_ONLY)
+    top = Path(found) if found is not None else None
+    head = try_git("rev-parse", "--verify", "-q", "HEAD", cwd=top, env=READ_ONLY) if top is not None else None
 
     if top is None:  # not a git repository: every file, in a new repository
         shutil.copytree(path, dest, symlinks=True)

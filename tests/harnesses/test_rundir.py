@@ -64,7 +64,7 @@ def test_a_valid_config_still_works(tmp_path):
 
 def test_routing_names_a_broken_config(broken_run, tmp_path):
     from agentforge.routing import RoutingError
-    from agentforge.routing.examples import load_examples
+    from agentforge.harnesses.routing_examples import load_examples
 
     run, _ = broken_run
     with pytest.raises(RoutingError, match="config.json"):

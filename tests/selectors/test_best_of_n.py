@@ -156,18 +156,18 @@ async def test_deepconf_model_stops_sampling_when_the_warmup_agrees(server):
 
 async def test_best_of_n_is_a_backend_spec_that_owns_its_base():
     """`SPEC@best-of-N:SELECTOR` works wherever a spec does (agent chat, agent bench), over any base spec."""
-    from agentforge.runtime.backends import make_backend
+    from agentforge.models import make_model
     from tests.fakes.echo_backend import EchoBackend
 
     runner, port = await start_server(make_app({"echo": EchoBackend("echo")}))
     try:
-        best = await make_backend(f"openai:echo@http://127.0.0.1:{port}/v1@best-of-3:vote", max_retries=0)
+        best = await make_model(f"openai:echo@http://127.0.0.1:{port}/v1@best-of-3:vote", max_retries=0)
         assert isinstance(best, BestOfN) and best.n == 3 and best.inner.base_url == f"http://127.0.0.1:{port}/v1"
         [c] = await best.complete([Message.user("hi")])
         assert c.content.endswith(": hi") and c.metadata["selection"]["n"] == 3
         await best.aclose()
         assert best.inner.client.is_closed()
         with pytest.raises(ValueError, match="unknown selector"):
-            await make_backend("embedded@best-of-3:magic")
+            await make_model("embedded@best-of-3:magic")
     finally:
         await runner.cleanup()

@@ -83,14 +83,15 @@ def missing_package(kind: str, e: ModuleNotFoundError) -> CliError:
 
 
 async def load_backend(spec: str, err: Console, spinner: bool = True, **kw: Any) -> "Backend":
-    """make_backend(spec) with a status line while it loads; CliError on the expected failures."""
-    from agentforge.runtime.backends import BackendError, make_backend
+    """make_model(spec) with a status line while it loads; CliError on the expected failures."""
+    from agentforge.models import make_model
+    from agentforge.runtime.backends import BackendError
 
     kind = spec.partition(":")[0]
     message = "loading model…" if kind in LOADING_KINDS else "connecting…"
     try:
         with err.status(f"{message} [dim]({escape(spec)})[/]") if spinner else contextlib.nullcontext():
-            return await make_backend(spec, **kw)
+            return await make_model(spec, **kw)
     except ModuleNotFoundError as e:
         raise missing_package(kind, e) from None
     except ValueError as e:  # an unknown spec: the message lists the accepted forms

@@ -38,7 +38,7 @@ def _runs(values: list[str], err) -> dict[str, Path]:
 
 def _examples(runs: dict[str, Path], split: str, fraction: float, err):
     from agentforge.routing import RoutingError
-    from agentforge.routing.examples import load_examples, split_of
+    from agentforge.harnesses.routing_examples import load_examples, split_of
 
     if split not in ("train", "test", "all"):
         fail(err, f"--split {split!r}: use train, test or all")

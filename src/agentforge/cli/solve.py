@@ -55,14 +55,13 @@ SERVED = RunDefaults(max_steps=200, max_tokens=2048, context_tokens=64_000)  # t
 
 def defaults_for(spec: str) -> RunDefaults:
     """The run limits that suit the model a backend spec names (MODEL@best-of-N:SEL: those of MODEL)."""
-    from agentforge.selectors.best_of_n import parse_virtual_model
+    from agentforge.runtime.backends.spec import parse_spec
 
     try:
-        virtual = parse_virtual_model(spec)
-    except ValueError:  # make_backend reports a malformed name
-        virtual = None
-    base = virtual[0] if virtual else spec
-    return SMALL_LOCAL if base.partition(":")[0] == "embedded" else SERVED
+        kind = parse_spec(spec).core.kind
+    except ValueError:  # make_model reports a malformed name
+        kind = ""
+    return SMALL_LOCAL if kind == "embedded" else SERVED
 
 
 class SandboxKind(str, Enum):
@@ -85,9 +84,9 @@ class Format(str, Enum):
 
 
 def default_out_dir() -> Path:
-    from platformdirs import user_cache_dir
+    from agentforge.runtime.cache import cache_dir
 
-    return Path(user_cache_dir("agentforge")) / "solve" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    return cache_dir("solve", f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
 
 
 def show_patch(patch: str, out: IO[str], err: Console, saved: Path) -> None:

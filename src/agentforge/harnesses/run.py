@@ -37,7 +37,7 @@ async def run_harness(harness: Harness, config: Any, run_dir: str | Path | None 
     """Run (or resume) a run and write its report; returns (stats, summary).
 
     Without a `backend` the harness's model is opened here with `open_backend`
-    (default `make_backend`; the CLI's shows a spinner) - only after the settings,
+    (default `agentforge.models.make_model`; the CLI's shows a spinner) - only after the settings,
     the tasks and the run directory have been checked - and closed after.
     """
     run_dir = _where(config, run_dir)
@@ -47,7 +47,7 @@ async def run_harness(harness: Harness, config: Any, run_dir: str | Path | None 
     own = backend is None and harness.needs_backend(config)
     if own:
         if open_backend is None:
-            from agentforge.runtime.backends import make_backend as open_backend
+            from agentforge.models import make_model as open_backend
         backend = await open_backend(config.model)
     try:
         stats = await run_tasks(tasks, harness.attempt(config, run_dir, backend, console),

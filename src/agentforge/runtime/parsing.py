@@ -21,6 +21,15 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from agentforge.runtime.literals import (
+    NotLiteral,
+    drop_trailing_commas,
+    literal_value,
+    parse_expression,
+    python_literal,
+    scan_balanced,
+    source_snippet,
+)
 from agentforge.runtime.messages import FunctionCall, ToolCall
 
 __all__ = [
@@ -123,111 +132,6 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
     return reasoning.strip() or None, rest
 
 
-# ---------------------------------------------------------------------------- literals
-
-
-def _scan_balanced(text: str, start: int, end: int) -> int | None:
-    """The index just past the bracket closing the one at text[start], or None if unclosed.
-
-    Skips quoted strings (single or double quotes) so brackets inside them don't count.
-    """
-    depth = 0
-    quote = ""
-    i = start
-    while i < end:
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c in "{[(":
-            depth += 1
-        elif c in "}])":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return None
-
-
-def _drop_trailing_commas(text: str) -> str:
-    """`{"a": 1,}` -> `{"a": 1}`, leaving commas inside strings alone."""
-    out: list[str] = []
-    quote = ""
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if quote:
-            if c == "\\" and i + 1 < n:
-                out.append(text[i : i + 2])
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c == ",":
-            j = i + 1
-            while j < n and text[j].isspace():
-                j += 1
-            if j < n and text[j] in "}]":
-                i = j
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-class _NotLiteral(ValueError):
-    pass
-
-
-# Models mix JSON and Python spellings; both mean the same value.
-_NAMED_CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
-
-
-def _source(node: ast.AST) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= 60 else text[:60] + "..."
-
-
-def _literal(node: ast.AST) -> Any:
-    """The JSON-compatible value of a literal expression; raises _NotLiteral otherwise."""
-    if isinstance(node, ast.Constant):
-        if node.value is None or isinstance(node.value, (str, bool, int, float)):
-            return node.value
-    elif isinstance(node, ast.Name) and node.id in _NAMED_CONSTANTS:
-        return _NAMED_CONSTANTS[node.id]
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value if isinstance(node.op, ast.USub) else value
-    elif isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    elif isinstance(node, ast.Dict):
-        out = {}
-        for key_node, value_node in zip(node.keys, node.values):
-            key = None if key_node is None else _literal(key_node)
-            if not isinstance(key, str):
-                raise _NotLiteral(f"dictionary keys must be strings (in `{_source(node)}`)")
-            out[key] = _literal(value_node)
-        return out
-    raise _NotLiteral(f"`{_source(node)}` is not a literal value")
-
-
-def _parse_expression(text: str) -> ast.expr:
-    with warnings.catch_warnings():  # invalid escapes like "\d" warn; they are still valid input
-        warnings.simplefilter("ignore")
-        return ast.parse(text.strip(), mode="eval").body
-
-
-def _python_literal(text: str) -> Any:
-    return _literal(_parse_expression(text))
-
-
 # ---------------------------------------------------------------------------- Hermes
 
 _JSON = json.JSONDecoder()
@@ -245,11 +149,11 @@ def _decode_value(text: str, start: int, limit: int) -> tuple[Any, int]:
         reason = f"invalid JSON: {exc.msg} at character {exc.pos - start}"
     except RecursionError:
         reason = "the JSON is nested too deeply"
-    end = _scan_balanced(text, start, limit)
+    end = scan_balanced(text, start, limit)
     if end is None:
         raise ValueError(f"the JSON {'object' if text[start] == '{' else 'list'} is never closed ({reason}).")
     candidate = text[start:end]
-    for decode in (lambda s: json.loads(_drop_trailing_commas(s)), _python_literal):
+    for decode in (lambda s: json.loads(drop_trailing_commas(s)), python_literal):
         try:
             return decode(candidate), end
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -262,7 +166,7 @@ def _decode_arguments_string(name: str, text: str) -> Any:
     text = text.strip()
     if not text:
         return {}
-    for decode in (json.loads, lambda s: json.loads(_drop_trailing_commas(s)), _python_literal):
+    for decode in (json.loads, lambda s: json.loads(drop_trailing_commas(s)), python_literal):
         try:
             return decode(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -401,7 +305,7 @@ def _dotted_name(node: ast.AST) -> str | None:
 
 def _try_expression(text: str) -> ast.expr | None:
     try:
-        return _parse_expression(text)
+        return parse_expression(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -420,11 +324,11 @@ def _list_attempt_error(body: str) -> str | None:
     attempt = _LIST_OF_CALLS.search(body)
     if attempt is None:
         return None
-    end = _scan_balanced(body, attempt.start(), len(body))
+    end = scan_balanced(body, attempt.start(), len(body))
     if end is None:
         return "the list of calls is never closed with `]`."
     try:
-        _parse_expression(body[attempt.start() : end])
+        parse_expression(body[attempt.start() : end])
     except SyntaxError as exc:
         return f"invalid syntax ({exc.msg})."
     except (ValueError, RecursionError, MemoryError):
@@ -448,7 +352,7 @@ def _find_python_calls(body: str) -> tuple[int, int, list[ast.expr]] | str | Non
             return 0, len(body), [s.value for s in statements]  # type: ignore[attr-defined]
     # A list of calls inside prose or a code fence.
     for start in [m.start() for m in re.finditer(r"\[", body)][:_MAX_CANDIDATES]:
-        end = _scan_balanced(body, start, len(body))
+        end = scan_balanced(body, start, len(body))
         node = None if end is None else _try_expression(body[start:end])
         if isinstance(node, ast.List) and any(isinstance(e, ast.Call) for e in node.elts):
             return start, end, list(node.elts)  # type: ignore[return-value]
@@ -458,7 +362,7 @@ def _find_python_calls(body: str) -> tuple[int, int, list[ast.expr]] | str | Non
         return reason
     # A single call inside prose.
     for match in list(_CALL_START.finditer(body))[:_MAX_CANDIDATES]:
-        end = _scan_balanced(body, match.end() - 1, len(body))
+        end = scan_balanced(body, match.end() - 1, len(body))
         node = None if end is None else _try_expression(body[match.start() : end])
         if isinstance(node, ast.Call) and _dotted_name(node.func):
             return match.start(), end, [node]  # type: ignore[return-value]
@@ -467,10 +371,10 @@ def _find_python_calls(body: str) -> tuple[int, int, list[ast.expr]] | str | Non
 
 def _call_from_node(node: ast.expr) -> ToolCall:
     if not isinstance(node, ast.Call):
-        raise ValueError(f"`{_source(node)}` is not a function call.")
+        raise ValueError(f"`{source_snippet(node)}` is not a function call.")
     name = _dotted_name(node.func)
     if name is None:
-        raise ValueError(f"`{_source(node.func)}` is not a function name.")
+        raise ValueError(f"`{source_snippet(node.func)}` is not a function name.")
     if node.args:
         raise ValueError(
             f"{name} was given positional arguments; pass every argument by keyword, as in {name}(param=value)."
@@ -482,8 +386,8 @@ def _call_from_node(node: ast.expr) -> ToolCall:
         if keyword.arg in arguments:
             raise ValueError(f"{name} was given the argument {keyword.arg} twice.")
         try:
-            arguments[keyword.arg] = _literal(keyword.value)
-        except _NotLiteral as exc:
+            arguments[keyword.arg] = literal_value(keyword.value)
+        except NotLiteral as exc:
             raise ValueError(f"argument {keyword.arg} of {name}: {exc}; only literal values are allowed.") from None
     return _make_call(name, arguments)
 
@@ -504,7 +408,7 @@ def _parse_pythonic_body(body: str) -> ParsedTurn:
         try:
             turn.tool_calls.append(_call_from_node(node))
         except (ValueError, RecursionError) as exc:
-            snippet = ast.get_source_segment(source.strip(), node) or _source(node)
+            snippet = ast.get_source_segment(source.strip(), node) or source_snippet(node)
             turn.errors.append(_error(f"Invalid function call: {exc}", snippet, PYTHONIC_FORMAT))
     turn.content = _content([body[:start], body[end:]])
     return turn

@@ -14,16 +14,15 @@ made travels with the returned completion in `metadata["selection"]`, which
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 from agentforge.runtime.backends.base import Backend, stream_from_complete
+from agentforge.runtime.backends.spec import SpecError, parse_best_of_n
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
 from agentforge.selectors.candidate import Candidate, candidates_of, completion_answer  # noqa: F401  (completion_answer: part of this module's API)
 from agentforge.selectors.confidence import mean_confidence, mean_logprob
 from agentforge.selectors.registry import SCORES, SELECTORS, rank, select
 
-VIRTUAL_MODEL = re.compile(r"^(?P<base>.+)@best-of-(?P<n>\d+):(?P<selector>[a-z0-9_]+)$")
 NEEDS_NO_LOGPROBS = ("first", "vote")
 EARLY_STOP = "deepconf"  # not a selector over a finished pool: sampling itself stops early
 TOP_LOGPROBS = 20  # alternatives per token for the confidence selectors (DeepConf uses k = 20 or more)
@@ -36,23 +35,22 @@ class VirtualModelError(ValueError):
 def parse_virtual_model(name: str, max_n: int = 64) -> tuple[str, int, str] | None:
     """(base model, N, selector) for a best-of-N name; None for an ordinary name.
 
+    The grammar is runtime.backends.spec's; this adds which selectors exist.
     Raises VirtualModelError for a best-of-N name that cannot work (unknown
     selector, N out of range), with the fix in the message.
     """
-    match = VIRTUAL_MODEL.match(name)
-    if match is None:
+    try:
+        parsed = parse_best_of_n(name, max_n)
+    except SpecError as e:
+        raise VirtualModelError(str(e)) from None
+    if parsed is None:
         return None
-    base, digits, selector = match["base"], match["n"].lstrip("0") or "0", match["selector"]
-    shown = name if len(name) <= 100 else name[:100] + "..."
+    selector = parsed[2]
     usable = [*(s for s in SELECTORS if s != "oracle"), EARLY_STOP]  # the oracle needs the answer key
     if selector not in usable:
+        shown = name if len(name) <= 100 else name[:100] + "..."
         raise VirtualModelError(f"unknown selector {selector!r} in {shown!r}; use one of {', '.join(usable)}")
-    # int() of thousands of digits is slow, and refused past 4,300: no N that long is in range anyway
-    n = int(digits) if len(digits) <= len(str(max_n)) else max_n + 1
-    if not 1 <= n <= max_n:
-        given = digits if len(digits) <= 20 else f"{digits[:20]}... ({len(digits)} digits)"
-        raise VirtualModelError(f"best-of-{given} in {shown!r}: N must be between 1 and {max_n}")
-    return base, n, selector
+    return parsed
 
 
 class BestOfN:

@@ -2,7 +2,7 @@
 
 `UpstreamPool` is a Backend that spreads requests over replica Backends
 (OpenAI-compatible URLs, launched vLLM servers, the embedded model, LiteLLM
-models - anything `make_backend` builds):
+models - anything `make_model` builds):
 
 - **Sticky sessions with bounded load.** Requests of one conversation share a
   prefix (system prompt, tools, first user message); they go to the same
@@ -29,13 +29,13 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Sequence
 
 from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent, TransientBackendError
+from agentforge.runtime.backends.spec import split_replicas
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
 
 log = logging.getLogger("agentforge.pool")
@@ -259,18 +259,10 @@ class UpstreamPool:
 
 # ---------------------------------------------------------------- building pools from specs
 
-REPLICATED = re.compile(r"^(?P<spec>.+)\*(?P<count>[0-9]+)$")
-
-
 def expand(spec: str) -> list[str]:
-    """`SPEC*K` stands for K replicas of SPEC."""
-    match = REPLICATED.match(spec)
-    if match is None:
-        return [spec]
-    count = int(match["count"])
-    if not 1 <= count <= 256:
-        raise ValueError(f"{spec!r}: the replica count must be between 1 and 256")
-    return [match["spec"]] * count
+    """`SPEC*K` stands for K replicas of SPEC (the grammar: runtime/backends/spec.py)."""
+    base, count = split_replicas(spec)
+    return [base] * count
 
 
 def group_specs(specs: Sequence[str], names: Sequence[str]) -> list[tuple[str | None, list[str]]]:

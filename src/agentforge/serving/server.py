@@ -214,16 +214,16 @@ async def start_server(app: web.Application, host: str = "127.0.0.1", port: int 
 async def serve(backends: Mapping[str, Backend | str], host: str = "127.0.0.1", port: int = 8000,
                 api_keys: Sequence[str] = (), limits: ServerLimits | None = None,
                 allow_hosts: Sequence[str] = ()) -> None:
-    """Serve until cancelled; backends may be given as specs for `make_backend`.
+    """Serve until cancelled; backends may be given as specs for `make_model`.
     The backends are closed on the way out (that stops a launched vLLM). Without
     api_keys, requests must be addressed to `host`, localhost, an IP address or one of `allow_hosts`."""
-    from agentforge.runtime.backends import make_backend
+    from agentforge.models import make_model
 
     resolved: dict[str, Backend] = {}
     runner = None
     try:
         for name, b in backends.items():
-            resolved[name] = await make_backend(b) if isinstance(b, str) else b
+            resolved[name] = await make_model(b) if isinstance(b, str) else b
         runner, bound = await start_server(make_app(resolved, api_keys, limits, [host, *allow_hosts]), host, port)
         log.info("serving %s on http://%s:%d/v1", ", ".join(resolved), host, bound)
         await asyncio.Event().wait()

@@ -20,6 +20,8 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
+from agentforge.runtime.cache import cache_root
+
 BFCL_VERSION = "2025.6.16"
 _WHEEL_GLOB = f"bfcl_eval-{BFCL_VERSION}-*.whl"
 
@@ -82,10 +84,6 @@ _BACKEND_MODULES = {
     "VehicleControlAPI": "vehicle_control",
 }
 
-def cache_root() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("AGENTFORGE_CACHE") or user_cache_dir("agentforge"))
 
 
 def bfcl_package_dir() -> Path:

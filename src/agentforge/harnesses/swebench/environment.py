@@ -22,9 +22,9 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_cache_dir
 from pydantic import BaseModel, Field
 
+from agentforge.runtime.cache import cache_dir as cache_subdir
 from agentforge.runtime.sandbox import Limits, Mount, Sandbox, SandboxError, SandboxSpec, make_sandbox, resolve_kind
 from agentforge.runtime.sandbox.base import SYSTEM_PATH
 
@@ -63,7 +63,9 @@ class EnvHandle:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("AGENTFORGE_ENV_CACHE") or Path(user_cache_dir("agentforge")) / "swe-envs")
+    """The SWE-bench environments' cache: swe-envs/ under the cache root (runtime/cache.py).
+    AGENTFORGE_ENV_CACHE, from before there was one root, still names another place for them."""
+    return Path(os.environ.get("AGENTFORGE_ENV_CACHE") or cache_subdir("swe-envs"))
 
 
 async def build_env(spec: EnvSpec, kind: str = "auto", *, image: str | None = None,

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from agentforge.runtime.git import run_git, run_git_async
 
 
 class RepoUnavailable(RuntimeError):
@@ -72,11 +73,7 @@ def verify_checkout(dest: Path, source: str = "") -> None:
     for a repository of Django's size, against minutes of evaluation.
     """
     def git(*args: str, stdin: bytes | None = None) -> bytes:
-        done = subprocess.run(["git", "-C", str(dest), *args], input=stdin, capture_output=True, timeout=600)
-        if done.returncode != 0:
-            raise RepoUnavailable(f"git {' '.join(args)} failed in {dest}: "
-                                  f"{done.stderr.decode(errors='replace').strip()[-800:]}")
-        return done.stdout
+        return run_git(*args, cwd=dest, input=stdin, error=RepoUnavailable)
 
     algorithm = git("rev-parse", "--show-object-format").decode().strip() or "sha1"
     head = git("rev-parse", "HEAD").decode().strip()
@@ -109,11 +106,5 @@ def verify_checkout(dest: Path, source: str = "") -> None:
 
 
 async def _git(*args: str) -> str:
-    def run() -> subprocess.CompletedProcess:
-        return subprocess.run(["git", "-c", "advice.detachedHead=false", *args], capture_output=True,
-                              text=True, timeout=1800)
-
-    done = await asyncio.to_thread(run)
-    if done.returncode != 0:
-        raise RepoUnavailable(f"git {' '.join(args)} failed: {done.stderr.strip()[-800:]}")
-    return done.stdout
+    out = await run_git_async(*args, config=("-c", "advice.detachedHead=false"), timeout=1800, error=RepoUnavailable)
+    return out.decode(errors="replace")

@@ -1,4 +1,4 @@
-"""Model backends, and `make_backend` to build one from a short spec string.
+"""Model backends, and `make_backend` to build a plain one from a spec string (the grammar: spec.py).
 
 Each backend module is imported only when asked for: some pull in heavy
 libraries (torch, litellm) that a plain `import agentforge` must not pay for.
@@ -10,67 +10,40 @@ import asyncio
 from typing import Any
 
 from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent, TransientBackendError
+from agentforge.runtime.backends.spec import SPEC_FORMS, ModelSpec, SpecError, parse_spec
 
-__all__ = ["Backend", "BackendError", "StreamEvent", "TransientBackendError", "make_backend"]
-
-SPEC_FORMS = """accepted backend specs:
-  embedded                      the bundled CPU model (fp32: logits match transformers)
-  embedded:int8                 the same with weight-only int8 matmuls (faster on CPU)
-  embedded:<model-path>[+int8]  a local Llama-architecture model directory (e.g. agent train sft's <out>/final)
-  embedded:int8:<model-path>    the same, int8
-  openai:<model>@<base_url>     an OpenAI-compatible server (base_url may be left out for api.openai.com)
-  http://host:port/v1           the one model an OpenAI-compatible server lists
-  litellm:<provider/model>      any provider LiteLLM supports
-  vllm:<model>                  launch a vLLM server for <model> and use it
-  router:<file.toml|json>       a router over specialist models (see agentforge.routing)
-  <any spec>@best-of-N:SELECTOR N candidates, one answer picked by SELECTOR"""
+__all__ = ["Backend", "BackendError", "ModelSpec", "SPEC_FORMS", "SpecError", "StreamEvent", "TransientBackendError",
+           "make_backend", "parse_spec"]
 
 
-def _best_of_n(spec: str) -> tuple[str, int, str] | None:
-    from agentforge.selectors.best_of_n import parse_virtual_model
+async def make_backend(spec: str | ModelSpec, **kw: Any) -> Backend:
+    """Build a plain backend from a spec such as `openai:qwen3-8b@http://localhost:8000/v1`.
 
-    return parse_virtual_model(spec)  # a bad selector or N raises VirtualModelError, a ValueError
-
-
-async def make_backend(spec: str, **kw: Any) -> Backend:
-    """Build a backend from a spec such as `openai:qwen3-8b@http://localhost:8000/v1`."""
-    if (best := _best_of_n(spec)) is not None:  # before the kinds: the base spec has a kind of its own
-        base, n, selector = best
-        from agentforge.selectors.best_of_n import BestOfN
-
-        return BestOfN(await make_backend(base, **kw), n, selector, name=spec, owns_inner=True)
-    kind, _, rest = spec.partition(":")
-    if kind in ("http", "https"):
+    Best-of-N and router specs wrap other models: `agentforge.models.make_model`
+    builds those (and every plain spec too); here they are a ValueError.
+    """
+    parsed = spec if isinstance(spec, ModelSpec) else parse_spec(spec)
+    if not parsed.plain:
+        raise SpecError(f"{parsed.text!r} is a {parsed.kind} model, built above the runtime: "
+                        "use agentforge.models.make_model")
+    if parsed.kind == "http":
         from agentforge.runtime.backends.openai_backend import OpenAIBackend, served_model
 
-        return OpenAIBackend(await served_model(spec), spec, **kw)
-    if kind == "embedded":
+        return OpenAIBackend(await served_model(parsed.text), parsed.text, **kw)
+    if parsed.kind == "embedded":
         from agentforge.runtime.backends.embedded import EmbeddedBackend
 
-        model, int8 = rest, False
-        if model == "int8" or model.endswith("+int8"):
-            model, int8 = model.removesuffix("int8").removesuffix("+"), True
-        elif model.startswith("int8:"):  # embedded:int8:<path>, the order users try first
-            model, int8 = model.removeprefix("int8:"), True
         # loading takes seconds: keep the event loop responsive meanwhile
-        return await asyncio.to_thread(EmbeddedBackend.load, model or None, int8=int8, **kw)
-    if kind == "openai" and rest:
+        return await asyncio.to_thread(EmbeddedBackend.load, parsed.model or None, int8=parsed.int8, **kw)
+    if parsed.kind == "openai":
         from agentforge.runtime.backends.openai_backend import OpenAIBackend
 
-        # split at "@http" so that "@" in a model name or in URL credentials survives
-        cut = rest.find("@http")
-        model, base_url = (rest[:cut], rest[cut + 1:]) if cut > 0 else (rest, "")
-        return OpenAIBackend(model, base_url or None, **kw)
-    if kind == "litellm" and rest:
+        return OpenAIBackend(parsed.model, parsed.base_url, **kw)
+    if parsed.kind == "litellm":
         from agentforge.runtime.backends.litellm_backend import LiteLLMBackend
 
-        return LiteLLMBackend(rest, **kw)
-    if kind == "router" and rest:
-        from agentforge.routing import load_router
+        return LiteLLMBackend(parsed.model, **kw)
+    assert parsed.kind == "vllm", parsed
+    from agentforge.runtime.backends.vllm_backend import VLLMBackend
 
-        return await load_router(rest)
-    if kind == "vllm" and rest:
-        from agentforge.runtime.backends.vllm_backend import VLLMBackend
-
-        return await VLLMBackend.start(rest, **kw)
-    raise ValueError(f"unknown backend spec {spec!r}; {SPEC_FORMS}")
+    return await VLLMBackend.start(parsed.model, **kw)

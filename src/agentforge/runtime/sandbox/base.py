@@ -15,13 +15,11 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import SandboxError  # noqa: F401  (raised here; part of this module's API)
+
 WORKDIR = "/workspace"  # where the workspace appears inside isolating sandboxes
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # PATH inside sandboxes
 DIFF_CHARS = 20_000_000  # a diff is read whole, up to this size
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (could not start, backend missing) — not the command."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .base import SandboxError
+from .errors import SandboxError
 
 log = logging.getLogger(__name__)
 FULL_BELOW = 1024 * 1024  # bytes free under which the file system counts as full

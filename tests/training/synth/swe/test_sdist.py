@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agentforge.training.synth.swe.sdist import (PackageRef, SdistError, detect_layout, ensure_metadata,
-                                                 pytest_config, config_plugins, read_requirements,
-                                                 requirements_from_metadata, unpack_sdist)
+from agentforge.training.synth.swe.requirements import (config_plugins, ensure_metadata, pytest_config,
+                                                       read_requirements, requirements_from_metadata)
+from agentforge.training.synth.swe.sdist import PackageRef, SdistError, detect_layout, unpack_sdist
 
 PKG_INFO = """Metadata-Version: 2.1
 Name: Demo-Pkg

@@ -70,7 +70,7 @@ def test_teacher_mode_validates_and_filters_the_teacher_records(monkeypatch, tmp
     async def make_backend(spec):
         assert spec == "scripted:teacher"
         return Backend()
-    monkeypatch.setattr("agentforge.runtime.backends.make_backend", make_backend)
+    monkeypatch.setattr("agentforge.models.make_model", make_backend)
 
     out = tmp_path / "t.jsonl"
     report = asyncio.run(synthesize_tools(ToolsOptions(n=3, out=out, teacher="scripted:teacher", samples=2,

@@ -15,6 +15,12 @@ For each package (NAME==VERSION):
   5. write the problem statement and append the row.
 
 Every tried mutation is journaled, so a killed run resumes where it stopped.
+
+Why ~540 lines: this is the pipeline, one section per stage above, read top
+to bottom; the resume tests replace stages through this module's namespace
+(tests/training/synth/swe/test_resume.py). If it grows, the next cut is the
+stages (preparing, running the tests, one mutation: ~230 lines) into a module
+of their own, with the run and its progress display left here.
 """
 
 from __future__ import annotations
@@ -40,9 +46,9 @@ from agentforge.training.synth.swe.instance import (PYTEST_COMMAND, instance_id,
 from agentforge.training.synth.swe.journal import (ERROR, FINAL, KEPT, REJECTED, SURPLUS, SynthJournal,
                                                    append_jsonl, write_jsonl_atomic)
 from agentforge.training.synth.swe.mutate import KINDS, MutationError, Site, mutate, order_sites, package_sites
-from agentforge.training.synth.swe.sdist import (PYTEST_REQUIREMENT, Layout, PackageRef, cache_root,
-                                                 clean_tree, detect_layout, download_sdist, ensure_metadata,
-                                                 config_plugins, read_requirements, unpack_sdist)
+from agentforge.training.synth.swe.requirements import config_plugins, ensure_metadata, read_requirements
+from agentforge.training.synth.swe.sdist import (PYTEST_REQUIREMENT, Layout, PackageRef, cache_root, clean_tree,
+                                                 detect_layout, download_sdist, unpack_sdist)
 from agentforge.training.synth.swe.statement import teacher_statement, written_statement
 
 LOG_CHARS = 20_000_000  # pytest logs are read whole
@@ -480,9 +486,9 @@ async def synthesize_async(packages: Sequence[str | PackageRef], out_dir: str | 
     stats = SynthStats(out_dir=out_dir, instances_path=instances_path)
     backend = None
     if isinstance(teacher, str):
-        from agentforge.runtime.backends import make_backend
+        from agentforge.models import make_model
 
-        backend = await make_backend(teacher)
+        backend = await make_model(teacher)
     elif teacher is not None:
         backend = teacher
     started = time.monotonic()

@@ -9,10 +9,10 @@ same tree always gives the same commit sha: a re-run reproduces the mirror.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
+
+from agentforge.runtime.git import GitError, git_text
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "agentforge", "GIT_AUTHOR_EMAIL": "agentforge@localhost",
@@ -25,25 +25,16 @@ _CONFIG = ("-c", "user.name=agentforge", "-c", "user.email=agentforge@localhost"
            "-c", "tag.gpgSign=false", "-c", "core.excludesFile=/dev/null")
 
 
-class GitError(RuntimeError):
-    pass
-
-
 def git(mirror: Path, *args: str, work_tree: Path | None = None, index: Path | None = None,
         input: str | bytes | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY)
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    """git on the mirror, with nothing from the caller's environment or config changing the result."""
+    env = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
     if index is not None:
         env["GIT_INDEX_FILE"] = str(index)
-    cmd = ["git", *_CONFIG, f"--git-dir={mirror}"]
+    config = [*_CONFIG, f"--git-dir={mirror}"]
     if work_tree is not None:
-        cmd.append(f"--work-tree={work_tree}")
-    data = input.encode() if isinstance(input, str) else input
-    done = subprocess.run(cmd + list(args), input=data, capture_output=True, env=env, timeout=600)
-    if done.returncode != 0:
-        raise GitError(f"git {' '.join(args)} failed: {done.stderr.decode(errors='replace').strip()[-800:]}")
-    return done.stdout.decode(errors="replace")
+        config.append(f"--work-tree={work_tree}")
+    return git_text(*args, config=config, input=input, env=env, clean_env=True)
 
 
 def init_mirror(path: Path) -> Path:
@@ -51,9 +42,7 @@ def init_mirror(path: Path) -> Path:
     path = Path(path)
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["git", "init", "--bare", "--quiet", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise GitError(f"git init {path} failed: {done.stderr.strip()}")
+        git_text("init", "--bare", "--quiet", str(path))
         git(path, "symbolic-ref", "HEAD", "refs/heads/main")
     return path
 

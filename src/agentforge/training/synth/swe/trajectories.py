@@ -18,7 +18,6 @@ kept.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -26,6 +25,7 @@ from typing import Sequence
 from agentforge.harnesses.swebench.instances import Instance, load_instances
 from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.backends.base import BackendError, stream_from_complete
+from agentforge.runtime.git import GitError, git_text
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
 from agentforge.training.synth.swe.script import ScriptError, Turn, plan_fix
 
@@ -88,11 +88,12 @@ def file_reader(source: RepoSource, instance: Instance):
     where = source.locate(instance.repo)
 
     def read(path: str) -> str:
-        done = subprocess.run(["git", "--git-dir" if (Path(where) / "HEAD").exists() else "-C", where, "show",
-                               f"{instance.base_commit}:{path}"], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise ScriptError(f"cannot read {path} at {instance.base_commit[:12]}: {done.stderr.strip()}")
-        return done.stdout
+        bare = (Path(where) / "HEAD").exists()
+        try:
+            return git_text("show", f"{instance.base_commit}:{path}", config=[f"--git-dir={where}"] if bare else [],
+                            cwd=None if bare else where, timeout=120)
+        except GitError as e:
+            raise ScriptError(f"cannot read {path} at {instance.base_commit[:12]}: {e}") from None
 
     return read
 

@@ -76,9 +76,9 @@ async def _teacher_records(options: ToolsOptions) -> tuple[list[dict], dict]:
         from agentforge.training.synth.tools.teacher import synthesize_with_teacher
     except ImportError as e:
         raise NotAvailable(f"teacher mode needs agentforge.training.synth.tools.teacher, which this build does not have ({e})") from None
-    from agentforge.runtime.backends import make_backend
+    from agentforge.models import make_model
 
-    backend = await make_backend(options.teacher)
+    backend = await make_model(options.teacher)
     try:
         return await synthesize_with_teacher(backend, options.n, seed=options.seed, samples=options.samples,
                                              progress=options.progress)

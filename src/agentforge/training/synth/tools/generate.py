@@ -46,6 +46,7 @@ def generate(n: int, *, seed: int = 0, mix: dict[str, float], accept: Accept | N
              on_record: Callable[[], None] | None = None) -> Iterator[dict]:
     from agentforge.training.synth.tools.catalog import families
     from agentforge.training.synth.tools.shapes import ShapeBuilder
+    from agentforge.training.synth.tools.sessions import session
 
     stats = stats if stats is not None else GenerationStats()
     rng = random.Random(seed)
@@ -62,7 +63,7 @@ def generate(n: int, *, seed: int = 0, mix: dict[str, float], accept: Accept | N
                 if rec is None:
                     raise RuntimeError("the episode generator ran out of episodes")
             else:
-                rec = builder.builder(shape)()
+                rec = session(builder) if shape == "session" else builder.builder(shape)()
                 if rec is None:
                     stats.misfits += 1
                     continue

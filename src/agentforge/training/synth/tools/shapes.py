@@ -233,10 +233,7 @@ class ShapeBuilder:
         return self.record("missing", user, reply, tools, [f])
 
     def builder(self, shape: str) -> Callable[[], dict | None]:
-        if shape == "session":
-            from agentforge.training.synth.tools.sessions import session
-
-            return lambda: session(self)
+        """A single-turn shape's maker (the session shape, built from these, is sessions.session)."""
         if shape not in SINGLE_TURN_SHAPES:
             raise ValueError(f"unknown shape {shape!r}")
         return getattr(self, shape)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agentforge.harnesses.journal import Journal, SampleResult
-from agentforge.routing.examples import load_examples, split_of
+from agentforge.harnesses.routing_examples import load_examples, split_of
 from agentforge.routing.policy import RoutingError
 from agentforge.runtime.messages import FunctionSpec, Message, ToolSpec
 from agentforge.runtime.trajectory import Trajectory
