@@ -26,13 +26,15 @@ def test_pass_hat_k_by_hand():
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
-def test_pass_hat_k_equals_brute_force_over_subsets(n):
+@pytest.mark.parametrize("estimator, rule", [(pass_at_k, any), (pass_hat_k, all)], ids=["pass@k", "pass^k"])
+def test_estimators_equal_brute_force_over_subsets(n, estimator, rule):
+    """pass@k: some one of k drawn trials is right; pass^k: all k are."""
     for c in range(n + 1):
         right = [i < c for i in range(n)]
         for k in range(1, n + 1):
             subsets = list(itertools.combinations(range(n), k))
-            brute = sum(all(right[i] for i in s) for s in subsets) / len(subsets)
-            assert pass_hat_k(n, c, k) == pytest.approx(brute)
+            brute = sum(rule(right[i] for i in s) for s in subsets) / len(subsets)
+            assert estimator(n, c, k) == pytest.approx(brute)
             assert pass_hat_k(n, c, k) <= pass_at_k(n, c, k) + 1e-12  # all k right implies one right
 
 

@@ -49,16 +49,6 @@ def test_pass_at_k_by_hand():
         pass_at_k(3, 4, 1)
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
-def test_pass_at_k_equals_brute_force_over_subsets(n):
-    for c in range(n + 1):
-        right = [i < c for i in range(n)]
-        for k in range(1, n + 1):
-            subsets = list(itertools.combinations(range(n), k))
-            brute = sum(any(right[i] for i in s) for s in subsets) / len(subsets)
-            assert pass_at_k(n, c, k) == pytest.approx(brute)
-
-
 def test_subset_draws_exact_mode_covers_every_subset_and_leader():
     draws = subset_draws(4, 2, draws=32, rng=random.Random(0))  # C(4,2) * 2 = 12 <= 32
     assert len(draws) == 12
