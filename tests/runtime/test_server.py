@@ -258,7 +258,7 @@ async def test_default_max_tokens_and_length(client, server):
     r = await client.chat.completions.create(model="echo", messages=USER, max_tokens=2)
     assert r.choices[0].finish_reason == "length" and r.choices[0].message.content == "echo[0]:"
     await client.chat.completions.create(model="echo", messages=USER)
-    assert backend.calls[1]["sampling"].max_tokens == ServerLimits().max_tokens
+    assert backend.calls[1]["sampling"].max_tokens == ServerLimits().default_max_tokens == 1024
 
 
 async def test_tool_call_round_trip(client, server):

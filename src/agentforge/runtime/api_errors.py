@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
-from agentforge.runtime.backends.base import ContextLengthError, TransientBackendError
+from agentforge.runtime.backends.base import ContextLengthError, TransientBackendError, UnsupportedRequestError
 
 TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct classes before Python 3.11
 
@@ -36,6 +36,8 @@ class ApiError(Exception):
 def backend_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ContextLengthError):
         return ApiError(400, str(exc), param="messages", code="context_length_exceeded")  # it says what to do
+    if isinstance(exc, UnsupportedRequestError):
+        return ApiError(400, str(exc), code="unsupported_value")
     if isinstance(exc, TIMEOUTS):
         detail = f": {exc}" if str(exc) else ""
         return ApiError(504, f"The model timed out{detail}", code="timeout", type="server_error")

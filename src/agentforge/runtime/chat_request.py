@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentforge.runtime.api_errors import TIMEOUTS, ApiError, validation_error
 from agentforge.runtime.limits import ServerLimits
 from agentforge.runtime.messages import Message, Sampling, ToolCall, ToolSpec
+from agentforge.runtime.response_format import ResponseFormat, check_shape, conflict, wire_format
 
 MAX_SEED = 2**63 - 1
 # How deeply objects and arrays may nest in a tool's parameters schema: chat templates
@@ -100,6 +101,9 @@ class ChatRequest(BaseModel):
     return_token_ids: bool = False
     parallel_tool_calls: bool | None = None
     constrained: bool | None = None  # grammar-constrained tool calls (embedded backend): None = its default
+    response_format: ResponseFormat | None = None  # see response_format.py
+
+    _known_format = field_validator("response_format", mode="before")(classmethod(lambda cls, v: check_shape(v)))
 
     @field_validator("tools")
     @classmethod
@@ -129,6 +133,7 @@ class ChatRequest(BaseModel):
             logprobs=self.logprobs,
             top_logprobs=self.top_logprobs,
             tool_choice=choice,
+            response_format=wire_format(self.response_format),
             extra_body=self._engine_options() or None,
         )
 
@@ -172,6 +177,31 @@ def check_limits(req: ChatRequest, limits: ServerLimits) -> None:
                        param="tool_choice", code="invalid_value")
     if req.tool_choice == "required" and not names:
         raise ApiError(400, "tool_choice='required' needs tools", param="tool_choice", code="invalid_value")
+    choice = req.tool_choice.model_dump() if isinstance(req.tool_choice, BaseModel) else req.tool_choice
+    problem = conflict(wire_format(req.response_format), choice)
+    if problem:
+        raise ApiError(400, problem, param="response_format", code="invalid_value")
+    problem = tool_message_problem(req.messages)
+    if problem:
+        raise ApiError(400, problem[1], param=f"messages.{problem[0]}", code="invalid_value")
+
+
+def tool_message_problem(messages: list[InMessage]) -> tuple[int, str] | None:
+    """(index, message) for the first tool message that has no tool_call_id or answers
+    no call of an earlier assistant message; None when every one answers a call."""
+    calls: set[str] = set()
+    for i, m in enumerate(messages):
+        if m.role == "assistant":
+            calls.update(c.id for c in m.tool_calls or [])
+        elif m.role == "tool":
+            if not m.tool_call_id:
+                return i, (f"messages[{i}] is a tool message without tool_call_id; set it to the id of the "
+                           "assistant tool call it answers")
+            if m.tool_call_id not in calls:
+                return i, (f"messages[{i}] answers tool_call_id {m.tool_call_id[:64]!r}, which no earlier "
+                           "assistant message called; a tool message must follow the assistant message with that "
+                           "tool call")
+    return None
 
 
 async def read_request(request: web.Request, limits: ServerLimits) -> ChatRequest:
