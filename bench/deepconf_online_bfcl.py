@@ -26,7 +26,7 @@ from agentforge.harnesses.bfcl.episodes import setup
 from agentforge.harnesses.bfcl.score import score_entry
 from agentforge.runtime.backends import make_backend
 from agentforge.runtime.messages import Sampling
-from agentforge.selectors.best_of_n import candidates_of
+from agentforge.selectors.candidate import candidates_of
 from agentforge.selectors.early_stop import EarlyStop, sample_with_early_stop
 from agentforge.selectors.voting import weighted_vote
 

@@ -30,7 +30,7 @@ from rich.table import Table
 
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
 from agentforge.runtime.messages import Message
-from agentforge.runtime.pool import PoolPolicy, UpstreamPool
+from agentforge.serving.pool import PoolPolicy, UpstreamPool
 
 PREFILL_S_PER_TOKEN = 0.0001  # 1,000 uncached tokens: 100 ms
 DECODE_S = 0.05

@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from agentforge.runtime.server import ServerLimits, make_app, start_server
+from agentforge.serving.server import ServerLimits, make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 USER = [{"role": "user", "content": "hi"}]
@@ -138,7 +138,7 @@ def one_slow_loris(port: int, give_up: float = 60.0) -> None:
 SERVER_WITH_256_FDS = """
 import asyncio, resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-from agentforge.runtime.server import ServerLimits, make_app, start_server
+from agentforge.serving.server import ServerLimits, make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 async def main():

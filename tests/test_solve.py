@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from agentforge.runtime.coding import SUBMIT_SENTINEL, normalize_patch
 from agentforge.runtime.sandbox import Limits
 from agentforge.solve import SolveError, choose, detect_test_command, snapshot_repository, solve
-from agentforge.solve_cli import solve_command
+from agentforge.cli.solve import solve_command
 from tests.runtime.coding.scripting import call, git, make_repo, scripted
 
 FIXED = "    return a + b"
@@ -194,7 +194,7 @@ def test_solve_command_prints_the_patch(dirty_repo, tmp_path, monkeypatch):
 async def test_a_cancelled_solve_saves_each_run_so_far_and_stays_cancelled(tmp_path):
     import asyncio
 
-    from agentforge.solve_progress import Progress
+    from agentforge.cli.solve_progress import Progress
 
     repo = make_repo(tmp_path / "repo")
     out = tmp_path / "out"

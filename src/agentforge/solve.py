@@ -18,8 +18,8 @@ time) produce candidates and one is selected:
 Only candidates that changed something compete, and submitted runs are
 preferred over runs a limit stopped (after passing tests, for `tests`).
 
-The command around it (defaults, signals, printing) is in solve_cli.py, what
-it shows while it works in solve_progress.py.
+The command around it (defaults, signals, printing) is in cli/solve.py, what
+it shows while it works in cli/solve_progress.py.
 """
 
 from __future__ import annotations
@@ -33,15 +33,22 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from agentforge.runtime.backends.base import Backend
-from agentforge.runtime.coding import CodingLimits, CodingResult, run_coding_agent
+from agentforge.runtime.coding import CodingLimits, CodingResult, normalize_patch, run_coding_agent
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits, SandboxError
 from agentforge.runtime.trajectory import Step, Trajectory, write_atomic
+from agentforge.selectors import Candidate
 from agentforge.selectors import select as run_selector
-from agentforge.solve_progress import Progress
+
+
+class Progress(Protocol):
+    """Where solve() reports each candidate's status, steps, tokens and last command
+    (the CLI's displays in cli/solve_progress.py are such objects)."""
+
+    def update(self, index: int, **changes: Any) -> None: ...
 
 SELECT_METHODS = ("tests", "confidence", "vote", "first")
 DEFAULT_TEST_CMD = "python3 -m pytest -q"
@@ -198,8 +205,14 @@ def choose(runs: list[CandidateRun], method: str) -> int | None:
     if method == "first":
         return pool[0].index
     selector = "vote" if method == "vote" else "confidence"
-    candidates = [r.result.candidate(correct=r.tests_passed) for r in pool if r.result]
+    candidates = [coding_candidate(r.result, correct=r.tests_passed) for r in pool if r.result]
     return pool[run_selector(candidates, selector)].index
+
+
+def coding_candidate(result: CodingResult, correct: bool | None = None) -> Candidate:
+    """A coding run as a selection candidate: its normalized patch is the answer it votes for."""
+    return Candidate(answer=normalize_patch(result.patch), token_logprobs=list(result.token_logprobs),
+                     token_confidences=list(result.token_confidences), correct=correct, text=result.patch)
 
 
 # ---------------------------------------------------------------- solve
@@ -329,7 +342,6 @@ async def solve(
 async def _test_candidates(runs, work, snapshot, kind, env, test_cmd, timeout, sandbox_limits, gate, progress):
     """Run the tests once per distinct candidate patch, on a fresh snapshot each."""
     from agentforge.harnesses.swebench.environment import env_sandbox
-    from agentforge.runtime.coding import normalize_patch
 
     by_patch: dict[str, list[CandidateRun]] = {}
     for r in runs:

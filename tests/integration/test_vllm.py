@@ -36,7 +36,7 @@ from agentforge.runtime.backends.checkpoint import default_checkpoint
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
 from agentforge.runtime.backends.vllm_backend import VLLMBackend
 from agentforge.runtime.messages import FunctionCall, Message, Sampling, ToolCall
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from agentforge.runtime.tools import Toolbox
 from agentforge.runtime.trajectory import Trajectory
 

@@ -15,7 +15,7 @@ import pytest
 from agentforge.routing import Router, RoutingError, load_router
 from agentforge.routing.policy import Decision, FixedPolicy
 from agentforge.runtime.messages import Message, ToolSpec
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from tests.fakes.scripted_backend import ScriptedBackend
 
 WEATHER_TOOL = {"type": "function", "function": {

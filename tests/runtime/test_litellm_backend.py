@@ -12,7 +12,7 @@ from agentforge.runtime.backends.base import BackendError, TransientBackendError
 from agentforge.runtime.backends.litellm_backend import LiteLLMBackend
 from agentforge.runtime.backends.openai_backend import RetriesExhaustedError
 from agentforge.runtime.messages import Message, Sampling, ToolSpec
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 WEATHER = ToolSpec.model_validate({"type": "function", "function": {

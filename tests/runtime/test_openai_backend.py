@@ -23,7 +23,7 @@ from agentforge.runtime.backends.openai_backend import (
     completions_from_response,
 )
 from agentforge.runtime.messages import Message, Sampling, ToolCall, ToolSpec
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 FAST = dict(backoff_base=0.001, backoff_max=0.01)

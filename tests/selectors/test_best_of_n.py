@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from agentforge.runtime.messages import Message
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from agentforge.selectors.best_of_n import BestOfN, VirtualModelError, completion_answer, parse_virtual_model
 from tests.fakes.scripted_backend import ScriptedBackend
 

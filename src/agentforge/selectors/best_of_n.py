@@ -14,13 +14,12 @@ made travels with the returned completion in `metadata["selection"]`, which
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Sequence
 
 from agentforge.runtime.backends.base import Backend, stream_from_complete
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
-from agentforge.selectors.candidate import Candidate, candidate_signals
+from agentforge.selectors.candidate import Candidate, candidates_of, completion_answer  # noqa: F401  (completion_answer: part of this module's API)
 from agentforge.selectors.confidence import mean_confidence, mean_logprob
 from agentforge.selectors.registry import SCORES, SELECTORS, rank, select
 
@@ -54,39 +53,6 @@ def parse_virtual_model(name: str, max_n: int = 64) -> tuple[str, int, str] | No
         given = digits if len(digits) <= 20 else f"{digits[:20]}... ({len(digits)} digits)"
         raise VirtualModelError(f"best-of-{given} in {shown!r}: N must be between 1 and {max_n}")
     return base, n, selector
-
-
-def _normalized(value: Any) -> Any:
-    if isinstance(value, str):
-        return " ".join(value.split())
-    if isinstance(value, dict):
-        return {k: _normalized(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [_normalized(v) for v in value]
-    return value
-
-
-def completion_answer(c: Completion) -> str:
-    """What votes compare: the tool calls (name + parsed arguments, unordered), else the text."""
-    if c.tool_calls:
-        calls = []
-        for call in c.tool_calls:
-            try:
-                args = _normalized(json.loads(call.function.arguments or "{}"))
-            except ValueError:
-                args = call.function.arguments
-            calls.append(json.dumps([call.function.name, args], sort_keys=True))
-        return "calls:" + "|".join(sorted(calls))
-    return "text:" + " ".join((c.content or c.text or "").split())
-
-
-def candidates_of(completions: Sequence[Completion]) -> list[Candidate]:
-    out = []
-    for c in completions:
-        logprobs, confidences = candidate_signals([c])
-        out.append(Candidate(answer=completion_answer(c), token_logprobs=logprobs, token_confidences=confidences,
-                             text=c.content or c.text))
-    return out
 
 
 class BestOfN:

@@ -4,21 +4,23 @@ Harnesses build one `Candidate` per sample: its canonical answer (for voting),
 the per-token signals of the tokens the agent generated (for the confidence
 selectors) and, where known, whether it is correct (for the oracle and reports).
 
-Token confidence follows DeepConf (Fu et al., "Deep Think with Confidence",
-arXiv 2508.15260, eq. 2): C_i = -(1/k) * sum_{j<=k} log P_i(j), the negative
-mean log-probability of the top-k alternatives at position i. A peaked
-distribution (the model is sure) gives a large C_i; a flat one a small C_i.
-Klear-AgentForge's Agent Confidence Select averages it over the agent's own
-generated tokens only (tool outputs and prompts are not generated, so they
+Token confidence (DeepConf) is computed in agentforge.runtime.token_signals,
+where the agent loops record it. Klear-AgentForge's Agent Confidence Select
+averages it over the agent's own generated tokens only (tool outputs and prompts are not generated, so they
 never appear in a Completion's logprobs).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from agentforge.runtime.messages import Completion
+from agentforge.runtime.token_signals import candidate_signals, token_confidence
+
+# completion_answer / candidates_of: a completion as a candidate (best-of-N and DeepConf online both need it)
+__all__ = ["Candidate", "candidate_signals", "candidates_of", "completion_answer", "token_confidence"]
 
 
 @dataclass
@@ -59,42 +61,34 @@ class Candidate:
         )
 
 
-def token_confidence(top_logprobs: Sequence[float]) -> float:
-    """DeepConf token confidence C = -(1/k) * sum_{j<=k} log P(j) over the k
-    alternatives given (k = len(top_logprobs)).
+def _normalized(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, dict):
+        return {k: _normalized(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
 
-    Example: top-3 logprobs [-0.1, -2, -3] -> (0.1 + 2 + 3) / 3 = 1.7.
-    """
-    if not top_logprobs:
-        raise ValueError("token_confidence needs at least one log-probability")
-    return -sum(top_logprobs) / len(top_logprobs)
+
+def completion_answer(c: Completion) -> str:
+    """What votes compare: the tool calls (name + parsed arguments, unordered), else the text."""
+    if c.tool_calls:
+        calls = []
+        for call in c.tool_calls:
+            try:
+                args = _normalized(json.loads(call.function.arguments or "{}"))
+            except ValueError:
+                args = call.function.arguments
+            calls.append(json.dumps([call.function.name, args], sort_keys=True))
+        return "calls:" + "|".join(sorted(calls))
+    return "text:" + " ".join((c.content or c.text or "").split())
 
 
-def candidate_signals(completions: Iterable[Completion]) -> tuple[list[float], list[float]]:
-    """(token_logprobs, token_confidences) over every generated token of the
-    trajectory's completions, in order.
-
-    Only the agent's generated tokens exist here: a Completion holds one
-    sampled assistant turn, never prompt or tool-output tokens. A completion
-    without logprobs (the backend gave none) contributes no tokens.
-
-    Tokens with fewer than 2 alternatives: the formula needs the alternatives.
-    With k = 1 it degenerates to -log P(chosen), the token's surprise, which
-    grows as the model gets *less* sure - the opposite direction. So such a
-    token gets the mean confidence of the trajectory's tokens that do have
-    alternatives (neutral: the mean is unchanged, positions stay aligned with
-    token_logprobs). If no token has them, token_confidences is empty and the
-    confidence selectors see no signal for this candidate (ask the backend for
-    top_logprobs; 20 is the default of the issue).
-    """
-    logprobs: list[float] = []
-    confidences: list[float | None] = []
-    for completion in completions:
-        for tok in completion.logprobs or ():
-            logprobs.append(tok.logprob)
-            confidences.append(token_confidence([t.logprob for t in tok.top]) if len(tok.top) >= 2 else None)
-    known = [c for c in confidences if c is not None]
-    if not known:
-        return logprobs, []
-    fill = sum(known) / len(known)
-    return logprobs, [fill if c is None else c for c in confidences]
+def candidates_of(completions: Sequence[Completion]) -> list[Candidate]:
+    out = []
+    for c in completions:
+        logprobs, confidences = candidate_signals([c])
+        out.append(Candidate(answer=completion_answer(c), token_logprobs=logprobs, token_confidences=confidences,
+                             text=c.content or c.text))
+    return out

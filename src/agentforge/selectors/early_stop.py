@@ -24,8 +24,7 @@ from typing import Sequence
 
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
-from agentforge.selectors.best_of_n import candidates_of
-from agentforge.selectors.candidate import token_confidence
+from agentforge.selectors.candidate import candidates_of, token_confidence
 from agentforge.selectors.confidence import lowest_group_confidence, mean_confidence
 from agentforge.selectors.voting import percentile, weighted_vote
 

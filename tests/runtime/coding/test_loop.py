@@ -69,7 +69,6 @@ async def test_text_format_fix_and_submit(box, repo, tmp_path):
     assert all(c.logprobs for c in saved.completions)
     assert all(s.logprobs and s.top_logprobs == 2 for _, s in backend.requests)
     assert len(result.token_confidences) == 4 * 5 and result.confidence > 0
-    assert result.candidate().answer == normalize_patch(result.patch)
 
 
 async def test_trajectory_is_saved_after_every_step(box, tmp_path):

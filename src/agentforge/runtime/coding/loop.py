@@ -29,14 +29,13 @@ from agentforge.runtime.agent import StepHook, after_step
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.coding.actions import EDITOR_NAME, parse_action
 from agentforge.runtime.coding.env import CodingEnv
-from agentforge.runtime.coding.patches import normalize_patch
 from agentforge.runtime.coding.prompts import NO_TOOL_CALL, instance_prompt, system_prompt
 from agentforge.runtime.coding.toolset import coding_toolbox
 from agentforge.runtime.messages import Completion, Message, Sampling
 from agentforge.runtime.parsing import split_reasoning
 from agentforge.runtime.sandbox import Sandbox
+from agentforge.runtime.token_signals import candidate_signals
 from agentforge.runtime.trajectory import Step, Trajectory
-from agentforge.selectors.candidate import Candidate, candidate_signals
 
 CodingStatus = Literal["submitted", "step_limit", "context_exhausted", "time_limit", "model_error"]
 ActionFormat = Literal["text", "tools"]
@@ -77,11 +76,6 @@ class CodingResult:
         """Agent Confidence: mean token confidence over the agent's tokens (-inf without logprobs)."""
         c = self.token_confidences
         return sum(c) / len(c) if c else float("-inf")
-
-    def candidate(self, correct: bool | None = None) -> Candidate:
-        """This run as a selection candidate: its normalized patch is the answer it votes for."""
-        return Candidate(answer=normalize_patch(self.patch), token_logprobs=list(self.token_logprobs),
-                         token_confidences=list(self.token_confidences), correct=correct, text=self.patch)
 
 
 async def run_coding_agent(

@@ -7,26 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, List, NoReturn, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-
-
-# cli.py mounts route_app, so importing cli here at module level would be circular
-# when this module is imported first (as a test does): take its helpers lazily.
-def _consoles():
-    from agentforge.cli import _consoles as consoles
-
-    return consoles()
-
-
-def _fail(err, message: str) -> NoReturn:
-    from agentforge.cli import _fail as fail
-
-    fail(err, message)
+from agentforge.cli.common import consoles, fail
 
 route_app = typer.Typer(help="Meta-agent routing across specialist models: learn, evaluate, decide.",
                         no_args_is_help=True)
@@ -42,9 +29,9 @@ def _runs(values: list[str], err) -> dict[str, Path]:
     for value in values:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
-            _fail(err, f"--run {value!r}: write NAME=RUN_DIR, e.g. --run caller=runs/bfcl-required")
+            fail(err, f"--run {value!r}: write NAME=RUN_DIR, e.g. --run caller=runs/bfcl-required")
         if name in runs:
-            _fail(err, f"--run: specialist {name!r} given twice")
+            fail(err, f"--run: specialist {name!r} given twice")
         runs[name] = Path(path)
     return runs
 
@@ -54,16 +41,16 @@ def _examples(runs: dict[str, Path], split: str, fraction: float, err):
     from agentforge.routing.examples import load_examples, split_of
 
     if split not in ("train", "test", "all"):
-        _fail(err, f"--split {split!r}: use train, test or all")
+        fail(err, f"--split {split!r}: use train, test or all")
     try:
         examples, notes = load_examples(runs)
     except RoutingError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     for name, count in notes["left_out"].items():
         err.print(f"[yellow]{count} task(s) of {escape(name)} left out: not in every run[/]")
     chosen = [e for e in examples if split == "all" or split_of(e.task_id, fraction) == split]
     if not chosen:
-        _fail(err, f"no task in the {split} split ({len(examples)} tasks in all); try --split all")
+        fail(err, f"no task in the {split} split ({len(examples)} tasks in all); try --split all")
     return chosen
 
 
@@ -81,14 +68,14 @@ def learn(
     from agentforge.routing import RoutingError
     from agentforge.routing.learned import fit
 
-    out, err = _consoles()
+    out, err = consoles()
     runs = _runs(run, err)
     examples = _examples(runs, split, test_fraction, err)
     try:
         model = fit([e.features for e in examples], [e.outcomes for e in examples], list(runs),
                     features.split(",") if features else None, l2)
     except RoutingError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     model.training["runs"] = {name: str(path) for name, path in runs.items()}
     model.training["split"] = split
     model.save(out_path)
@@ -128,7 +115,7 @@ def evaluate_cmd(
     from agentforge.routing.evaluate import evaluate, markdown_table
     from agentforge.routing.learned import LearnedPolicy, load_model
 
-    out, err = _consoles()
+    out, err = consoles()
     runs = _runs(run, err)
     examples = _examples(runs, split, test_fraction, err)
 
@@ -156,7 +143,7 @@ def evaluate_cmd(
     try:
         rows = asyncio.run(go())
     except RoutingError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     if markdown:
         out.print(markdown_table(rows), soft_wrap=True)
         return
@@ -181,13 +168,13 @@ def decide(
     from agentforge.routing.features import FEATURES, request_features
     from agentforge.runtime.messages import Message, ToolSpec
 
-    out, err = _consoles()
+    out, err = consoles()
     try:
         body = json.loads(request.read_text())
         messages = [Message.model_validate(m) for m in body["messages"]]
         tools = [ToolSpec.model_validate(t) for t in body.get("tools") or []] or None
     except (OSError, ValueError, KeyError, TypeError) as e:
-        _fail(err, f"{request}: not a chat request with messages ({e})")
+        fail(err, f"{request}: not a chat request with messages ({e})")
 
     async def go():
         spec, base_dir = read_router_spec(router)
@@ -202,7 +189,7 @@ def decide(
     try:
         features, decision = asyncio.run(go())
     except RoutingError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     table = Table("feature", "value", "meaning")
     for name, value in features.items():
         table.add_row(name, f"{value:g}", FEATURES[name])

@@ -16,18 +16,18 @@ from typing import Any, Mapping, Sequence
 
 from aiohttp import web
 
-from agentforge.runtime.api_errors import TIMEOUTS, ApiError, backend_error, http_error
+from agentforge.serving.api_errors import TIMEOUTS, ApiError, backend_error, http_error
 from agentforge.runtime.backends.base import Backend, BackendError
-from agentforge.runtime.chat_request import ChatRequest, read_request
-from agentforge.runtime.chat_response import chat_completion_body, stream_chat
-from agentforge.runtime.connections import ConnectionGuard, GuardedSite
-from agentforge.runtime.host_check import HostCheck
-from agentforge.runtime.keys import KeyPolicy
-from agentforge.runtime.keys import find as find_key
-from agentforge.runtime.keys import policies as key_policies
-from agentforge.runtime.limits import ServerLimits
-from agentforge.runtime.openapi import openapi_spec
-from agentforge.runtime.served_models import model_card, model_cards, model_state
+from agentforge.serving.chat_request import ChatRequest, read_request
+from agentforge.serving.chat_response import chat_completion_body, stream_chat
+from agentforge.serving.connections import ConnectionGuard, GuardedSite
+from agentforge.serving.host_check import HostCheck
+from agentforge.serving.keys import KeyPolicy
+from agentforge.serving.keys import find as find_key
+from agentforge.serving.keys import policies as key_policies
+from agentforge.serving.limits import ServerLimits
+from agentforge.serving.openapi import openapi_spec
+from agentforge.serving.served_models import model_card, model_cards, model_state
 
 __all__ = ["ApiError", "ChatRequest", "ServerLimits", "api_keys_from_env", "chat_completion_body", "make_app",
            "openapi_spec", "run_server", "serve", "start_server"]

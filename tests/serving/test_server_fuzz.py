@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from agentforge.runtime.chat_request import MAX_SCHEMA_DEPTH, nesting_depth
-from agentforge.runtime.server import ServerLimits, make_app, openapi_spec, start_server
+from agentforge.serving.chat_request import MAX_SCHEMA_DEPTH, nesting_depth
+from agentforge.serving.server import ServerLimits, make_app, openapi_spec, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 FUZZ_LIMITS = ServerLimits(max_n=4)

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agentforge.runtime.api_errors import TIMEOUTS, ApiError, validation_error
-from agentforge.runtime.limits import ServerLimits
+from agentforge.serving.api_errors import TIMEOUTS, ApiError, validation_error
+from agentforge.serving.limits import ServerLimits
 from agentforge.runtime.messages import Message, Sampling, ToolCall, ToolSpec
 from agentforge.runtime.response_format import ResponseFormat, check_shape, conflict, wire_format
 

@@ -7,7 +7,7 @@
 - Ctrl-C or SIGTERM stops the runs, saves what each had done (trajectory and
   changes so far), says where, and exits 130 or 143.
 - The patch goes to stdout exactly as made; on a terminal its control
-  characters are shown as visible stand-ins (agentforge.terminal), so escape
+  characters are shown as visible stand-ins (agentforge.cli.terminal), so escape
   sequences cannot hide lines from the reviewer. OUT/patch.diff is exact.
 """
 
@@ -22,11 +22,10 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import IO, Annotated, List, NoReturn, Optional
+from typing import IO, Annotated, List, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from agentforge.runtime.backends.base import Backend
@@ -34,8 +33,9 @@ from agentforge.runtime.coding import CodingLimits
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.sandbox import Limits
 from agentforge.solve import SolveError, SolveResult, solve
-from agentforge.solve_progress import Progress, make_progress
-from agentforge.terminal import terminal_safe
+from agentforge.cli.common import CliError, consoles, fail, load_backend
+from agentforge.cli.solve_progress import Progress, make_progress
+from agentforge.cli.terminal import terminal_safe
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}  # the shell's 128 + signal number
 
@@ -174,23 +174,19 @@ def solve_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Run a coding agent on a local repository and print the patch that resolves the issue."""
-    err = Console(stderr=True, highlight=False)
-
-    def fail(message: str, code: int = 1) -> NoReturn:
-        err.print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
-        raise typer.Exit(code)
+    _, err = consoles()
 
     if (issue is None) == (issue_file is None):
-        fail("give the issue with exactly one of --issue TEXT or --issue-file FILE")
+        fail(err, "give the issue with exactly one of --issue TEXT or --issue-file FILE")
     if issue_file is not None:
         try:
             issue = issue_file.read_text()
         except OSError as e:
-            fail(f"cannot read the issue file: {e}")
+            fail(err, f"cannot read the issue file: {e}")
     if not (issue or "").strip():
-        fail("the issue is empty")
+        fail(err, "the issue is empty")
     if not path.is_dir():
-        fail(f"{path} is not a directory")
+        fail(err, f"{path} is not a directory")
     out_dir = out or default_out_dir()
     fit = defaults_for(model)
     if fit is SMALL_LOCAL and None in (max_steps, max_tokens, context_tokens) and not quiet:
@@ -206,16 +202,13 @@ def solve_command(
     started = time.time()
 
     async def main() -> SolveResult:
-        from agentforge.runtime.backends import BackendError, make_backend
-
         _stop_on_signals(stopped_by)
+        if not err.is_terminal and not quiet:
+            err.print(f"solve: loading {model}…", markup=False)
         try:
-            if not err.is_terminal and not quiet:
-                err.print(f"solve: loading {model}…", markup=False)
-            with err.status(f"loading model… [dim]({escape(model)})[/]"):
-                backend = await make_backend(model)
-        except (ValueError, FileNotFoundError, BackendError, ModuleNotFoundError) as e:
-            raise SolveError(f"cannot start backend {model!r}: {e}") from None
+            backend = await load_backend(model, err)
+        except CliError as e:
+            raise SolveError(str(e)) from None
         try:
             with make_progress(err, n, quiet) as progress:
                 return await _solve(backend, progress)
@@ -237,9 +230,9 @@ def solve_command(
             err.print(Text(line, style="yellow"), soft_wrap=True)
         raise typer.Exit(EXIT_CODES[how]) from None
     except SolveError as e:
-        fail(str(e))
+        fail(err, str(e))
     except Exception as e:  # noqa: BLE001 - e.g. an environment that failed to build: say what, no traceback
-        fail(f"{type(e).__name__}: {e}")
+        fail(err, f"{type(e).__name__}: {e}")
     show_patch(result.patch, sys.stdout, err, out_dir / "patch.diff")
     if result.chosen is None:
         statuses = ", ".join(r.status for r in result.candidates)

@@ -10,7 +10,7 @@ from typing import Annotated, List, Optional
 import typer
 from rich.text import Text
 
-from agentforge.cli import CliError, _consoles, _fail, _load_backend
+from agentforge.cli.common import CliError, consoles, fail, load_backend
 
 bench_app = typer.Typer(help="Benchmark harnesses: resumable runs, pass@k / selected@N reports.",
                         no_args_is_help=True)
@@ -28,7 +28,7 @@ def _run_and_report(go, out, err, where: str, expected: tuple[type[BaseException
     try:
         stats, summary = asyncio.run(go())
     except expected as e:
-        _fail(err, str(e).strip("'\""))
+        fail(err, str(e).strip("'\""))
     except KeyboardInterrupt:
         err.print("[yellow]interrupted; finished candidates are saved: run the same command to resume[/]")
         raise typer.Exit(130) from None
@@ -82,13 +82,13 @@ def bfcl(
     from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
     from agentforge.harnesses.rundir import RunDirMismatch
 
-    out, err = _consoles()
+    out, err = consoles()
     if mode not in ("fc", "prompt"):
-        _fail(err, f"--mode must be fc or prompt, not {mode!r}")
+        fail(err, f"--mode must be fc or prompt, not {mode!r}")
     if decoder not in ("official", "lenient"):
-        _fail(err, f"--decoder must be official or lenient, not {decoder!r}")
+        fail(err, f"--decoder must be official or lenient, not {decoder!r}")
     if tool_choice not in ("auto", "required"):
-        _fail(err, f"--tool-choice must be auto or required, not {tool_choice!r}")
+        fail(err, f"--tool-choice must be auto or required, not {tool_choice!r}")
     cats = [c.strip() for item in (categories or ["non_live"]) for c in item.split(",") if c.strip()]
     config = BfclConfig(model=model, mode=mode, decoder=decoder, tool_choice=tool_choice, categories=cats, n=n, limit=limit, seed=seed,
                         temperature=temperature, top_p=top_p, max_tokens=max_tokens, top_logprobs=top_logprobs,
@@ -101,7 +101,7 @@ def bfcl(
 
         expand_categories(cats)  # fail on a typo before loading a model
         kw = {"max_slots": slots} if model.partition(":")[0] == "embedded" else {}
-        backend = await _load_backend(model, err, **kw)
+        backend = await load_backend(model, err, **kw)
         try:
             return await run_bfcl(config, directory, backend=backend, console=err)
         finally:
@@ -144,7 +144,7 @@ def swebench(
     from agentforge.harnesses.rundir import RunDirMismatch
     from agentforge.harnesses.swebench.bench import SweConfig, nothing_graded, run_swebench
 
-    out, err = _consoles()
+    out, err = consoles()
     config = SweConfig(instances=str(instances), ids=ids or None, limit=limit, source=source,
                        predictions=str(predictions) if predictions else None, model=model, sandbox=sandbox,
                        repos=str(repos) if repos else None, repo_url=repo_url, n=n, seed=seed,
@@ -152,7 +152,7 @@ def swebench(
                        format=format, concurrency=concurrency, eval_timeout=eval_timeout, retry_errors=retry_errors)
 
     async def go():
-        backend = await _load_backend(model, err) if source == "agent" else None
+        backend = await load_backend(model, err) if source == "agent" else None
         try:
             return await run_swebench(config, run_dir, backend=backend, console=err)
         finally:
@@ -173,7 +173,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with co
     from agentforge.harnesses.report import print_report
     from agentforge.harnesses.rundir import RunDirError, harness_of
 
-    out, err = _consoles()
+    out, err = consoles()
     try:
         harness = harness_of(run_dir)
         if harness == "swebench":
@@ -188,5 +188,5 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory with co
 
         bfcl_config = load_bfcl_config(run_dir)
     except RunDirError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     print_report(write_bfcl_report(run_dir, bfcl_config), out)

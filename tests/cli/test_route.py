@@ -13,7 +13,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agentforge.cli_route import route_app
+from agentforge.cli.route import route_app
 from agentforge.harnesses.bfcl.bench import BfclConfig, run_bfcl
 from agentforge.harnesses.bfcl.data import load_answers, load_entries
 from agentforge.harnesses.bfcl.prompts import tool_name

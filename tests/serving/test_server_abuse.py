@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
-from agentforge.runtime.server import ServerLimits, make_app, start_server
+from agentforge.serving.server import ServerLimits, make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
-from tests.runtime.test_server import USER, assert_error, post, start  # noqa: F401  (start: a fixture)
+from tests.serving.test_server import USER, assert_error, post, start  # noqa: F401  (start: a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,7 +116,7 @@ async def test_connections_over_the_cap_get_a_503_and_are_closed(start):
 SERVER_WITH_256_FDS = """
 import asyncio, resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-from agentforge.runtime.server import ServerLimits, make_app, start_server
+from agentforge.serving.server import ServerLimits, make_app, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 async def main():

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agentforge.terminal import terminal_safe
+from agentforge.cli.terminal import terminal_safe
 
 COMMAND_CHARS = 100  # the start of the last command shown
 _STYLE = {"submitted": "green", "tests pass": "bold green", "failed": "red", "model_error": "red",

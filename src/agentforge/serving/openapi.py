@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentforge.runtime.chat_request import ChatRequest
-from agentforge.runtime.limits import ServerLimits
+from agentforge.serving.chat_request import ChatRequest
+from agentforge.serving.limits import ServerLimits
 
 
 def _message_variants(message: dict[str, Any]) -> dict[str, Any]:

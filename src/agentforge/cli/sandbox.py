@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from agentforge.cli import _consoles, _fail
+from agentforge.cli.common import consoles, fail
 
 sandbox_app = typer.Typer(help="Sandboxes for model-written commands: bwrap, docker, local.", no_args_is_help=True)
 
@@ -23,7 +23,7 @@ def info() -> None:
     from agentforge.runtime.sandbox import SandboxError, resolve_kind
     from agentforge.runtime.sandbox.bwrap import bwrap_binary
 
-    out, _ = _consoles()
+    out, _ = consoles()
     table = Table("backend", "status", "isolation")  # cells are Text: an error's `[docker]` is not markup
     table.add_row("bwrap", Text(f"ok ({bwrap_binary()})" if bwrap_binary() else "missing: apt-get install bubblewrap"),
                   "no network, read-only system, workspace only; cgroup memory/pids limits")
@@ -52,11 +52,11 @@ def build_image(mirror: Annotated[str, typer.Option(help="Debian mirror for debo
     from agentforge.runtime.sandbox import SandboxError
     from agentforge.runtime.sandbox.images import ensure_base_image
 
-    out, err = _consoles()
+    out, err = consoles()
     try:
         tag = ensure_base_image(mirror=mirror, log=lambda m: err.print(Text(m, style="dim")))
     except SandboxError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     out.print(Text(f"ready: {tag}"))
 
 
@@ -72,7 +72,7 @@ def run(
     """Run one command in a sandbox and print what the agent would see."""
     from agentforge.runtime.sandbox import Limits, SandboxError, SandboxSpec, make_sandbox
 
-    out, err = _consoles()
+    out, err = consoles()
 
     async def go(path: Path) -> str:
         box = make_sandbox(sandbox, SandboxSpec(workspace=path, network=network, limits=Limits(timeout=timeout)))
@@ -87,5 +87,5 @@ def run(
             with tempfile.TemporaryDirectory(prefix="agentforge-sandbox-") as tmp:
                 text = asyncio.run(go(Path(tmp)))
     except SandboxError as e:
-        _fail(err, str(e))
+        fail(err, str(e))
     out.print(text, markup=False, highlight=False)

@@ -15,7 +15,7 @@ import pytest
 
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
 from agentforge.runtime.messages import FunctionSpec, Message, Sampling, ToolSpec
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 
 pytestmark = pytest.mark.model
 

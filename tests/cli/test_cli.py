@@ -1,7 +1,7 @@
 """The `agent` command line.
 
 `chat` and `models --url` run against our own OpenAI-compatible server
-(runtime/server.py) on 127.0.0.1, in a background thread, backed by
+(serving/server.py) on 127.0.0.1, in a background thread, backed by
 `EchoBackend` (tests/fakes/echo_backend.py), a deterministic test double:
 "call NAME k=v" makes it call tool NAME, "fail hard" makes it fail, anything
 else is echoed as "echo[0]: <message>". `serve` runs as a real subprocess
@@ -28,11 +28,11 @@ import pytest
 from typer.testing import CliRunner
 
 from agentforge.cli import app
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.server import make_app, start_server
 from agentforge.runtime.trajectory import Trajectory
 from tests.fakes.echo_backend import EchoBackend
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOOLS = str(ROOT / "examples" / "demo_tools.py")
 STATUS_LINE = re.compile(r"^(done|step_limit|token_limit|time_limit|error) · \d+ steps? · \d+ tokens · [\d.]+ s · [\d.]+ tok/s$",
                          re.M)
@@ -324,7 +324,7 @@ def test_chat_best_of_n_says_how_many_were_sampled_and_which_was_picked(cli, ech
 
 
 def test_selection_note_names_the_pick_and_its_support():
-    from agentforge.cli import _selection_note
+    from agentforge.cli.chat import selection_note as _selection_note
 
     note = _selection_note({"n": 8, "selector": "early_stop", "votes": [2, 1, 2], "chosen": 2,
                             "confidence": [0.5, 0.25, 0.875], "stopped_early": True, "completion_tokens": 96})

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from agentforge.runtime.backends.base import StreamEvent, TransientBackendError, stream_from_complete
-from agentforge.runtime.server import ServerLimits, api_keys_from_env, make_app, openapi_spec, start_server
+from agentforge.serving.server import ServerLimits, api_keys_from_env, make_app, openapi_spec, start_server
 from tests.fakes.echo_backend import EchoBackend
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
@@ -430,7 +430,7 @@ async def test_openapi(start):
 
 
 def test_engine_switches_in_a_request_reach_the_backend_sampling():
-    from agentforge.runtime.server import ChatRequest
+    from agentforge.serving.server import ChatRequest
 
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "constrained": False,
             "parallel_tool_calls": False, "return_token_ids": True}
@@ -444,7 +444,7 @@ def test_engine_switches_in_a_request_reach_the_backend_sampling():
 
 
 def test_key_specs_parse_and_reject_nonsense():
-    from agentforge.runtime.keys import KeyPolicy
+    from agentforge.serving.keys import KeyPolicy
 
     assert KeyPolicy.parse("sk-a") == KeyPolicy("sk-a")
     p = KeyPolicy.parse("sk-b:120:4")
@@ -456,7 +456,7 @@ def test_key_specs_parse_and_reject_nonsense():
 
 
 def test_token_bucket_refills_at_the_rate():
-    from agentforge.runtime.keys import KeyPolicy
+    from agentforge.serving.keys import KeyPolicy
 
     p = KeyPolicy("k", rpm=60)
     now = p._stamp

@@ -20,8 +20,8 @@ from aiohttp import web
 from agentforge.runtime.backends.base import BackendError, TransientBackendError
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
 from agentforge.runtime.messages import Message, Sampling
-from agentforge.runtime.pool import PoolPolicy, UpstreamPool, expand, group_specs, replica_kwargs, session_key
-from agentforge.runtime.server import make_app, start_server
+from agentforge.serving.pool import PoolPolicy, UpstreamPool, expand, group_specs, replica_kwargs, session_key
+from agentforge.serving.server import make_app, start_server
 from tests.fakes.openai_stub_server import make_app as stub_app
 
 

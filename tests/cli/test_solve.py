@@ -29,7 +29,7 @@ from agentforge.cli import app
 from agentforge.runtime.coding import SUBMIT_SENTINEL
 from tests.runtime.coding.scripting import call, make_repo, scripted
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIX = call("bash", command="sed -i 's/a - b/a + b/' calc.py")
 SUBMIT = call("bash", command=f"echo {SUBMIT_SENTINEL}")
 # A patch that hides a line from whoever reads it on a terminal: a lone \r lets the
@@ -74,7 +74,7 @@ def test_the_embedded_model_gets_short_runs_and_flags_still_win(repo, tmp_path, 
 
 
 def test_defaults_follow_the_model_spec():
-    from agentforge.solve_cli import SERVED, SMALL_LOCAL, defaults_for
+    from agentforge.cli.solve import SERVED, SMALL_LOCAL, defaults_for
 
     assert defaults_for("embedded") is SMALL_LOCAL and defaults_for("embedded:int8") is SMALL_LOCAL
     assert defaults_for("embedded@best-of-4:vote") is SMALL_LOCAL
@@ -101,7 +101,7 @@ def test_progress_is_a_line_per_step_when_stderr_is_not_a_terminal(repo, tmp_pat
 
 
 def test_terminal_safe_makes_control_characters_visible():
-    from agentforge.terminal import terminal_safe
+    from agentforge.cli.terminal import terminal_safe
 
     assert terminal_safe("+x = 1\n\tok\r\n") == ("+x = 1\n\tok\r\n", 0)  # newline, tab, CRLF: as they are
     assert terminal_safe("+a\x1b[1A\x1b[2K\n") == ("+a␛[1A␛[2K\n", 2)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from agentforge.runtime.limits import ServerLimits
+from agentforge.serving.limits import ServerLimits
 
 log = logging.getLogger("agentforge.server")
 

@@ -11,9 +11,9 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
-from agentforge.runtime.api_errors import TIMEOUTS, ApiError, backend_error
+from agentforge.serving.api_errors import TIMEOUTS, ApiError, backend_error
 from agentforge.runtime.backends.base import Backend, BackendError, StreamEvent
-from agentforge.runtime.chat_request import ChatRequest
+from agentforge.serving.chat_request import ChatRequest
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolCall, ToolSpec
 
 log = logging.getLogger("agentforge.server")
