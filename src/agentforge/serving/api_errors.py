@@ -63,7 +63,8 @@ def validation_error(exc: ValidationError) -> ApiError:
         while param and not (other == param or other.startswith(param + ".")):
             param = param.rpartition(".")[0]
     param = param or (locs[0] if locs else "")  # unrelated fields: name the first
-    lines = list(dict.fromkeys(f"{loc or 'body'}: {e['msg']}" for loc, e in zip(locs, errs)))
+    # pydantic prefixes our own ValueErrors' messages with "Value error, ": they read better without it
+    lines = list(dict.fromkeys(f"{loc or 'body'}: {e['msg'].removeprefix('Value error, ')}" for loc, e in zip(locs, errs)))
     more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
     return ApiError(400, "Invalid request: " + "; ".join(lines[:3]) + more, param=param or None, code="invalid_value")
 

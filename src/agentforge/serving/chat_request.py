@@ -117,6 +117,16 @@ class ChatRequest(BaseModel):
                                  f"{depth} levels deep; at most {MAX_SCHEMA_DEPTH} are supported: flatten it")
         return v
 
+    @field_validator("response_format")
+    @classmethod
+    def _schema_depth(cls, v: Any) -> Any:
+        schema = getattr(getattr(v, "json_schema", None), "json_schema", None)
+        depth = nesting_depth(schema)
+        if depth > MAX_SCHEMA_DEPTH:  # the grammar is built recursively from it, like a tool's parameters
+            raise ValueError(f"the schema nests objects and arrays {depth} levels deep; at most {MAX_SCHEMA_DEPTH} "
+                             "are supported: flatten it")
+        return v
+
     def max_new_tokens(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 

@@ -60,7 +60,11 @@ def openapi_spec(with_auth: bool = False, limits: ServerLimits | None = None) ->
                 "operationId": "retrieveModel", "security": security,
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "one model", **ok_json}, "401": err, "404": err}}},
-            "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "alive", **ok_json}}}},
+            "/health": {"get": {
+                "operationId": "health",
+                "parameters": [{"name": "model", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "one served model's state only"}],
+                "responses": {"200": {"description": "alive, with each model's state", **ok_json}, "404": err}}},
         },
         "components": {
             "schemas": {**defs, "ChatRequest": schema, "Error": error},

@@ -62,16 +62,18 @@ def forced_prefix(tool_choice) -> str:
 
 
 END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>")  # ChatML's and Llama 3's
+# A model that opens the next message has ended its own, even without writing its end token
+TURN_OPENERS = ("<|im_start|>", "<|start_header_id|>")
 
 
 def end_token_ids(tokenizer, model_dir: Path) -> set[int]:
     """The tokens that end a turn: the tokenizer's EOS, generation_config.json's
-    eos_token_id(s) and the usual end tokens the vocabulary has. Looked up in the
+    eos_token_id(s) and the usual end (and next-turn) tokens the vocabulary has. Looked up in the
     vocabulary itself: SmolLM2's <|endoftext|> is also its unk token, and
     filtering out unk (what convert_tokens_to_ids returns for a missing token)
     dropped it, so a model that wrote it kept generating past it, unseen."""
     vocab = tokenizer.get_vocab()
-    ids = {vocab[t] for t in END_TOKENS if t in vocab}
+    ids = {vocab[t] for t in (*END_TOKENS, *TURN_OPENERS) if t in vocab}
     if tokenizer.eos_token_id is not None:
         ids.add(tokenizer.eos_token_id)
     try:
