@@ -437,8 +437,11 @@ async def test_openapi(start):
     assert {"model", "messages"} <= set(req["required"])
     assert req["properties"]["n"]["maximum"] == 3  # this server's limits, as the validators apply them
     assert req["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 77
-    user, assistant = spec["components"]["schemas"]["InMessage"]["oneOf"]
+    user, tool, assistant = spec["components"]["schemas"]["InMessage"]["oneOf"]
     assert "content" in user["required"] and "content" not in assistant["required"]
+    assert {"content", "tool_call_id"} <= set(tool["required"]) and "tool_call_id" not in user["required"]
+    assert req["properties"]["response_format"]  # the accepted formats are published
+    assert spec["paths"]["/health"]["get"]["parameters"][0]["name"] == "model"
     assert "securitySchemes" in spec["components"] and openapi_spec(True)["paths"]["/v1/models"]["get"]["security"]
     json.dumps(spec)  # serializable, refs resolvable by name
     for name in json.dumps(spec).split('"#/components/schemas/')[1:]:
