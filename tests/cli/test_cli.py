@@ -524,7 +524,7 @@ def test_serve_answers_to_its_spec_and_hints_a_curl_that_works(echo):
             proc.kill()
             raise
     assert proc.returncode == 0, output
-    assert f"also answers as {spec}" in output
+    assert f"({spec}; also answers as that spec)" in output
     assert f"curl -H 'Authorization: Bearer <key>' {base}/v1/models" in output
     assert "sekrit" not in output
 

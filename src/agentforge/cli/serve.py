@@ -48,7 +48,8 @@ def serve(
 ) -> None:
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
 
-    Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name)."""
+    Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name), and
+    one without --name also as the spec it was started from (`-m embedded:int8` -> `embedded:int8`)."""
     from agentforge.serving.keys import policies as key_policies
     from agentforge.serving.server import ServerLimits, api_keys_from_env
 
@@ -155,7 +156,7 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
     out.print(Text.assemble(("agentforge ", "bold"), "serving on ", (url, "bold cyan")), soft_wrap=True)
     for served, source in sources.items():
         also = [a for a, to in aliases.items() if to == served]
-        note = f"; also answers as {', '.join(also)}" if also else ""
+        note = "; also answers as " + ("that spec" if also == [source] else ", ".join(also)) if also else ""
         out.print(Text.assemble("  model ", (served, "bold"), (f"  ({source}{note})", "dim")), soft_wrap=True)
     if keys:
         out.print(f"  auth  on: {len(keys)} key{'s' if len(keys) != 1 else ''} (send 'Authorization: Bearer <key>')")
