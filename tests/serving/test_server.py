@@ -544,6 +544,9 @@ async def test_bad_input_messages_say_what_to_do(server):
     status, body = await post(url, _body(response_format={"type": "xml"}))
     assert status == 400 and "'xml'" in body["error"]["message"] and '"json_schema"' in body["error"]["message"]
     assert "Value error" not in body["error"]["message"]
+    status, body = await post(url, _body(response_format={"type": "json_schema", "json_schema": {"schema": {}}}))
+    assert status == 400 and "json_schema.name: Field required" in body["error"]["message"]
+    assert '"name": "..."' in body["error"]["message"]  # and what a well-formed one looks like
     status, body = await post(url, _body(messages=[*USER, {"role": "tool", "content": "sunny"}]))
     assert status == 400 and "set it to the id of the assistant tool call" in body["error"]["message"]
     status, body = await post(url, _body(tools=TOOLS, tool_choice="required", response_format={"type": "json_object"}))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentforge.serving.api_errors import TIMEOUTS, ApiError, validation_error
 from agentforge.serving.limits import ServerLimits
 from agentforge.runtime.messages import Message, Sampling, ToolCall, ToolSpec
-from agentforge.runtime.response_format import ResponseFormat, check_shape, conflict, wire_format
+from agentforge.runtime.response_format import ACCEPTED, ResponseFormat, check_shape, conflict, wire_format
 
 MAX_SEED = 2**63 - 1
 # How deeply objects and arrays may nest in a tool's parameters schema: chat templates
@@ -246,6 +246,9 @@ def parse_request(raw: bytes) -> ChatRequest:
     try:
         return ChatRequest.model_validate(data, strict=True)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        error = validation_error(exc)
+        if (error.param or "").startswith("response_format.json_schema"):  # a malformed one: show the shape
+            error.message += f"; accepted: {ACCEPTED}"
+        raise error from None
     except RecursionError:
         raise ApiError(400, "The body is nested too deeply", code="invalid_value") from None
