@@ -103,7 +103,10 @@ class ChatRequest(BaseModel):
     constrained: bool | None = None  # grammar-constrained tool calls (embedded backend): None = its default
     response_format: ResponseFormat | None = None  # see response_format.py
 
-    _known_format = field_validator("response_format", mode="before")(classmethod(lambda cls, v: check_shape(v)))
+    @field_validator("response_format", mode="before")
+    @classmethod
+    def _known_format(cls, v: Any) -> Any:
+        return check_shape(v)  # an unknown type gets a message listing the accepted ones
 
     @field_validator("tools")
     @classmethod
