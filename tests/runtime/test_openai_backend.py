@@ -274,6 +274,17 @@ async def test_request_fields(scripted):
     await b.aclose()
 
 
+async def test_response_format_is_passed_upstream(scripted):
+    """OpenAI-compatible upstreams (OpenAI, vLLM, another agent serve) enforce the format themselves."""
+    s, url = await scripted(OK)
+    b = OpenAIBackend("m", url, **FAST)
+    fmt = {"type": "json_schema", "json_schema": {"name": "p", "strict": True, "schema": {"type": "object"}}}
+    await b.complete(USER, sampling=Sampling(response_format=fmt))
+    await b.complete(USER)
+    assert s.requests[0]["response_format"] == fmt and "response_format" not in s.requests[1]
+    await b.aclose()
+
+
 async def test_default_sampling_used(scripted):
     s, url = await scripted(OK)
     b = OpenAIBackend("m", url, default_sampling=Sampling(temperature=0.0, max_tokens=7), name="shown", **FAST)

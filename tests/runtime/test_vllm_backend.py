@@ -126,3 +126,21 @@ async def test_never_healthy_times_out_and_cleans_up(tmp_path):
     assert "did not become healthy" in msg and "within 1.5s" in msg and "loading weights..." in msg
     leader, worker = map(int, pids.read_text().split())
     assert wait_gone(leader) and wait_gone(worker), "a process outlived the failed start"
+
+
+async def test_a_vllm_spec_runs_with_the_python_that_has_vllm(tmp_path, monkeypatch):
+    """Not installed anywhere: a clear error before any process starts. Installed in the venv of
+    scripts/setup-vllm.sh: that venv's python launches it (a stand-in script here records its argv)."""
+    from agentforge.runtime.backends import vllm_backend
+
+    monkeypatch.setattr(vllm_backend, "vllm_python", lambda: None)
+    with pytest.raises(BackendError, match="setup-vllm.sh"):
+        await VLLMBackend.start("m", log_path=tmp_path / "none.log", startup_timeout=30)
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'argv'}\nexit 3\n")
+    python.chmod(0o755)
+    monkeypatch.setattr(vllm_backend, "vllm_python", lambda: (str(python), "the venv"))
+    with pytest.raises(BackendError, match="exited with code 3"):
+        await VLLMBackend.start("my/model", log_path=tmp_path / "l.log", startup_timeout=30)
+    assert (tmp_path / "argv").read_text().startswith("-m vllm.entrypoints.openai.api_server")

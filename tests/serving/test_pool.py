@@ -279,6 +279,11 @@ async def test_served_pool_keeps_answering_an_openai_client_and_reports_health(r
         assert resp.status == 200 and health["status"] == "degraded"
         states = {r["name"]: r["healthy"] for r in health["pools"]["m"]["replicas"]}
         assert states == {"a": True, "b": True, "c": False}
+        assert health["models"] == {"m": "degraded"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/health", params={"model": "m"}) as resp:
+                one = await resp.json()
+        assert one["model"] == "m" and one["status"] == "degraded" and one["healthy"] == 2
     finally:
         await client.close()
         await runner.cleanup()

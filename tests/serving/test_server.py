@@ -30,9 +30,9 @@ async def start():
     """start(keys=(), limits=None) -> (base_url, backend); stopped at teardown."""
     runners = []
 
-    async def _start(keys=(), limits=None, backend=None):
+    async def _start(keys=(), limits=None, backend=None, aliases=None):
         backend = backend or EchoBackend()
-        runner, port = await start_server(make_app({"echo": backend}, keys, limits))
+        runner, port = await start_server(make_app({"echo": backend}, keys, limits, aliases=aliases))
         runners.append(runner)
         return f"http://127.0.0.1:{port}", backend
 
@@ -158,6 +158,22 @@ BAD_BODIES = {
     "tool_choice bad string": (_body(tool_choice="sometimes"), 400, "tool_choice"),
     "tool_choice required without tools": (_body(tool_choice="required"), 400, "tool_choice"),
     "unknown model": (_body(model="gpt-17"), 404, "model"),
+    "response_format unknown type": (_body(response_format={"type": "xml"}), 400, "response_format"),
+    "response_format a string": (_body(response_format="json"), 400, "response_format"),
+    "json_schema without its spec": (_body(response_format={"type": "json_schema"}), 400, "response_format.json_schema"),
+    "json_schema without a name": (_body(response_format={"type": "json_schema", "json_schema": {"schema": {}}}),
+                                   400, "response_format.json_schema.name"),
+    "json_schema schema not an object": (_body(response_format={"type": "json_schema", "json_schema": {
+        "name": "x", "schema": [1]}}), 400, "response_format.json_schema.schema"),
+    "json_schema nested too deep": (_body(response_format={"type": "json_schema", "json_schema": {
+        "name": "x", "schema": json.loads('{"items": ' * 200 + "{}" + "}" * 200)}}), 400, "response_format"),
+    "response_format with a forced call": (_body(tools=TOOLS, tool_choice="required",
+                                                 response_format={"type": "json_object"}), 400, "response_format"),
+    "tool message without tool_call_id": (_body(messages=[*USER, {"role": "tool", "content": "sunny"}]), 400, "messages.1"),
+    "tool message answering no call": (_body(messages=[
+        *USER, {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                                       "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c2", "content": "sunny"}]), 400, "messages.2"),
     "lone surrogate": (None, 400, None),  # built below: json.dumps cannot write one
     "too many messages": (_body(messages=USER * 2049), 400, "messages"),
 }
@@ -258,7 +274,7 @@ async def test_default_max_tokens_and_length(client, server):
     r = await client.chat.completions.create(model="echo", messages=USER, max_tokens=2)
     assert r.choices[0].finish_reason == "length" and r.choices[0].message.content == "echo[0]:"
     await client.chat.completions.create(model="echo", messages=USER)
-    assert backend.calls[1]["sampling"].max_tokens == ServerLimits().max_tokens
+    assert backend.calls[1]["sampling"].max_tokens == ServerLimits().default_max_tokens == 1024
 
 
 async def test_tool_call_round_trip(client, server):
@@ -421,8 +437,11 @@ async def test_openapi(start):
     assert {"model", "messages"} <= set(req["required"])
     assert req["properties"]["n"]["maximum"] == 3  # this server's limits, as the validators apply them
     assert req["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 77
-    user, assistant = spec["components"]["schemas"]["InMessage"]["oneOf"]
+    user, tool, assistant = spec["components"]["schemas"]["InMessage"]["oneOf"]
     assert "content" in user["required"] and "content" not in assistant["required"]
+    assert {"content", "tool_call_id"} <= set(tool["required"]) and "tool_call_id" not in user["required"]
+    assert req["properties"]["response_format"]  # the accepted formats are published
+    assert spec["paths"]["/health"]["get"]["parameters"][0]["name"] == "model"
     assert "securitySchemes" in spec["components"] and openapi_spec(True)["paths"]["/v1/models"]["get"]["security"]
     json.dumps(spec)  # serializable, refs resolvable by name
     for name in json.dumps(spec).split('"#/components/schemas/')[1:]:
@@ -515,3 +534,90 @@ async def test_shutdown_cancels_requests_still_running_after_the_grace_period():
         await slow
     await client.close()
     assert backend.cancelled == 1
+
+
+# ---------------------------------------------------------------- issue 15: endpoint gaps
+
+
+async def test_bad_input_messages_say_what_to_do(server):
+    url, _ = server
+    status, body = await post(url, _body(response_format={"type": "xml"}))
+    assert status == 400 and "'xml'" in body["error"]["message"] and '"json_schema"' in body["error"]["message"]
+    assert "Value error" not in body["error"]["message"]
+    status, body = await post(url, _body(response_format={"type": "json_schema", "json_schema": {"schema": {}}}))
+    assert status == 400 and "json_schema.name: Field required" in body["error"]["message"]
+    assert '"name": "..."' in body["error"]["message"]  # and what a well-formed one looks like
+    status, body = await post(url, _body(messages=[*USER, {"role": "tool", "content": "sunny"}]))
+    assert status == 400 and "set it to the id of the assistant tool call" in body["error"]["message"]
+    status, body = await post(url, _body(tools=TOOLS, tool_choice="required", response_format={"type": "json_object"}))
+    assert status == 400 and "drop one of them" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("fmt, sent", [
+    ({"type": "text"}, None),
+    ({"type": "json_object"}, {"type": "json_object"}),
+    ({"type": "json_schema", "json_schema": {"name": "person", "strict": True, "schema": {"type": "object"}}},
+     {"type": "json_schema", "json_schema": {"name": "person", "strict": True, "schema": {"type": "object"}}}),
+])
+async def test_response_format_reaches_the_backend_in_openais_shape(client, server, fmt, sent):
+    """What the backend gets is what the openai/vLLM backends pass upstream (and the embedded one decodes under)."""
+    _, backend = server
+    await client.chat.completions.create(model="echo", messages=USER, response_format=fmt)
+    assert backend.calls[0]["sampling"].response_format == sent
+
+
+async def test_a_format_the_backend_cannot_honour_is_a_400(start):
+    from agentforge.runtime.backends.base import UnsupportedRequestError
+
+    class Strict(EchoBackend):
+        async def complete(self, messages, tools=None, n=1, sampling=None):
+            raise UnsupportedRequestError("response_format schema cannot be enforced: bad keyword; make it non-strict")
+
+    url, _ = await start(backend=Strict())
+    assert_error(*await post(url, _body(response_format={"type": "json_object"})), 400, code="unsupported_value")
+
+
+async def test_a_tool_message_answering_an_earlier_call_passes(server):
+    url, backend = server
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    messages = [*USER, {"role": "assistant", "tool_calls": [call]}, {"role": "tool", "tool_call_id": "c1", "content": "x"},
+                {"role": "user", "content": "and now?"}]
+    status, _ = await post(url, _body(messages=messages))
+    assert status == 200 and backend.calls[0]["messages"][2].tool_call_id == "c1"
+
+
+async def test_server_default_max_tokens_is_configurable_and_capped(start):
+    url, backend = await start(limits=ServerLimits(default_max_tokens=7))
+    await post(url, _body())
+    url2, backend2 = await start(limits=ServerLimits(max_tokens=5, default_max_tokens=100))
+    await post(url2, _body())
+    await post(url2, _body(max_tokens=3))
+    assert [c["sampling"].max_tokens for c in (*backend.calls, *backend2.calls)] == [7, 5, 3]
+
+
+async def test_a_model_answers_to_the_spec_it_was_started_with(start):
+    url, backend = await start(aliases={"openai:echo@http://up/v1": "echo", "echo": "echo", "x": "gone"})
+    c = openai.AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+    try:
+        r = await c.chat.completions.create(model="openai:echo@http://up/v1", messages=USER)
+        assert r.choices[0].message.content == "echo[0]: hello there"
+        listed = {m.id: m.model_extra.get("root") for m in (await c.models.list()).data}
+        assert listed == {"echo": None, "openai:echo@http://up/v1": "echo"}  # an alias of nothing served is dropped
+        assert (await c.models.retrieve("openai:echo@http://up/v1")).id == "openai:echo@http://up/v1"
+        r = await c.chat.completions.create(model="openai:echo@http://up/v1@best-of-2:vote", messages=USER)
+        assert r.choices[0].message.content.startswith("echo[")  # virtual models over the alias too
+        with pytest.raises(openai.NotFoundError, match="openai:echo@http://up/v1"):  # the 404 lists the aliases
+            await c.chat.completions.create(model="nope", messages=USER)
+    finally:
+        await c.close()
+
+
+async def test_health_reports_each_model_and_one_on_request(server):
+    url, _ = server
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url + "/health") as r:
+            assert r.status == 200 and await r.json() == {"status": "ok", "models": {"echo": "ok"}}
+        async with s.get(url + "/health?model=echo") as r:
+            assert r.status == 200 and await r.json() == {"model": "echo", "status": "ok"}
+        async with s.get(url + "/health?model=nope") as r:
+            assert_error(r.status, await r.json(), 404, code="model_not_found")

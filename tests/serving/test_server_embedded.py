@@ -166,3 +166,66 @@ async def test_a_deeply_nested_tool_schema_is_a_400_on_the_real_model(embedded, 
                 tools=[{"type": "function", "function": {"name": "f", "parameters": schema}}])
     finally:
         await client.close()
+
+
+# ---------------------------------------------------------------- response_format, default max_tokens (issue 15)
+
+PERSON = {"type": "object", "required": ["name", "age"],
+          "properties": {"name": {"type": "string", "maxLength": 24}, "age": {"type": "integer", "minimum": 0},
+                         "hobby": {"type": "string", "enum": ["chess", "tennis", "reading"]}}}
+
+
+async def test_json_mode_returns_parseable_json(embedded, url):
+    """Under response_format the answer is a JSON object (the grammar allows nothing else) and the
+    turn ends when it closes. (Greedy, this model can also loop inside an object on other prompts, e.g.
+    "describe a cat", until max_tokens cuts it: JSON mode bounds the shape, not the length.)"""
+    client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
+    messages = [{"role": "user", "content": "Return the weather in Paris as JSON with keys city and temp_c."}]
+    try:
+        r = await client.chat.completions.create(model=embedded.name, messages=messages, temperature=0,
+                                                 max_tokens=120, response_format={"type": "json_object"})
+        assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
+        assert isinstance(json.loads(r.choices[0].message.content), dict)
+        stream = await client.chat.completions.create(model=embedded.name, messages=messages, temperature=0,
+                                                      max_tokens=120, stream=True,
+                                                      response_format={"type": "json_object"})
+        text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        assert json.loads(text) == json.loads(r.choices[0].message.content)
+    finally:
+        await client.close()
+
+
+async def test_schema_mode_validates_against_the_schema(embedded, url):
+    import jsonschema  # the dev extra
+    client = openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0)
+    try:
+        r = await client.chat.completions.create(
+            model=embedded.name, n=4, temperature=0.9, seed=11, max_tokens=80,
+            messages=[{"role": "user", "content": "Describe Ann, 31, who likes chess, as JSON."}],
+            response_format={"type": "json_schema",
+                             "json_schema": {"name": "person", "strict": True, "schema": PERSON}})
+        for choice in r.choices:
+            assert choice.finish_reason == "stop", choice.message.content
+            jsonschema.validate(json.loads(choice.message.content), PERSON)
+    finally:
+        await client.close()
+
+
+async def test_a_request_without_max_tokens_stops_at_the_end_token_or_the_server_default(embedded):
+    """The review's 100 s "hi": greedy, the model ends its turn on its own; sampled at temperature 1 it
+    may ramble, and then the server's default (here 16) ends it, not 8192 tokens."""
+    from agentforge.serving.limits import ServerLimits
+
+    runner, port = await start_server(make_app({embedded.name: embedded}, limits=ServerLimits(default_max_tokens=16)))
+    client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    try:
+        r = await client.chat.completions.create(model=embedded.name, messages=[{"role": "user", "content": "hi"}],
+                                                 temperature=0)
+        assert r.choices[0].finish_reason == "stop" and r.usage.completion_tokens < 16
+        r = await client.chat.completions.create(model=embedded.name, messages=[{"role": "user", "content": "hi"}],
+                                                 temperature=1.0, n=8, seed=1)
+        assert all(c.finish_reason in ("stop", "length") for c in r.choices)
+        assert r.usage.completion_tokens <= 8 * 16
+    finally:
+        await client.close()
+        await runner.cleanup()

@@ -127,6 +127,8 @@ def refusal_rule(body: dict) -> tuple[int, str] | None:
         return 400, "tools"  # a tool needs a non-empty name
     if any(nesting_depth(t["function"].get("parameters")) > MAX_SCHEMA_DEPTH for t in tools):
         return 400, "tools"
+    if nesting_depth(((body.get("response_format") or {}).get("json_schema") or {}).get("schema")) > MAX_SCHEMA_DEPTH:
+        return 400, "response_format"
     if body.get("top_logprobs") and not body.get("logprobs"):
         return 400, "top_logprobs"
     choice = body.get("tool_choice")
@@ -134,6 +136,14 @@ def refusal_rule(body: dict) -> tuple[int, str] | None:
         return 400, "tool_choice"
     if choice == "required" and not names:
         return 400, "tool_choice"
+    forced = choice == "required" or isinstance(choice, dict)
+    if forced and (body.get("response_format") or {}).get("type", "text") != "text":
+        return 400, "response_format"  # the format shapes content that a forced call leaves no room for
+    called: set[str] = set()
+    for i, m in enumerate(body["messages"]):
+        called.update(c["id"] for c in m.get("tool_calls") or [] if m["role"] == "assistant")
+        if m["role"] == "tool" and m["tool_call_id"] not in called:
+            return 400, f"messages.{i}"  # a tool message answers a call an earlier assistant message made
     if body["model"] == "missing":
         return 404, "model"
     if body["model"] == "echo@best-of-99:vote":

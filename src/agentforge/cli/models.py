@@ -26,6 +26,16 @@ def _yes_no(ok: bool, yes: str = "yes", no: str = "no") -> Text:
     return Text(yes, style="green") if ok else Text(no, style="red")
 
 
+def _vllm_row() -> tuple[Text, str]:
+    from agentforge.runtime.backends.vllm_env import INSTALL_HINT, vllm_python
+
+    found = vllm_python()
+    what = "launches `vllm serve` for the model and uses it"
+    if found is None:
+        return _yes_no(False, no=f"no: {INSTALL_HINT}"), what
+    return _yes_no(True), f"{what} (with {found[1]})"
+
+
 def models(
     url: Annotated[Optional[str], typer.Option("--url", help="List the models of a running OpenAI-compatible "
                                                "server instead, e.g. http://127.0.0.1:8000/v1.")] = None,
@@ -84,8 +94,7 @@ def _local_models(out: Console) -> None:
     table.add_row("http://<host>:<port>/v1", _yes_no(True), "the one model such a server lists")
     table.add_row("litellm:<provider/model>", _yes_no(_installed("litellm"), no="no: pip install 'agentforge[litellm]'"),
                   "every provider LiteLLM knows")
-    table.add_row("vllm:<model>", _yes_no(_installed("vllm"), no="no: pip install 'agentforge[vllm]'"),
-                  "launches `vllm serve` for the model and uses it")
+    table.add_row("vllm:<model>", *_vllm_row())
     out.print(table)
     out.print("[dim]Any spec: SPEC*K starts K replicas; `agent serve` pools specs given the same --name.[/]")
 

@@ -36,7 +36,11 @@ def serve(
                                                          "of its specialists; repeatable.")] = None,
     max_n: Annotated[Optional[int], typer.Option("--max-n", min=1, help="Largest n a request may ask for.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Largest max_tokens a request "
-                                                      "may ask for (also the default).")] = None,
+                                                      "may ask for.")] = None,
+    default_max_tokens: Annotated[Optional[int], typer.Option("--default-max-tokens", min=1, help="max_tokens of "
+                                                              "a request that sets none (default 1024, at most "
+                                                              "--max-tokens): a small model sampled at temperature "
+                                                              "1 can ramble for minutes.")] = None,
     allow_host: Annotated[Optional[List[str]], typer.Option("--allow-host", help="Without --api-key, requests must "
                                                             "be addressed to localhost, an IP address or --host; "
                                                             "serve this host name too (repeatable). Stops web pages "
@@ -44,7 +48,8 @@ def serve(
 ) -> None:
     """Serve models over an OpenAI-compatible HTTP API until Ctrl-C.
 
-    Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name)."""
+    Every model also answers as MODEL@best-of-N:SELECTOR (test-time scaling by model name), and
+    one without --name also as the spec it was started from (`-m embedded:int8` -> `embedded:int8`)."""
     from agentforge.serving.keys import policies as key_policies
     from agentforge.serving.server import ServerLimits, api_keys_from_env
 
@@ -64,7 +69,8 @@ def serve(
         key_policies(keys)  # a malformed KEY:RPM:CONCURRENCY fails before any model loads
     except ValueError as e:
         fail(err, f"--api-key {e}")
-    limits = ServerLimits(**{k: v for k, v in {"max_n": max_n, "max_tokens": max_tokens}.items() if v is not None})
+    given = {"max_n": max_n, "max_tokens": max_tokens, "default_max_tokens": default_max_tokens}
+    limits = ServerLimits(**{k: v for k, v in given.items() if v is not None})
     try:
         asyncio.run(_serve(specs, names, host, port, keys, limits, out, err, router or [], allow_host or []))
     except CliError as e:
@@ -105,6 +111,7 @@ async def _load_router(path: Path, backends: dict[str, "Backend"], err: Console)
 async def _serve(specs: list[str], names: list[str], host: str, port: int, keys: list[str], limits: Any,
                  out: Console, err: Console, routers: list[Path], allow_hosts: list[str] = ()) -> None:
     from agentforge.serving.pool import group_specs
+    from agentforge.serving.served_models import spec_aliases
     from agentforge.serving.server import serve as run
 
     # SIGTERM (process managers, docker stop) shuts down like Ctrl-C: backends are closed, a vLLM stopped.
@@ -118,6 +125,7 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
     backends: dict[str, "Backend"] = {}
     sources: dict[str, str] = {}
     by_spec: dict[str, "Backend"] = {}  # a router file may name a served model by its spec
+    started_from: list[tuple[str, list[str]]] = []  # an unnamed model answers to its spec too
     try:
         for given, replicas in group_specs(specs, names):
             backend = await _load_upstream(given, replicas, err)
@@ -128,6 +136,8 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
                                "(or give both the same --name to pool them as replicas)")
             backends[served] = backend
             by_spec[replicas[0]] = backend
+            if given is None:  # a model the user named answers to that name only
+                started_from.append((served, replicas))
             sources[served] = replicas[0] if len(replicas) == 1 else f"{len(replicas)} replicas: {', '.join(replicas)}"
         for path in routers:
             routed = await _load_router(path, {**by_spec, **backends}, err)
@@ -141,18 +151,22 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
             await b.aclose()
         raise
 
+    aliases = spec_aliases(started_from)
     url = f"http://{host}:{port}/v1"
     out.print(Text.assemble(("agentforge ", "bold"), "serving on ", (url, "bold cyan")), soft_wrap=True)
     for served, source in sources.items():
-        out.print(Text.assemble("  model ", (served, "bold"), (f"  ({source})", "dim")), soft_wrap=True)
+        also = [a for a, to in aliases.items() if to == served]
+        note = "; also answers as " + ("that spec" if also == [source] else ", ".join(also)) if also else ""
+        out.print(Text.assemble("  model ", (served, "bold"), (f"  ({source}{note})", "dim")), soft_wrap=True)
     if keys:
         out.print(f"  auth  on: {len(keys)} key{'s' if len(keys) != 1 else ''} (send 'Authorization: Bearer <key>')")
     else:
         warn = "" if host in ("127.0.0.1", "localhost", "::1") else " [yellow]- anyone who can reach it may use it[/]"
         out.print(f"  auth  off{warn}")
-    out.print(f"[dim]  try: curl {url}/models   ·   Ctrl-C to stop[/]", soft_wrap=True)
+    auth = " -H 'Authorization: Bearer <key>'" if keys else ""  # the keys themselves are never printed
+    out.print(f"[dim]  try: curl{auth} {url}/models   ·   Ctrl-C to stop[/]", soft_wrap=True, highlight=False)
     try:
-        await run(backends, host, port, keys, limits, allow_hosts)
+        await run(backends, host, port, keys, limits, allow_hosts, aliases)
     except OSError as e:
         raise CliError(f"cannot listen on {host}:{port}: {e.strerror or e}; is another server using it? "
                        "pick another with --port") from None

@@ -162,6 +162,7 @@ class Sampling(BaseModel):
     logprobs: bool = False
     top_logprobs: int = 0
     tool_choice: str | dict[str, Any] | None = None  # "auto" | "none" | "required" | {"type":"function",...}
+    response_format: dict[str, Any] | None = None  # OpenAI's json_object / json_schema shapes; None = text
     extra_body: dict[str, Any] = Field(default_factory=dict)  # engine-specific options
 
     def merged(self, **changes: Any) -> "Sampling":

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
-from agentforge.runtime.backends.base import ContextLengthError, TransientBackendError
+from agentforge.runtime.backends.base import ContextLengthError, TransientBackendError, UnsupportedRequestError
 
 TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct classes before Python 3.11
 
@@ -36,6 +36,8 @@ class ApiError(Exception):
 def backend_error(exc: BaseException) -> ApiError:
     if isinstance(exc, ContextLengthError):
         return ApiError(400, str(exc), param="messages", code="context_length_exceeded")  # it says what to do
+    if isinstance(exc, UnsupportedRequestError):
+        return ApiError(400, str(exc), code="unsupported_value")
     if isinstance(exc, TIMEOUTS):
         detail = f": {exc}" if str(exc) else ""
         return ApiError(504, f"The model timed out{detail}", code="timeout", type="server_error")
@@ -61,7 +63,8 @@ def validation_error(exc: ValidationError) -> ApiError:
         while param and not (other == param or other.startswith(param + ".")):
             param = param.rpartition(".")[0]
     param = param or (locs[0] if locs else "")  # unrelated fields: name the first
-    lines = list(dict.fromkeys(f"{loc or 'body'}: {e['msg']}" for loc, e in zip(locs, errs)))
+    # pydantic prefixes our own ValueErrors' messages with "Value error, ": they read better without it
+    lines = list(dict.fromkeys(f"{loc or 'body'}: {e['msg'].removeprefix('Value error, ')}" for loc, e in zip(locs, errs)))
     more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
     return ApiError(400, "Invalid request: " + "; ".join(lines[:3]) + more, param=param or None, code="invalid_value")
 

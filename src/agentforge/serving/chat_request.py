@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agentforge.serving.api_errors import TIMEOUTS, ApiError, validation_error
 from agentforge.serving.limits import ServerLimits
 from agentforge.runtime.messages import Message, Sampling, ToolCall, ToolSpec
+from agentforge.runtime.response_format import ACCEPTED, ResponseFormat, check_shape, conflict, wire_format
 
 MAX_SEED = 2**63 - 1
 # How deeply objects and arrays may nest in a tool's parameters schema: chat templates
@@ -100,6 +101,12 @@ class ChatRequest(BaseModel):
     return_token_ids: bool = False
     parallel_tool_calls: bool | None = None
     constrained: bool | None = None  # grammar-constrained tool calls (embedded backend): None = its default
+    response_format: ResponseFormat | None = None  # see response_format.py
+
+    @field_validator("response_format", mode="before")
+    @classmethod
+    def _known_format(cls, v: Any) -> Any:
+        return check_shape(v)  # an unknown type gets a message listing the accepted ones
 
     @field_validator("tools")
     @classmethod
@@ -111,6 +118,16 @@ class ChatRequest(BaseModel):
             if depth > MAX_SCHEMA_DEPTH:
                 raise ValueError(f"the parameters schema of tool {t.function.name[:64]!r} nests objects and arrays "
                                  f"{depth} levels deep; at most {MAX_SCHEMA_DEPTH} are supported: flatten it")
+        return v
+
+    @field_validator("response_format")
+    @classmethod
+    def _schema_depth(cls, v: Any) -> Any:
+        schema = getattr(getattr(v, "json_schema", None), "json_schema", None)
+        depth = nesting_depth(schema)
+        if depth > MAX_SCHEMA_DEPTH:  # the grammar is built recursively from it, like a tool's parameters
+            raise ValueError(f"the schema nests objects and arrays {depth} levels deep; at most {MAX_SCHEMA_DEPTH} "
+                             "are supported: flatten it")
         return v
 
     def max_new_tokens(self) -> int | None:
@@ -129,6 +146,7 @@ class ChatRequest(BaseModel):
             logprobs=self.logprobs,
             top_logprobs=self.top_logprobs,
             tool_choice=choice,
+            response_format=wire_format(self.response_format),
             extra_body=self._engine_options() or None,
         )
 
@@ -172,6 +190,31 @@ def check_limits(req: ChatRequest, limits: ServerLimits) -> None:
                        param="tool_choice", code="invalid_value")
     if req.tool_choice == "required" and not names:
         raise ApiError(400, "tool_choice='required' needs tools", param="tool_choice", code="invalid_value")
+    choice = req.tool_choice.model_dump() if isinstance(req.tool_choice, BaseModel) else req.tool_choice
+    problem = conflict(wire_format(req.response_format), choice)
+    if problem:
+        raise ApiError(400, problem, param="response_format", code="invalid_value")
+    problem = tool_message_problem(req.messages)
+    if problem:
+        raise ApiError(400, problem[1], param=f"messages.{problem[0]}", code="invalid_value")
+
+
+def tool_message_problem(messages: list[InMessage]) -> tuple[int, str] | None:
+    """(index, message) for the first tool message that has no tool_call_id or answers
+    no call of an earlier assistant message; None when every one answers a call."""
+    calls: set[str] = set()
+    for i, m in enumerate(messages):
+        if m.role == "assistant":
+            calls.update(c.id for c in m.tool_calls or [])
+        elif m.role == "tool":
+            if not m.tool_call_id:
+                return i, (f"messages[{i}] is a tool message without tool_call_id; set it to the id of the "
+                           "assistant tool call it answers")
+            if m.tool_call_id not in calls:
+                return i, (f"messages[{i}] answers tool_call_id {m.tool_call_id[:64]!r}, which no earlier "
+                           "assistant message called; a tool message must follow the assistant message with that "
+                           "tool call")
+    return None
 
 
 async def read_request(request: web.Request, limits: ServerLimits) -> ChatRequest:
@@ -206,6 +249,9 @@ def parse_request(raw: bytes) -> ChatRequest:
     try:
         return ChatRequest.model_validate(data, strict=True)
     except ValidationError as exc:
-        raise validation_error(exc) from None
+        error = validation_error(exc)
+        if (error.param or "").startswith("response_format.json_schema"):  # a malformed one: show the shape
+            error.message += f"; accepted: {ACCEPTED}"
+        raise error from None
     except RecursionError:
         raise ApiError(400, "The body is nested too deeply", code="invalid_value") from None

@@ -8,11 +8,15 @@ from pydantic import BaseModel, Field
 
 FD_RESERVE = 64  # descriptors kept for the model, its files and the listening socket
 ACCEPT_BURST = 128  # asyncio accepts up to the listen backlog at once, before any is refused
+DEFAULT_MAX_TOKENS = 1024  # max_tokens of a request that sets none (`agent serve --default-max-tokens`)
 
 
 class ServerLimits(BaseModel):
     max_n: int = 16
-    max_tokens: int = 8192  # also the default when a request sets none, as OpenAI does
+    max_tokens: int = 8192  # the most a request may ask for
+    # what a request that sets none gets (at most max_tokens): a small model sampled at temperature 1
+    # can ramble without ever writing its end token, and 8192 such tokens took minutes on a CPU
+    default_max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 2048
     request_timeout: float | None = None  # seconds for a non-streaming request; None = no limit
@@ -20,6 +24,9 @@ class ServerLimits(BaseModel):
     body_timeout: float = Field(60.0, gt=0)  # seconds a request has to send its body
     keepalive_timeout: float = Field(75.0, gt=0)  # an idle connection (or one trickling its next request) is closed
     max_connections: int | None = Field(None, ge=1)  # open client connections; None: fitted to the fd limit
+
+    def max_tokens_default(self) -> int:
+        return min(self.default_max_tokens, self.max_tokens)
 
     def connection_cap(self) -> int:
         """`max_connections`, or half the descriptors this process may open (a proxied

@@ -9,16 +9,20 @@ from agentforge.serving.limits import ServerLimits
 
 
 def _message_variants(message: dict[str, Any]) -> dict[str, Any]:
-    """InMessage as the validators see it: content required except from the assistant, and only text parts."""
+    """InMessage as the validators see it: content required except from the assistant, only text
+    parts, and a tool message names the call it answers (that an earlier message made that call is
+    checked by the server, beyond what a schema can say)."""
     text_part = {"type": "object", "required": ["type", "text"],
                  "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
     content = [{"type": "string"}, {"type": "array", "items": text_part}]
     variants = []
-    for roles, required in ((["system", "developer", "user", "tool"], True), (["assistant"], False)):
+    for roles, required in ((["system", "developer", "user"], ["content"]), (["tool"], ["content", "tool_call_id"]),
+                            (["assistant"], [])):
         props = {**message["properties"], "role": {"enum": roles, "type": "string"},
                  "content": {"anyOf": content if required else [*content, {"type": "null"}]}}
-        variants.append({**message, "properties": props,
-                         "required": ["role", "content"] if required else ["role"]})
+        if "tool_call_id" in required:
+            props["tool_call_id"] = {"type": "string", "minLength": 1}
+        variants.append({**message, "properties": props, "required": ["role", *required]})
     return {"oneOf": variants, "title": message.get("title", "InMessage")}
 
 
@@ -60,7 +64,11 @@ def openapi_spec(with_auth: bool = False, limits: ServerLimits | None = None) ->
                 "operationId": "retrieveModel", "security": security,
                 "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "one model", **ok_json}, "401": err, "404": err}}},
-            "/health": {"get": {"operationId": "health", "responses": {"200": {"description": "alive", **ok_json}}}},
+            "/health": {"get": {
+                "operationId": "health",
+                "parameters": [{"name": "model", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": "one served model's state only"}],
+                "responses": {"200": {"description": "alive, with each model's state", **ok_json}, "404": err}}},
         },
         "components": {
             "schemas": {**defs, "ChatRequest": schema, "Error": error},

@@ -27,6 +27,7 @@ from agentforge.serving.keys import find as find_key
 from agentforge.serving.keys import policies as key_policies
 from agentforge.serving.limits import ServerLimits
 from agentforge.serving.openapi import openapi_spec
+from agentforge.serving.served_models import model_card, model_cards, model_state
 
 __all__ = ["ApiError", "ChatRequest", "ServerLimits", "api_keys_from_env", "chat_completion_body", "make_app",
            "openapi_spec", "run_server", "serve", "start_server"]
@@ -52,9 +53,12 @@ def _shown(name: str, limit: int = 100) -> str:
 
 
 def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolicy"] = (),
-             limits: ServerLimits | None = None, allow_hosts: Sequence[str] = ()) -> web.Application:
+             limits: ServerLimits | None = None, allow_hosts: Sequence[str] = (),
+             aliases: Mapping[str, str] | None = None) -> web.Application:
     """`api_keys`: keys as strings (`KEY[:RPM[:CONCURRENCY]]`) or KeyPolicy objects; none = no auth,
-    and then only requests for localhost, an IP address or one of `allow_hosts` are served."""
+    and then only requests for localhost, an IP address or one of `allow_hosts` are served.
+    `aliases`: other names for served models, e.g. the specs they were started from (served_models.py)."""
+    aliases = {a: to for a, to in (aliases or {}).items() if to in backends and a not in backends}
     limits = limits or ServerLimits()
     keys = key_policies(api_keys)
     hosts = HostCheck(allow_hosts)
@@ -123,17 +127,19 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
     virtual: dict[tuple[str, int, str], Backend] = {}
 
     def backend_for(name: str) -> Backend:
-        if name in backends:
-            return backends[name]
+        if aliases.get(name, name) in backends:
+            return backends[aliases.get(name, name)]
         from agentforge.selectors.best_of_n import BestOfN, VirtualModelError, parse_virtual_model
 
         try:
             parsed = parse_virtual_model(name, max_n=limits.max_n)
         except VirtualModelError as exc:
             raise ApiError(400, str(exc), param="model", code="invalid_model") from None
+        if parsed is not None:
+            parsed = (aliases.get(parsed[0], parsed[0]), *parsed[1:])
         if parsed is None or parsed[0] not in backends:
             hint = " (and MODEL@best-of-N:SELECTOR of any of them)" if backends else ""
-            raise ApiError(404, f"The model {_shown(name)} does not exist; available: {sorted(backends)}{hint}",
+            raise ApiError(404, f"The model {_shown(name)} does not exist; available: {sorted([*backends, *aliases])}{hint}",
                            param="model", code="model_not_found")
         if parsed not in virtual:
             base, n, selector = parsed
@@ -148,28 +154,29 @@ def make_app(backends: Mapping[str, Backend], api_keys: Sequence["str | KeyPolic
                            param="n", code="invalid_value")
         messages = [m.to_message() for m in req.messages]
         tools = list(req.tools) if req.tools else None
-        sampling = req.sampling(limits.max_tokens)
+        sampling = req.sampling(limits.max_tokens_default())
         if req.stream:
             return await stream_chat(request, req, backend, messages, tools, sampling)
         work = backend.complete(messages, tools, req.n, sampling)
         completions = await (asyncio.wait_for(work, limits.request_timeout) if limits.request_timeout else work)
         return web.json_response(chat_completion_body(req, completions))
 
-    def model_card(name: str) -> dict[str, Any]:
-        return {"id": name, "object": "model", "created": 0, "owned_by": "agentforge"}
-
     async def models(request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [model_card(n) for n in backends]})
+        return web.json_response({"object": "list", "data": model_cards(backends, aliases)})
 
     async def model(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         backend_for(name)
-        return web.json_response(model_card(name))
+        return web.json_response(model_card(name, aliases.get(name)))
 
     async def health(request: web.Request) -> web.Response:
-        """Liveness (always 200 while serving), with each replica pool's state."""
+        """Liveness (always 200 while serving), with each model's and replica pool's state;
+        `?model=NAME`: that one model's state (404 if it is not served)."""
+        if "model" in request.query:
+            name = request.query["model"]
+            return web.json_response({"model": name, **model_state(backend_for(name))})
         pools = {name: b.status() for name, b in backends.items() if callable(getattr(b, "status", None))}
-        body: dict[str, Any] = {"status": "ok"}
+        body: dict[str, Any] = {"status": "ok", "models": {name: model_state(b)["status"] for name, b in backends.items()}}
         if pools:
             body["status"] = "ok" if all(p["healthy"] == len(p["replicas"]) for p in pools.values()) else "degraded"
             body["pools"] = pools
@@ -213,7 +220,7 @@ async def start_server(app: web.Application, host: str = "127.0.0.1", port: int 
 
 async def serve(backends: Mapping[str, Backend | str], host: str = "127.0.0.1", port: int = 8000,
                 api_keys: Sequence[str] = (), limits: ServerLimits | None = None,
-                allow_hosts: Sequence[str] = ()) -> None:
+                allow_hosts: Sequence[str] = (), aliases: Mapping[str, str] | None = None) -> None:
     """Serve until cancelled; backends may be given as specs for `make_model`.
     The backends are closed on the way out (that stops a launched vLLM). Without
     api_keys, requests must be addressed to `host`, localhost, an IP address or one of `allow_hosts`."""
@@ -224,7 +231,7 @@ async def serve(backends: Mapping[str, Backend | str], host: str = "127.0.0.1", 
     try:
         for name, b in backends.items():
             resolved[name] = await make_model(b) if isinstance(b, str) else b
-        runner, bound = await start_server(make_app(resolved, api_keys, limits, [host, *allow_hosts]), host, port)
+        runner, bound = await start_server(make_app(resolved, api_keys, limits, [host, *allow_hosts], aliases), host, port)
         log.info("serving %s on http://%s:%d/v1", ", ".join(resolved), host, bound)
         await asyncio.Event().wait()
     finally:
@@ -239,9 +246,9 @@ async def serve(backends: Mapping[str, Backend | str], host: str = "127.0.0.1", 
 
 def run_server(backends: Mapping[str, Backend | str], host: str = "127.0.0.1", port: int = 8000,
                api_keys: Sequence[str] = (), limits: ServerLimits | None = None,
-               allow_hosts: Sequence[str] = ()) -> None:
+               allow_hosts: Sequence[str] = (), aliases: Mapping[str, str] | None = None) -> None:
     """Blocking entry point for the CLI; Ctrl-C stops it cleanly."""
     try:
-        asyncio.run(serve(backends, host, port, api_keys, limits, allow_hosts))
+        asyncio.run(serve(backends, host, port, api_keys, limits, allow_hosts, aliases))
     except KeyboardInterrupt:
         pass

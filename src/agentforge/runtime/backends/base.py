@@ -73,3 +73,9 @@ class ContextLengthError(BackendError):
     client's to fix, so `agent serve` answers 400 rather than 502; a BackendError, so
     agent loops record it like any failed model call. The message says how long the
     prompt and the context are, where known."""
+
+
+class UnsupportedRequestError(BackendError):
+    """The request asks for something this backend cannot do as asked (e.g. a strict
+    response_format schema its grammar engine cannot compile). The client's to change,
+    so `agent serve` answers 400; the message says what to change."""

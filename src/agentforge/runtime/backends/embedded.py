@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import AsyncIterator, Sequence
 
 from agentforge.runtime.backends import checkpoint
-from agentforge.runtime.backends.base import BackendError, StreamEvent
+from agentforge.runtime.backends.base import BackendError, StreamEvent, UnsupportedRequestError
 from agentforge.runtime.backends.chat_format import render_prompt
 from agentforge.runtime.backends.engine import Engine, FinishEvent, SamplingSpec, TokenEvent, submit_async
 from agentforge.runtime.backends.tool_grammar import GrammarCompiler, call_head, constrained_choice
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolSpec, TopLogprob, Usage
 from agentforge.runtime.parsing import TOOL_CALL_OPEN, parse_hermes
+from agentforge.runtime.response_format import ACCEPTED, format_lark
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,29 @@ def forced_prefix(tool_choice) -> str:
     if isinstance(tool_choice, dict) and tool_choice.get("function", {}).get("name"):
         return call_head(tool_choice["function"]["name"])
     return ""
+
+
+END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>")  # ChatML's and Llama 3's
+# A model that opens the next message has ended its own, even without writing its end token
+TURN_OPENERS = ("<|im_start|>", "<|start_header_id|>")
+
+
+def end_token_ids(tokenizer, model_dir: Path) -> set[int]:
+    """The tokens that end a turn: the tokenizer's EOS, generation_config.json's
+    eos_token_id(s) and the usual end (and next-turn) tokens the vocabulary has. Looked up in the
+    vocabulary itself: SmolLM2's <|endoftext|> is also its unk token, and
+    filtering out unk (what convert_tokens_to_ids returns for a missing token)
+    dropped it, so a model that wrote it kept generating past it, unseen."""
+    vocab = tokenizer.get_vocab()
+    ids = {vocab[t] for t in (*END_TOKENS, *TURN_OPENERS) if t in vocab}
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    try:
+        configured = json.loads((model_dir / "generation_config.json").read_text()).get("eos_token_id")
+    except (OSError, ValueError):
+        configured = None
+    ids.update(i for i in (configured if isinstance(configured, list) else [configured]) if isinstance(i, int))
+    return ids
 
 
 class EmbeddedBackend:
@@ -106,9 +130,7 @@ class EmbeddedBackend:
         for shard in shards:
             state.update(load_file(shard))
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        eos = {tokenizer.eos_token_id} | {tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")}
-        eos.discard(None)
-        eos.discard(tokenizer.unk_token_id)
+        eos = end_token_ids(tokenizer, model_dir)
         llama = Llama(LlamaConfig.from_hf(config), {k: v.float() for k, v in state.items()}, int8=int8)
         kv_budget_gb = kv_budget_gb or float(os.environ.get("AGENTFORGE_KV_BUDGET_GB", "0")) or None
         engine = Engine(
@@ -208,7 +230,9 @@ class EmbeddedBackend:
     async def _constraints(
         self, tools: Sequence[ToolSpec] | None, n: int, sampling: Sampling, prefix: str
     ) -> list | None:
-        """One grammar constraint per candidate when the tool choice is constrained, else None."""
+        """One grammar constraint per candidate when the tool choice or the response_format is constrained, else None."""
+        if sampling.response_format is not None:
+            return await self._format_constraints(tools, n, sampling)
         wanted = sampling.extra_body.get(CONSTRAINED)
         choice = constrained_choice(tools, sampling.tool_choice, auto=bool(wanted))
         if choice is None or (wanted is not None and not wanted):
@@ -224,6 +248,21 @@ class EmbeddedBackend:
             raise BackendError(
                 f"constrained tool calls: {e} (pass extra_body={{'{CONSTRAINED}': False}} to decode unconstrained)"
             ) from e
+
+    async def _format_constraints(self, tools: Sequence[ToolSpec] | None, n: int, sampling: Sampling) -> list:
+        """Constraints for a response_format: JSON (under its schema), or tool calls where tool_choice allows them."""
+        parallel = bool(sampling.extra_body.get(PARALLEL, True))
+        try:  # building the grammar validates the schema (milliseconds): off the event loop
+            lark, warnings = await asyncio.to_thread(format_lark, sampling.response_format, tools,
+                                                     sampling.tool_choice, parallel)
+        except ValueError as e:
+            raise UnsupportedRequestError(f"{e}; accepted: {ACCEPTED}") from e
+        compiler = self._grammars or await asyncio.to_thread(self._grammar_compiler)
+        try:
+            grammar = await asyncio.to_thread(compiler.from_lark, lark, warnings, "response_format grammar")
+        except ValueError as e:
+            raise UnsupportedRequestError(str(e)) from e
+        return grammar.constraints(n)
 
     def _grammar_compiler(self) -> GrammarCompiler:
         """The compiler, built once. Without it a constrained request fails: a

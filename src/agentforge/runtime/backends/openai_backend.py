@@ -66,6 +66,8 @@ def request_kwargs(
         kw["tools"] = [t.model_dump() for t in tools]
         if s.tool_choice is not None:
             kw["tool_choice"] = s.tool_choice
+    if s.response_format is not None:
+        kw["response_format"] = s.response_format
     if s.seed is not None:
         kw["seed"] = s.seed
     if s.stop:

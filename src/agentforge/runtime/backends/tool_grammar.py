@@ -124,31 +124,42 @@ def _lark_error(lark: str) -> str | None:
 
 def arguments_rule(tool: ToolSpec) -> tuple[str, str | None]:
     """The `%json` rule for one tool's arguments, and a warning if it had to be loosened."""
-    name = tool.function.name
     schema = tool.function.parameters
     if not isinstance(schema, dict) or not schema:
         schema = {"type": "object"}
-    schema = close_objects({**schema, "type": schema.get("type", "object")})
+    return schema_rule({**schema, "type": schema.get("type", "object")}, f"tool {tool.function.name!r}: arguments")
+
+
+def schema_rule(schema: dict, what: str, loosen: bool = True) -> tuple[str, str | None]:
+    """The `%json` rule for JSON valid under `schema` (objects closed), and a
+    warning naming `what` if it had to be loosened; ValueError instead when not `loosen`."""
+    schema = close_objects(schema)
     strict = _json_rule(schema)
     error = _lark_error(f"start: x\nx: {strict}\n")
     if error is None:
         return strict, None
+    if not loosen:
+        raise ValueError(f"{what} cannot be enforced: {_first_line(error)}")
     lenient = _json_rule(schema, lenient=True)
     if _lark_error(f"start: x\nx: {lenient}\n") is None:
-        return lenient, f"tool {name!r}: unsupported schema keywords ignored ({_first_line(error)})"
-    return _json_rule({"type": "object"}), f"tool {name!r}: arguments only constrained to a JSON object ({_first_line(error)})"
+        return lenient, f"{what}: unsupported schema keywords ignored ({_first_line(error)})"
+    loosest = {"type": schema["type"]} if schema.get("type") in ("object", "array") else {}
+    return _json_rule(loosest), f"{what}: only constrained to {'a JSON ' + schema['type'] if loosest else 'JSON'} ({_first_line(error)})"
 
 
 def _first_line(error: str) -> str:
     return error.strip().splitlines()[0] if error.strip() else error
 
 
-def tool_call_lark(tools: Sequence[ToolSpec], choice: str, parallel: bool = True) -> tuple[str, list[str]]:
+def tool_call_lark(tools: Sequence[ToolSpec], choice: str, parallel: bool = True,
+                   answer_rule: str | None = None) -> tuple[str, list[str]]:
     """The Lark grammar of the turn and any schema warnings. `choice` as
     returned by constrained_choice: "" = calls of any tool, one or more if
     `parallel`, else exactly one; AUTO = either plain text without the call
     tag or such calls (text before a call is not allowed: llguidance's lexer
-    cannot end a free-text lexeme where a call begins)."""
+    cannot end a free-text lexeme where a call begins). `answer_rule` (with
+    choice ""): the turn is such calls or an answer matching that rule (a
+    response_format)."""
     auto = choice == AUTO
     chosen = [t for t in tools if not choice or auto or t.function.name == choice]
     if not chosen:
@@ -163,6 +174,8 @@ def tool_call_lark(tools: Sequence[ToolSpec], choice: str, parallel: bool = True
     alternatives = " | ".join(f"call_{i}" for i in range(len(chosen)))
     calls = 'call ("\\n" call)*' if parallel and (not choice or auto) else "call"
     start = f"start: TEXT | calls\ncalls: {calls}\nTEXT: {FREE_TEXT}" if auto else f"start: {calls}"
+    if answer_rule is not None and not auto:
+        start = f"start: calls | answer\ncalls: {calls}\nanswer: {answer_rule}"
     return "\n".join([start, f"call: {alternatives}", *rules]) + "\n", warnings
 
 
@@ -262,15 +275,34 @@ class GrammarCompiler:
                 self._cache.popitem(last=False)
         return grammar
 
+    def from_lark(self, lark: str, warnings: Sequence[str] = (), what: str = "grammar") -> ToolGrammar:
+        """Any Lark grammar (e.g. a response_format's), compiled once and cached by its text."""
+        key = "lark:" + lark
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        grammar = self._compile_lark(lark, list(warnings), what)
+        with self._lock:
+            self._cache[key] = grammar
+            self.compiled += 1
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return grammar
+
     def _compile(self, tools: Sequence[ToolSpec], choice: str, parallel: bool) -> ToolGrammar:
+        lark, warnings = tool_call_lark(tools, choice, parallel)
+        return self._compile_lark(lark, warnings, "tool-call grammar")
+
+    def _compile_lark(self, lark: str, warnings: list[str], what: str) -> ToolGrammar:
         from llguidance import LLMatcher
 
-        lark, warnings = tool_call_lark(tools, choice, parallel)
         for w in warnings:
-            log.warning("constrained tool calls: %s", w)
+            log.warning("constrained decoding: %s", w)
         matcher = LLMatcher(self.tokenizer, LLMatcher.grammar_from_lark(lark), log_level=0)
         if matcher.is_error():
-            raise ValueError(f"tool-call grammar does not compile: {_first_line(matcher.get_error())}")
+            raise ValueError(f"{what} does not compile: {_first_line(matcher.get_error())}")
         return ToolGrammar(lark, matcher, warnings)
 
 

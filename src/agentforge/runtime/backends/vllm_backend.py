@@ -23,6 +23,7 @@ import aiohttp
 
 from agentforge.runtime.backends.base import BackendError, StreamEvent
 from agentforge.runtime.backends.openai_backend import OpenAIBackend
+from agentforge.runtime.backends.vllm_env import INSTALL_HINT, vllm_python
 from agentforge.runtime.messages import Completion, Message, Sampling, ToolSpec
 
 Command = Callable[[int], Sequence[str]] | Sequence[str]
@@ -135,6 +136,11 @@ class VLLMBackend:
         **command_kwargs: Any,  # vllm_command options: tool_call_parser, reasoning_parser, dtype, ...
     ) -> "VLLMBackend":
         port = port or free_port(host)
+        if command is None and "python" not in command_kwargs:
+            found = vllm_python()  # this environment's, else the venv scripts/setup-vllm.sh built
+            if found is None:
+                raise BackendError(f"vLLM is not installed: {INSTALL_HINT}")
+            command_kwargs["python"] = found[0]
         if command is None:
             argv = vllm_command(model, port, host=host, **command_kwargs)
         elif callable(command):
