@@ -11,7 +11,8 @@ import json
 import pytest
 
 from agentforge.runtime.backends.tool_grammar import GrammarCompiler, call_head
-from agentforge.runtime.response_format import conflict, format_lark, schema_of
+from agentforge.runtime.backends.format_grammar import format_lark
+from agentforge.runtime.response_format import conflict, schema_of
 from tests.runtime.test_constrained import TOOLS
 
 PERSON = {"type": "json_schema", "json_schema": {"name": "person", "strict": True, "schema": {

@@ -141,7 +141,7 @@ def refusal_rule(body: dict) -> tuple[int, str] | None:
         return 400, "response_format"  # the format shapes content that a forced call leaves no room for
     called: set[str] = set()
     for i, m in enumerate(body["messages"]):
-        called.update(c["id"] for c in m.get("tool_calls") or [] if m["role"] == "assistant")
+        called.update(c.get("id") for c in m.get("tool_calls") or [] if m["role"] == "assistant")  # no id: one is made up
         if m["role"] == "tool" and m["tool_call_id"] not in called:
             return 400, f"messages.{i}"  # a tool message answers a call an earlier assistant message made
     if body["model"] == "missing":

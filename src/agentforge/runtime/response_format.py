@@ -1,5 +1,6 @@
 """`response_format` of a chat request: the accepted shapes, how they combine
-with tools, and the grammar the embedded engine decodes them under.
+with tools, (the grammar the embedded engine decodes
+them under is backends/format_grammar.py).
 
 The shapes are OpenAI's:
     {"type": "text"}                                          (the default)
@@ -27,11 +28,10 @@ loosened (unknown keywords ignored, else any JSON) with a warning otherwise.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Sequence, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from agentforge.runtime.messages import ToolSpec
 
 ACCEPTED = ('{"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": '
             '{"name": "...", "schema": {...}, "strict": true}}')
@@ -110,22 +110,3 @@ def schema_of(response_format: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         return {"type": "object"}, False
     spec = response_format["json_schema"]
     return spec.get("schema") or {}, bool(spec.get("strict"))
-
-
-def format_lark(response_format: dict[str, Any], tools: Sequence[ToolSpec] | None = None,
-                tool_choice: Any = None, parallel: bool = True) -> tuple[str, list[str]]:
-    """The Lark grammar of a turn under `response_format` (plus any tool calls the
-    turn may make instead) and its schema warnings. ValueError when the format
-    cannot be honoured: it conflicts with tool_choice, or a strict schema does not compile."""
-    from agentforge.runtime.backends.tool_grammar import schema_rule, tool_call_lark
-
-    problem = conflict(response_format, tool_choice)
-    if problem:
-        raise ValueError(problem)
-    schema, strict = schema_of(response_format)
-    rule, warning = schema_rule(schema, "response_format schema", loosen=not strict)
-    warnings = [warning] if warning else []
-    if tools and tool_choice != "none":
-        lark, tool_warnings = tool_call_lark(tools, "", parallel, answer_rule=rule)
-        return lark, warnings + tool_warnings
-    return f"start: answer\nanswer: {rule}\n", warnings

@@ -32,10 +32,11 @@ from agentforge.runtime.backends import checkpoint
 from agentforge.runtime.backends.base import BackendError, StreamEvent, UnsupportedRequestError
 from agentforge.runtime.backends.chat_format import render_prompt
 from agentforge.runtime.backends.engine import Engine, FinishEvent, SamplingSpec, TokenEvent, submit_async
+from agentforge.runtime.backends.format_grammar import format_lark
 from agentforge.runtime.backends.tool_grammar import GrammarCompiler, call_head, constrained_choice
 from agentforge.runtime.messages import Completion, Message, Sampling, TokenLogprob, ToolSpec, TopLogprob, Usage
 from agentforge.runtime.parsing import TOOL_CALL_OPEN, parse_hermes
-from agentforge.runtime.response_format import ACCEPTED, format_lark
+from agentforge.runtime.response_format import ACCEPTED
 
 log = logging.getLogger(__name__)
 
