@@ -492,6 +492,31 @@ def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
     assert "Traceback" not in output
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_serve_stops_on_sigint_when_started_with_sigint_ignored(echo):
+    """A script that starts `agent serve` in the background (`cmd &`) hands it SIGINT ignored, and
+    Python then raises no KeyboardInterrupt: the server still stops on `kill -INT` (CI runs this way)."""
+    upstream, _ = echo
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentforge", "serve", "-m", f"openai:echo@{upstream}", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(), preexec_fn=_ignore_sigint,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            output = proc.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("agent serve ignored SIGINT") from None
+    assert proc.returncode == 0 and output.rstrip().endswith("stopped"), output
+
+
 def test_serve_answers_to_its_spec_and_hints_a_curl_that_works(echo):
     """No --name: the model is served as its backend's name and as the spec typed after -m;
     with a key, the start-up hint's curl sends the header (and never the key itself)."""

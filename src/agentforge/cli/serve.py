@@ -115,10 +115,13 @@ async def _serve(specs: list[str], names: list[str], host: str, port: int, keys:
     from agentforge.serving.server import serve as run
 
     # SIGTERM (process managers, docker stop) shuts down like Ctrl-C: backends are closed, a vLLM stopped.
+    # SIGINT gets the same handler: a process started in the background by a script inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt, so `kill -INT` would do nothing.
     task = asyncio.current_task()
     try:
         if task is not None:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+                asyncio.get_running_loop().add_signal_handler(stop_signal, task.cancel)
     except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
         pass
 
