@@ -43,6 +43,8 @@ def main() -> None:
     p.add_argument("runs", nargs="+", type=Path)
     p.add_argument("--selector", default="confidence")
     p.add_argument("--png", type=Path, default=None)
+    p.add_argument("--tradeoff", type=Path, default=None,
+                   help="also plot AST mean against irrelevance (pass@1), one point per run, the target shaded")
     args = p.parse_args()
     table = {run.name: metrics(*load(run), args.selector) for run in args.runs}
     columns: list[str] = []
@@ -60,6 +62,9 @@ def main() -> None:
     if args.png:
         plot(table, order, args.png)
         print(f"plot: {args.png}")
+    if args.tradeoff:
+        plot_tradeoff(table, args.tradeoff)
+        print(f"plot: {args.tradeoff}")
 
 
 def plot(table: dict[str, dict[str, dict[str, float]]], order: list[str], png: Path) -> None:
@@ -82,6 +87,33 @@ def plot(table: dict[str, dict[str, dict[str, float]]], order: list[str], png: P
         ax.set_ylabel("%")
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+
+
+def plot_tradeoff(table: dict[str, dict[str, dict[str, float]]], png: Path) -> None:
+    """Where each run sits between calling (AST) and not calling (irrelevance); issue 14's target box."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.axvspan(80, 100, ymin=0.5, ymax=1, color="tab:green", alpha=0.12, label="target (AST >= 50, irrelevance >= 80)")
+    markers = "osD^vP*X"
+    for i, (run, per_metric) in enumerate(table.items()):
+        values = per_metric["pass@1"]
+        if "AST mean" in values and "irrelevance" in values:  # a legend, not labels: the points crowd
+            ax.plot(values["irrelevance"], values["AST mean"], markers[i % len(markers)], markersize=8,
+                    label=f"{run} ({values['AST mean']:.1f}, {values['irrelevance']:.0f})")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("irrelevance pass@1 %")
+    ax.set_ylabel("AST mean pass@1 %")
+    ax.set_title("BFCL v3: calling against not calling")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120)
