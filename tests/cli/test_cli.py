@@ -435,6 +435,16 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> Non
     raise AssertionError("agent serve did not become healthy")
 
 
+def stop(proc: subprocess.Popen, stop_signal: int = signal.SIGINT) -> str:
+    """Signal `agent serve` to stop and return its output; a server that does not stop is killed."""
+    proc.send_signal(stop_signal)
+    try:
+        return proc.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"agent serve did not stop on signal {stop_signal}") from None
+
+
 def http_json(url: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
     if key:
@@ -478,12 +488,7 @@ def test_serve_proxies_a_backend_and_stops_cleanly(echo, stop_signal):
         status, body = http_json(base + "/v1/chat/completions", {**request, "n": 3}, key="k1")
         assert status == 400 and "n=3" in body["error"]["message"]  # --max-n
     finally:
-        proc.send_signal(stop_signal)
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+        output = stop(proc, stop_signal)
     assert proc.returncode == 0, output
     assert f"serving on {base}/v1" in output
     assert "proxied" in output
@@ -508,12 +513,7 @@ def test_serve_stops_on_sigint_when_started_with_sigint_ignored(echo):
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("agent serve ignored SIGINT") from None
+        output = stop(proc)
     assert proc.returncode == 0 and output.rstrip().endswith("stopped"), output
 
 
@@ -542,12 +542,7 @@ def test_serve_answers_to_its_spec_and_hints_a_curl_that_works(echo):
         status, body = http_json(base + "/health?model=" + urllib.parse.quote(spec))
         assert status == 200 and body["status"] == "ok"
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            output = proc.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+        output = stop(proc)
     assert proc.returncode == 0, output
     assert f"({spec}; also answers as that spec)" in output
     assert f"curl -H 'Authorization: Bearer <key>' {base}/v1/models" in output
@@ -578,8 +573,7 @@ def test_serve_pools_models_given_one_name(echo):
         assert _status_for_host(base + "/health", "gpu-box.lan:8000") == 200  # no key: --allow-host names only
         assert _status_for_host(base + "/health", "attacker.example") == 403
     finally:
-        proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=30)[0]
+        output = stop(proc)
     assert "2 replicas" in output and "Traceback" not in output
 
 
@@ -621,8 +615,7 @@ rules = [{{ when = "n_tools >= 1", use = "tooler" }}]
         assert status == 200 and body["agentforge"]["routing"]["specialist"] == "tooler", body
         assert body["agentforge"]["routing"]["policy"] == "rule"
     finally:
-        proc.send_signal(signal.SIGINT)
-        output = proc.communicate(timeout=30)[0]
+        output = stop(proc)
     assert "switch" in output and "Traceback" not in output
 
 
