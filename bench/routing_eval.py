@@ -37,7 +37,6 @@ from agentforge.routing.config import ModelResolver, build_policy, load_router, 
 from agentforge.routing.evaluate import evaluate, markdown_table
 from agentforge.harnesses.routing_examples import load_examples, pass_rates, split_of
 from agentforge.routing.learned import fit
-from agentforge.routing.policy import RandomPolicy
 from agentforge.models import make_model
 
 CATEGORIES = "simple,multiple,parallel,parallel_multiple,irrelevance,live_simple,live_irrelevance"

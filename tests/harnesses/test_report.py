@@ -9,16 +9,8 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
-from agentforge.harnesses.report import (
-    TaskOutcome,
-    ks_for,
-    pass_at_k,
-    print_report,
-    subset_draws,
-    summarize,
-    task_metrics,
-    write_report,
-)
+from agentforge.harnesses.metrics import TaskOutcome, ks_for, pass_at_k, subset_draws, summarize, task_metrics
+from agentforge.harnesses.report import print_report, write_report
 from agentforge.selectors import SELECTORS, Candidate
 
 
@@ -192,7 +184,7 @@ def test_print_report_fits_narrow_terminals():
 
 
 def test_plot_and_vs_k_table_use_the_overall_row_when_an_aggregate_names_one():
-    from agentforge.harnesses.report import main_row
+    from agentforge.harnesses.metrics import main_row
 
     def groups(by_cat):  # like BFCL's: sub-summaries first, "overall" last
         return {"group": min(by_cat.values()), "overall": max(by_cat.values())}

@@ -16,18 +16,7 @@ from typing import Any, Mapping, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from agentforge.harnesses.metrics import (  # noqa: F401 - the report's public names, used by harnesses and tests
-    DEFAULT_DRAWS,
-    Aggregate,
-    TaskOutcome,
-    ks_for,
-    main_row,
-    pass_at_k,
-    pass_hat_k,
-    subset_draws,
-    summarize,
-    task_metrics,
-)
+from agentforge.harnesses.metrics import DEFAULT_DRAWS, Aggregate, TaskOutcome, summarize
 from agentforge.harnesses.report_plot import plot_report
 from agentforge.harnesses.report_table import print_tables
 from agentforge.selectors.registry import Selector

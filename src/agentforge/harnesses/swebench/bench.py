@@ -30,12 +30,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentforge.harnesses import rundir
 from agentforge.harnesses.config import RUN_IDENTITY, RunConfig
 from agentforge.harnesses.contract import Harness, Records
 from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
-from agentforge.harnesses.run import run_harness, run_records, write_run_report
+from agentforge.harnesses.run import run_harness
 from agentforge.harnesses.runner import RunStats, Task
 from agentforge.harnesses.swebench.evaluate import evaluate
 from agentforge.harnesses.swebench.instances import Instance, load_instances
@@ -214,11 +213,6 @@ def model_name(config: SweConfig) -> str:
     return config.model if config.source == "agent" else f"{config.source}"
 
 
-def write_swebench_predictions(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> None:
-    """Official predictions files: predictions.jsonl (sample 0) and predictions/sample-<k>.jsonl."""
-    write_predictions_files(run_dir, config, run_records(run_dir, config.n, tasks))
-
-
 def write_predictions_files(run_dir: Path, config: SweConfig, grouped: Records) -> None:
     for k in range(config.n):
         # The patch as produced, graded or not (an error before any patch existed leaves "").
@@ -230,15 +224,6 @@ def write_predictions_files(run_dir: Path, config: SweConfig, grouped: Records) 
             write_predictions(Path(run_dir) / "predictions.jsonl", preds)
 
 
-def write_swebench_report(run_dir: Path, config: SweConfig, tasks: list[Task] | None = None) -> dict:
-    """Predictions files and the report over the journal; `tasks` limits them to this run's instances."""
-    return write_run_report(HARNESS, Path(run_dir), config, tasks)
-
-
 def nothing_graded(summary: dict) -> bool:
     """Every candidate errored (or none ran): the run has no score to give."""
     return summary.get("graded_candidates", 0) == 0
-
-
-def load_config(run_dir: Path) -> SweConfig:
-    return rundir.load_config(run_dir, SweConfig)
