@@ -32,7 +32,6 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-
 ACCEPTED = ('{"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": '
             '{"name": "...", "schema": {...}, "strict": true}}')
 
@@ -78,7 +77,7 @@ def check_shape(value: Any) -> Any:
     if value is None:
         return value
     kind = value.get("type") if isinstance(value, dict) else None
-    if kind not in ("text", "json_object", "json_schema"):
+    if kind not in _TAGS:
         shown = f"type {kind!r}" if isinstance(value, dict) and "type" in value else repr(value)[:80]
         raise ValueError(f"unsupported response_format ({shown}); accepted: {ACCEPTED}")
     return value
