@@ -53,7 +53,10 @@ class Harness:
         return True
 
     def attempt(self, config: Any, run_dir: Path, backend: Backend | None, console: Console | None) -> Attempt:
-        """The coroutine the runner calls as attempt(task, samples) -> [SampleResult per sample]."""
+        """The coroutine the runner calls as attempt(task, samples) -> [SampleResult per sample].
+
+        An attempt that holds resources of its own (a second model, threads) has an
+        `async aclose()`, awaited once the run ends."""
         raise NotImplementedError
 
     def candidate(self, record: SampleResult) -> Candidate:

@@ -49,10 +49,13 @@ async def run_harness(harness: Harness, config: Any, run_dir: str | Path | None 
         if open_backend is None:
             from agentforge.models import make_model as open_backend
         backend = await open_backend(config.model)
+    attempt = harness.attempt(config, run_dir, backend, console)
     try:
-        stats = await run_tasks(tasks, harness.attempt(config, run_dir, backend, console),
-                                Journal(run_dir / JOURNAL), config.run_options(progress), console)
+        stats = await run_tasks(tasks, attempt, Journal(run_dir / JOURNAL), config.run_options(progress), console)
     finally:
+        close = getattr(attempt, "aclose", None)  # an attempt may hold resources of its own (a second model)
+        if close is not None:
+            await close()
         if own and backend is not None:
             await backend.aclose()
     return stats, write_run_report(harness, run_dir, config, tasks)

@@ -5,6 +5,7 @@ import zipfile
 
 import pytest
 
+from agentforge.harnesses import official_wheel
 from agentforge.harnesses.bfcl import data
 
 
@@ -79,7 +80,7 @@ def test_package_dir_says_what_to_do_without_an_index(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTFORGE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("AGENTFORGE_BFCL_WHEEL", raising=False)
     failed = subprocess.CompletedProcess([], 1, "", "ERROR: Could not find a version that satisfies the requirement")
-    monkeypatch.setattr(data.subprocess, "run", lambda *a, **k: failed)
+    monkeypatch.setattr(official_wheel.subprocess, "run", lambda *a, **k: failed)
     with pytest.raises(RuntimeError, match="AGENTFORGE_BFCL_WHEEL"):
         data.bfcl_package_dir()
     assert not (tmp_path / "cache" / "bfcl" / f"bfcl_eval-{data.BFCL_VERSION}").exists()

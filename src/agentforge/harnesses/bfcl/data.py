@@ -11,19 +11,15 @@ environment's data (they import only the standard library and mpmath).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-from agentforge.runtime.cache import cache_root
+from agentforge.harnesses.official_wheel import OfficialWheel
 
 BFCL_VERSION = "2025.6.16"
-_WHEEL_GLOB = f"bfcl_eval-{BFCL_VERSION}-*.whl"
+WHEEL = OfficialWheel("bfcl-eval", BFCL_VERSION, cache_name="bfcl", package="bfcl_eval", marker="data",
+                      env_var="AGENTFORGE_BFCL_WHEEL")
 
 # The 17 v3 categories, in the leaderboard's order.
 CATEGORIES: tuple[str, ...] = (
@@ -92,50 +88,7 @@ def bfcl_package_dir() -> Path:
     `AGENTFORGE_BFCL_WHEEL` may name a local copy of the wheel for machines
     without a package index.
     """
-    root = cache_root() / "bfcl" / f"bfcl_eval-{BFCL_VERSION}"
-    package = root / "bfcl_eval"
-    if (package / "data").is_dir():
-        return package
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root.parent, prefix=".download-") as tmp:
-        wheel = _local_wheel() or _download_wheel(Path(tmp))
-        staging = Path(tmp) / "unzipped"
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(staging)
-        if not (staging / "bfcl_eval" / "data").is_dir():
-            raise RuntimeError(f"{wheel} holds no bfcl_eval/data; is it the bfcl-eval {BFCL_VERSION} wheel?")
-        try:
-            os.replace(staging, root)  # atomic: a crash leaves no half-unzipped copy behind
-        except OSError:
-            if not (package / "data").is_dir():  # not a concurrent winner: a real failure
-                raise
-    return package
-
-
-def _local_wheel() -> Path | None:
-    given = os.environ.get("AGENTFORGE_BFCL_WHEEL")
-    if not given:
-        return None
-    path = Path(given)
-    if not path.is_file():
-        raise FileNotFoundError(f"AGENTFORGE_BFCL_WHEEL={given} is not a file")
-    return path
-
-
-def _download_wheel(dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           f"bfcl-eval=={BFCL_VERSION}", "-d", str(dest), "-q"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(dest.glob(_WHEEL_GLOB))
-    if proc.returncode != 0 or not wheels:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise RuntimeError(
-            f"could not download the BFCL data (pip download bfcl-eval=={BFCL_VERSION} failed; "
-            f"is a package index reachable?).\n{tail}\n"
-            f"Fix: on a machine with PyPI access run `pip download --no-deps bfcl-eval=={BFCL_VERSION} -d DIR`, "
-            f"copy the wheel here and set AGENTFORGE_BFCL_WHEEL=/path/to/{_WHEEL_GLOB.replace('*', 'py3-none-any')}"
-        )
-    return wheels[0]
+    return WHEEL.unpacked()
 
 
 def expand_categories(names: list[str] | tuple[str, ...] | str) -> list[str]:
@@ -279,13 +232,7 @@ def load_answers(category: str) -> dict[str, object]:
 @lru_cache(maxsize=None)
 def backends_importable() -> None:
     """Put the unzipped wheel on sys.path so its backend modules import (also what unpickling them needs)."""
-    root = str(bfcl_package_dir().parent)
-    loaded = sys.modules.get("bfcl_eval")
-    if loaded is not None and Path(list(loaded.__path__)[0]).resolve() != Path(root, "bfcl_eval").resolve():
-        # Some other bfcl_eval is imported in this process; its backends may differ.
-        raise RuntimeError(f"a different bfcl_eval is already imported from {list(loaded.__path__)[0]}")
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    WHEEL.importable()
 
 
 @lru_cache(maxsize=None)
@@ -302,4 +249,4 @@ def backend_class(class_name: str) -> type:
 
 def clear_download() -> None:
     """Remove the unzipped data (tests and `--refresh` use it)."""
-    shutil.rmtree(cache_root() / "bfcl" / f"bfcl_eval-{BFCL_VERSION}", ignore_errors=True)
+    shutil.rmtree(WHEEL.root(), ignore_errors=True)
