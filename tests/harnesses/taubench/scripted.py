@@ -23,8 +23,10 @@ _OPENING_RE = re.compile(r"calling about request (\S+)\.")
 def scripted_user(tasks: Sequence, replies: Callable[[str, int], str] | None = None) -> ScriptedBackend:
     """A user that opens with its task's id, then says replies(task_id, turn) (default: ###STOP###)."""
     by_scenario = {str(t.user_scenario): t.id for t in tasks}
+    seen: list[list[Message]] = []  # every conversation the user model was given
 
     def reply(messages: Sequence[Message], tools, index: int):
+        seen.append(list(messages))
         system = messages[0].content or ""
         scenario = system.split("<scenario>", 1)[1].rsplit("</scenario>", 1)[0].strip()
         task_id = by_scenario[scenario]
@@ -33,7 +35,9 @@ def scripted_user(tasks: Sequence, replies: Callable[[str, int], str] | None = N
             return OPENING.format(task_id), []
         return (replies(task_id, turn) if replies else "###STOP###"), []
 
-    return ScriptedBackend(reply, name="scripted-user")
+    backend = ScriptedBackend(reply, name="scripted-user")
+    backend.seen = seen
+    return backend
 
 
 def task_of(messages: Sequence[Message]) -> str:
