@@ -22,6 +22,8 @@ HARNESSES = {
     "bfcl": Registration("agentforge.harnesses.bfcl.bench:HARNESS", "agentforge.harnesses.bfcl.options:options"),
     "swebench": Registration("agentforge.harnesses.swebench.bench:HARNESS",
                              "agentforge.harnesses.swebench.options:options"),
+    "taubench": Registration("agentforge.harnesses.taubench.bench:HARNESS",
+                             "agentforge.harnesses.taubench.options:options"),
 }
 
 
