@@ -198,3 +198,31 @@ def test_scripted_doubles_name_the_task(retail_tasks):
     from agentforge.runtime.messages import Message
 
     assert task_of([Message(role="user", content="Hello, I am calling about request 17.")]) == "17"
+
+
+def test_a_simulation_past_its_time_limit_is_an_error_and_leaves_no_thread_behind(tmp_path, retail_tasks):
+    import asyncio
+    import threading
+    import time
+
+    from agentforge.runtime.messages import Completion
+
+    class Stuck:
+        name = "stuck"
+
+        async def complete(self, messages, tools=None, n=1, sampling=None):
+            await asyncio.sleep(3600)
+            return [Completion(text="never")]
+
+        async def aclose(self):
+            pass
+
+    tasks = retail_tasks[:1]
+    started = time.monotonic()
+    run_tau(tmp_path, Stuck(), scripted_user(tasks), limit=1, task_timeout=2.0, retries=0)
+    rec = records(tmp_path)[0]
+    assert rec["status"] == "error" and time.monotonic() - started < 60
+    deadline = time.monotonic() + 10
+    while any(t.name.startswith("tau2-sim") for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(t.name.startswith("tau2-sim") for t in threading.enumerate())

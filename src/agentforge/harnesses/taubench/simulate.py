@@ -21,6 +21,7 @@ model calls are sent to the event loop that owns the backends.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from agentforge.runtime.backends.base import Backend, BackendError, TransientBac
 from agentforge.runtime.messages import Completion, FunctionCall, Message, Sampling, ToolCall, ToolSpec
 
 EMPTY_REPLY_RETRIES = 3  # tau2's generate() asks again this often when a reply has neither text nor calls
+POLL_S = 0.5  # how often a waiting simulation thread checks whether it was abandoned
 
 
 class ModelFailed(RuntimeError):
@@ -78,7 +80,7 @@ class ModelCaller:
         sampling = self.sampling.merged(seed=seed, tool_choice="auto" if specs else None)
         future = asyncio.run_coroutine_threadsafe(self.backend.complete(ours, specs, 1, sampling), self.loop)
         try:
-            completion = future.result()[0]
+            completion = self._wait(future)[0]
         except TransientBackendError:
             raise  # the runner retries the whole simulation (same seed)
         except BackendError as exc:
@@ -86,6 +88,17 @@ class ModelCaller:
         if self.transcript is not None:
             self.transcript.completions.append(completion)
         return completion
+
+
+    def _wait(self, future: concurrent.futures.Future) -> list[Completion]:
+        # Poll, so that a simulation the runner gave up on (its timeout) stops waiting and cancels the call.
+        while True:
+            try:
+                return future.result(timeout=POLL_S)
+            except concurrent.futures.TimeoutError:
+                if self.abandoned.is_set():
+                    future.cancel()
+                    raise Abandoned("the simulation was abandoned") from None
 
 
 def to_message(message: Any) -> Message:
