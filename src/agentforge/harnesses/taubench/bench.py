@@ -41,8 +41,8 @@ from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Sampling
 from agentforge.selectors.candidate import Candidate
 
-IDENTITY = RUN_IDENTITY + ("domains", "split", "task_ids", "user_model", "user_temperature", "max_steps",
-                           "max_errors")
+IDENTITY = RUN_IDENTITY + ("domains", "split", "task_ids", "user_model", "user_temperature", "user_max_tokens",
+                           "max_steps", "max_errors")
 FAILED = ("agent_error", "user_error")
 
 

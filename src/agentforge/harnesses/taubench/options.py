@@ -31,6 +31,7 @@ def options(
     max_tokens: Annotated[int, typer.Option(min=1, help="Per agent message.")] = 1024,
     user_temperature: Annotated[float, typer.Option(min=0.0, help="User temperature (official: 0; other "
                                                     "values make the run custom).")] = 0.0,
+    user_max_tokens: Annotated[int, typer.Option(min=1, help="Per user message.")] = 512,
     max_steps: Annotated[int, typer.Option(min=1, help="Message hops per simulation (official: 200; other "
                                            "values make the run custom).")] = 200,
     max_errors: Annotated[int, typer.Option(min=1, help="Tool errors per simulation (official: 10).")] = 10,
@@ -53,7 +54,8 @@ def options(
     config = TauConfig(domains=[d.strip() for item in domains for d in item.split(",") if d.strip()],
                        model=model, user_model=user_model, split=split, task_ids=task_ids or None, limit=limit,
                        n=n, seed=seed, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                       user_temperature=user_temperature, max_steps=max_steps, max_errors=max_errors,
+                       user_temperature=user_temperature, user_max_tokens=user_max_tokens, max_steps=max_steps,
+                       max_errors=max_errors,
                        top_logprobs=top_logprobs, concurrency=concurrency, task_timeout=task_timeout,
                        retries=retries, retry_errors=retry_errors)
     return BenchRequest(config, run_dir)
