@@ -23,10 +23,11 @@ from pathlib import Path
 
 
 def our_grading(run_dir: Path) -> tuple[float, int, dict]:
-    from tau2.data_model.simulation import SimulationRun
-
     from agentforge.harnesses.taubench import package
     from agentforge.harnesses.taubench.official import grade
+
+    package.load_tau2()
+    from tau2.data_model.simulation import SimulationRun
 
     journal = [json.loads(x) for x in (run_dir / "journal.jsonl").read_text().splitlines() if x.strip()]
     ok = [r for r in journal if r["status"] == "ok"]

@@ -61,6 +61,7 @@ def official_cli() -> Path:
 def regrade(results: Path, out_dir: Path, timeout: float = 1800) -> dict[tuple[str, int], float]:
     """`tau2 evaluate-trajs RESULTS -o OUT_DIR` in the official venv: {(task id, trial): reward}."""
     cli = official_cli()
+    results, out_dir = Path(results).resolve(), Path(out_dir).resolve()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing of ours on its path
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     done = subprocess.run([str(cli), "evaluate-trajs", str(results), "-o", str(out_dir)], capture_output=True,
