@@ -140,27 +140,52 @@ def fresh_copy(exercise: Exercise, dest: Path, agentic: bool = False) -> Path:
         return {n for n in names if prefix + n in hidden}
 
     shutil.copytree(exercise.path, dest, ignore=ignore, symlinks=True)
+    _make_writable(dest)  # the pristine tree may be read-only; copies keep its modes
     return dest
+
+
+def _make_writable(root: Path) -> None:
+    for folder, dirs, files in os.walk(root):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            if not os.path.islink(name):
+                os.chmod(name, os.stat(name).st_mode | 0o200)
 
 
 def restore_tests(exercise: Exercise, workspace: Path) -> None:
     """Copy every test and editor file fresh from the pristine tree (undoing any edit to them)."""
     for name in (*exercise.tests, *exercise.editor):
-        source, target = exercise.path / name, workspace / name
+        source = exercise.path / name
         if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            shutil.copyfile(source, safe_target(workspace, name))
 
 
 def restore_hidden(exercise: Exercise, workspace: Path) -> None:
     """Put back what the agent never had (tests, test support), for grading; its own files stay."""
     for name in exercise.hidden_from_agent():
-        source, target = exercise.path / name, workspace / name
+        source = exercise.path / name
         if source.is_dir():
+            target = safe_target(workspace, name, folder=True)
             shutil.copytree(source, target, dirs_exist_ok=True)
+            _make_writable(target)
         elif source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            shutil.copyfile(source, safe_target(workspace, name))
+
+
+def safe_target(workspace: Path, name: str, folder: bool = False) -> Path:
+    """`workspace/name`, made safe for the host to write: a symlink the model left on the way
+    (which could point anywhere on the host) is removed, missing folders are made."""
+    path = workspace
+    parts = Path(name).parts
+    for i, part in enumerate(parts):
+        path = path / part
+        if path.is_symlink():
+            path.unlink()
+        last = i == len(parts) - 1
+        if not last or folder:
+            if path.exists() and not path.is_dir():
+                path.unlink()
+            path.mkdir(exist_ok=True)
+    return path
 
 
 def apply_reference(exercise: Exercise, workspace: Path) -> list[str]:

@@ -46,9 +46,8 @@ def preprocess_tests(exercise: Exercise, workspace: Path) -> None:
             continue
         if path.suffix == ".java":
             path.write_text(_DISABLED.sub("", path.read_text()))
-    if exercise.language == "javascript":
-        for spec in workspace.glob("*.spec.js"):
-            spec.write_text(_XTEST.sub("test(", spec.read_text()))
+        if exercise.language == "javascript" and path.name.endswith(".spec.js"):
+            path.write_text(_XTEST.sub("test(", path.read_text()))
 
 
 def clean_output(text: str, workdir: str, slug: str) -> str:
