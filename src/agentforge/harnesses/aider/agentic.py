@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from agentforge.harnesses.aider.data import Exercise, restore_hidden
-from agentforge.harnesses.aider.grading import run_tests, test_sandbox
+from agentforge.harnesses.aider.grading import run_tests, grading_sandbox
 from agentforge.harnesses.aider.toolchains import toolchain, toolchain_mounts
 from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.coding.loop import CodingLimits, run_coding_agent
@@ -65,7 +65,7 @@ async def run_agentic(exercise: Exercise, folder: Path, root: Path, backend: Bac
                                 command_timeout=AGENT_LIMITS.timeout),
             top_logprobs=config.top_logprobs or None, task_id=exercise.id)
     await asyncio.to_thread(restore_hidden, exercise, folder)
-    async with test_sandbox(root, config.sandbox) as tests:
+    async with grading_sandbox(root, config.sandbox) as tests:
         run = await run_tests(exercise, tests, gate)
     files = {f: (folder / f).read_text(errors="replace") for f in exercise.solution if (folder / f).is_file()}
     results = dict(tests_outcomes=[run.passed], duration=round(time.monotonic() - started, 2), test_timeouts=int(run.timed_out),

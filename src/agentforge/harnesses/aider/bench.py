@@ -24,7 +24,7 @@ from pathlib import Path
 from agentforge.harnesses.aider.aider_metrics import aider_summary, write_results_files
 from agentforge.harnesses.aider.data import (LANGUAGES, Exercise, apply_reference, data_source, default_data_dir,
                                              fresh_copy, load_exercises)
-from agentforge.harnesses.aider.grading import run_tests, test_sandbox
+from agentforge.harnesses.aider.grading import run_tests, grading_sandbox
 from agentforge.harnesses.config import RUN_IDENTITY, RunConfig
 from agentforge.harnesses.contract import Harness, Records
 from agentforge.harnesses.journal import SampleResult
@@ -108,7 +108,7 @@ class AiderAttempt:
             signals: dict = {}
             trajectory = None
             if self.config.source != "model":
-                async with test_sandbox(root, self.config.sandbox) as box:
+                async with grading_sandbox(root, self.config.sandbox) as box:
                     run = await run_tests(exercise, box, self.gate)
                 results = dict(tests_outcomes=[run.passed], duration=round(run.seconds, 2),
                                test_timeouts=int(run.timed_out), num_malformed_responses=0)
@@ -144,7 +144,7 @@ class AiderAttempt:
         from agentforge.harnesses.aider.protocol import AiderProtocol
 
         texts = await asyncio.to_thread(aider_texts)
-        async with test_sandbox(root, self.config.sandbox) as box:
+        async with grading_sandbox(root, self.config.sandbox) as box:
             protocol = AiderProtocol(exercise, folder, self.backend, texts, self.config.edit_format, sampling,
                                      self.config.tries, lambda: run_tests(exercise, box, self.gate))
             outcome = await protocol.run()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentforge.harnesses.aider.data import LANGUAGES
-from agentforge.harnesses.aider.grading import test_sandbox
+from agentforge.harnesses.aider.grading import grading_sandbox
 from agentforge.harnesses.aider.toolchains import missing, toolchain, toolchain_root
 
 
@@ -30,7 +30,7 @@ async def check_language(language: str, sandbox: str = "auto") -> LanguageCheck:
         return LanguageCheck(language, False, f"missing {', '.join(absent)}: run {chain.install}")
     with tempfile.TemporaryDirectory(prefix="agentforge-aider-check-") as tmp:
         try:
-            async with test_sandbox(Path(tmp), sandbox) as box:
+            async with grading_sandbox(Path(tmp), sandbox) as box:
                 result = await box.exec(chain.version, timeout=60, env=chain.env)
         except Exception as e:  # noqa: BLE001 - a sandbox that cannot start is this check's answer
             return LanguageCheck(language, False, f"the sandbox failed: {e}")

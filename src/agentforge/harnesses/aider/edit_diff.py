@@ -32,14 +32,16 @@ UPDATED = re.compile(r"^>{5,9} REPLACE\s*$")
 DOTS = re.compile(r"^\s*\.\.\.\s*$")
 
 
-def _filename(lines: list[str], fence: str) -> str | None:
-    """The filename in the (up to 3) lines before a SEARCH marker, fence lines skipped."""
+def _filename(lines: list[str], fence: str, chat_files: list[str]) -> str | None:
+    """The filename in the (up to 3) lines before a SEARCH marker: the nearest line that is not
+    a fence, if it names a chat file (maybe in a wrong folder) or looks like a file (has a dot)."""
     for line in reversed(lines[-3:]):
-        if line.strip().startswith(fence) or line.strip().startswith("```"):
+        if line.strip().startswith((fence, "```")):
             continue
         name = strip_filename(line)
-        if name:
+        if name and (resolve_name(name, chat_files) in chat_files or "." in name):
             return name
+        return None
     return None
 
 
@@ -53,7 +55,7 @@ def parse_blocks(reply: str, chat_files: list[str], fence: tuple[str, str]) -> l
         if not HEAD.match(lines[i].strip()):
             i += 1
             continue
-        name = _filename(lines[max(0, i - 3):i], fence[0])
+        name = _filename(lines[max(0, i - 3):i], fence[0], chat_files)
         if name is not None:
             current = resolve_name(name, chat_files)
         elif current is None:

@@ -29,7 +29,7 @@ _DURATION = re.compile(r"\bin \d+\.\d+s\b")  # pytest's "in 0.12s", which Aider 
 
 
 @dataclass
-class TestRun:
+class GradedRun:
     passed: bool
     output: str  # cleaned (durations and the workspace path removed)
     timed_out: bool
@@ -55,7 +55,7 @@ def clean_output(text: str, workdir: str, slug: str) -> str:
     return _DURATION.sub("", text).replace(f"{workdir}/{slug}", slug).replace(workdir, slug)
 
 
-def test_sandbox(workspace: Path, kind: str = "auto") -> Sandbox:
+def grading_sandbox(workspace: Path, kind: str = "auto") -> Sandbox:
     """The sandbox tests run in: no network, writes only to the workspace and /tmp, the toolchains read-only.
 
     The exercise lives in `workspace/<slug>`: cpp's CMakeLists.txt takes the exercise's name
@@ -63,7 +63,7 @@ def test_sandbox(workspace: Path, kind: str = "auto") -> Sandbox:
     return make_sandbox(kind, SandboxSpec(workspace=workspace, limits=TEST_LIMITS, mounts=toolchain_mounts()))
 
 
-async def run_tests(exercise: Exercise, box: Sandbox, gate: asyncio.Semaphore | None = None) -> TestRun:
+async def run_tests(exercise: Exercise, box: Sandbox, gate: asyncio.Semaphore | None = None) -> GradedRun:
     """Restore and preprocess the tests in `box`'s workspace, then run them (at most `gate`'s
     number of builds at once: C++, Java and JS builds starve 2 cores)."""
     await asyncio.to_thread(preprocess_tests, exercise, box.workspace / exercise.slug)
@@ -78,6 +78,6 @@ async def run_tests(exercise: Exercise, box: Sandbox, gate: asyncio.Semaphore | 
     output = clean_output(result.output, box.workdir, exercise.slug)
     if result.error and not result.timed_out:
         output += f"\n{result.error}"
-    return TestRun(passed=result.ok, output=output, timed_out=result.timed_out, seconds=result.seconds,
+    return GradedRun(passed=result.ok, output=output, timed_out=result.timed_out, seconds=result.seconds,
                    returncode=result.returncode)
 

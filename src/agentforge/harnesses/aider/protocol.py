@@ -25,7 +25,7 @@ from agentforge.harnesses.aider.chat import Chat
 from agentforge.harnesses.aider.data import Exercise, safe_target
 from agentforge.harnesses.aider.edit_diff import apply_diff
 from agentforge.harnesses.aider.edit_whole import EditFormatError, apply_whole
-from agentforge.harnesses.aider.grading import TestRun
+from agentforge.harnesses.aider.grading import GradedRun
 from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.messages import Completion, Message, Sampling
 
@@ -33,7 +33,7 @@ MAX_REFLECTIONS = 3  # Aider's max_reflections
 LAZY = re.compile(r"^[+]? *[#].* [.][.][.] ")  # Aider's lazy-comment pattern
 APPLIERS = {"whole": apply_whole, "diff": apply_diff}
 
-RunTests = Callable[[], "asyncio.Future[TestRun]"]
+RunTests = Callable[[], "asyncio.Future[GradedRun]"]
 
 
 @dataclass
@@ -50,7 +50,7 @@ def first_message(exercise: Exercise, texts: AiderTexts) -> str:
     return docs + texts.instructions_addendum.format(file_list=names)
 
 
-def failure_message(run: TestRun, exercise: Exercise, texts: AiderTexts) -> str:
+def failure_message(run: GradedRun, exercise: Exercise, texts: AiderTexts) -> str:
     names = " ".join(Path(f).name for f in exercise.solution)
     head = "Tests timed out!" if run.timed_out else run.output
     return head + texts.test_failures.format(file_list=names)
@@ -159,7 +159,7 @@ class AiderProtocol:
             self.chat.end_turn()
         return None
 
-    def _count_test_output(self, run: TestRun) -> None:
+    def _count_test_output(self, run: GradedRun) -> None:
         self.counts["test_timeouts"] += run.timed_out
         lines = run.output.splitlines()
         self.counts["syntax_errors"] += sum(line.startswith("SyntaxError") for line in lines)
