@@ -97,4 +97,4 @@ chmod -R a+rX "$ROOT"
 
 log "toolchains in $ROOT"
 cd "$HERE"
-PYTHONPATH="$HERE/src${PYTHONPATH:+:$PYTHONPATH}" python3 -m agentforge.cli bench aider --check-toolchains
+PYTHONPATH="$HERE/src${PYTHONPATH:+:$PYTHONPATH}" "${PYTHON:-python}" -m agentforge.cli bench aider --check-toolchains
