@@ -19,10 +19,10 @@ class Registration(NamedTuple):
 
 
 HARNESSES = {
-    "aider": Registration("agentforge.harnesses.aider.bench:HARNESS", "agentforge.harnesses.aider.options:options"),
     "bfcl": Registration("agentforge.harnesses.bfcl.bench:HARNESS", "agentforge.harnesses.bfcl.options:options"),
     "swebench": Registration("agentforge.harnesses.swebench.bench:HARNESS",
                              "agentforge.harnesses.swebench.options:options"),
+    "aider": Registration("agentforge.harnesses.aider.bench:HARNESS", "agentforge.harnesses.aider.options:options"),
 }
 
 

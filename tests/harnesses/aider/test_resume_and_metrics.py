@@ -72,3 +72,17 @@ def test_aider_metrics_pass_rates_and_well_formed_per_language_and_overall():
     assert overall["percent_cases_well_formed"] == 75.0 and overall["exceptions"] == 1
     assert summary["languages"]["python"]["pass_rate_2"] == 100.0
     assert summary["languages"]["go"]["pass_rate_2"] == 0.0
+
+
+def test_bad_settings_are_refused_with_what_to_do():
+    import pytest
+
+    from agentforge.harnesses.aider.bench import AiderConfig, check_config
+
+    cases = [(dict(languages=["cobol"]), "choose from cpp"), (dict(edit_format="udiff"), "whole, diff"),
+             (dict(source="gold"), "model, reference, stub"), (dict(source="reference", n=2), "use -n 1"),
+             (dict(n=4), "--temperature"), (dict(source="stub", agentic=True), "--source model"),
+             (dict(tries=0), "at least 1")]
+    for settings, message in cases:
+        with pytest.raises(ValueError, match=message):
+            check_config(AiderConfig(**settings))

@@ -72,6 +72,17 @@ def check_config(config: AiderConfig) -> None:
         raise ValueError("--tries must be at least 1 (Aider's default is 2)")
     if config.source != "model" and config.n != 1:
         raise ValueError(f"--source {config.source} gives one candidate per exercise: use -n 1")
+    unknown = [language for language in config.languages if language not in LANGUAGES]
+    if unknown:
+        raise ValueError(f"unknown language(s) {', '.join(unknown)} in --languages; choose from {', '.join(LANGUAGES)}")
+    if config.agentic and config.source != "model":
+        raise ValueError("--agentic runs the model as an agent: use it with --source model")
+    from agentforge.harnesses.aider.toolchains import missing, toolchain
+
+    for language in config.languages:
+        if missing(language):
+            raise ValueError(f"the {language} tests cannot run here (missing {', '.join(missing(language))}): "
+                             f"run {toolchain(language).install}, or leave {language} out of --languages")
     if config.source == "model" and config.n > 1 and config.temperature == 0:
         raise ValueError("-n > 1 at temperature 0 gives N copies of one answer: pass --temperature (e.g. 0.7)")
 
