@@ -82,3 +82,22 @@ async def test_a_reply_without_edits_leaves_the_stub_and_both_tries_fail(texts):
     outcome, seen = await run_protocol(["I am not sure what to do.", "Still not sure."], "whole", texts)
     assert outcome.results["tests_outcomes"] == [False, False]
     assert len(seen) == 2 and outcome.results["num_malformed_responses"] == 0
+
+
+async def test_a_prompt_over_the_context_is_counted_and_ends_the_try(texts):
+    require_toolchain("python")
+    from agentforge.runtime.backends.base import ContextLengthError
+
+    ex = exercise("python", "bowling")
+
+    def reply(messages, tools, index):
+        raise ContextLengthError("the prompt (9000 tokens) does not fit the context (8192)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = fresh_copy(ex, Path(tmp) / ex.slug)
+        async with grading_sandbox(Path(tmp)) as box:
+            protocol = AiderProtocol(ex, folder, ScriptedBackend(reply), texts, "whole", Sampling(), 2,
+                                     lambda: run_tests(ex, box, asyncio.Semaphore(1)))
+            outcome = await protocol.run()
+    assert outcome.results["tests_outcomes"] == [False, False]
+    assert outcome.results["num_exhausted_context_windows"] == 2

@@ -53,6 +53,7 @@ class AiderConfig(RunConfig):
     sandbox: str = "auto"
     build_concurrency: int = 1  # test runs at once (C++/Java/JS builds starve 2 cores)
     temperature: float = 0.0  # Aider's
+    top_p: float = 1.0  # Aider sends no top_p
     max_tokens: int = 4096
     max_steps: int = 30  # agentic: model calls
     context_tokens: int = 32_768  # agentic

@@ -32,7 +32,7 @@ def options(
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Candidates per exercise.")] = 1,
     seed: int = 0,
     temperature: Annotated[float, typer.Option(min=0.0, help="Aider's default is 0.")] = 0.0,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 1.0,
     max_tokens: Annotated[int, typer.Option(min=1, help="Per model call.")] = 4096,
     max_steps: Annotated[int, typer.Option(min=1, help="--agentic: model calls per candidate.")] = 30,
     sandbox: Annotated[str, typer.Option(help="auto, bwrap, docker or local (no isolation).")] = "auto",

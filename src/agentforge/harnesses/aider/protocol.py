@@ -26,7 +26,7 @@ from agentforge.harnesses.aider.data import Exercise, safe_target
 from agentforge.harnesses.aider.edit_diff import apply_diff
 from agentforge.harnesses.aider.edit_whole import EditFormatError, apply_whole
 from agentforge.harnesses.aider.grading import GradedRun
-from agentforge.runtime.backends.base import Backend, BackendError
+from agentforge.runtime.backends.base import Backend, ContextLengthError
 from agentforge.runtime.messages import Completion, Message, Sampling
 
 MAX_REFLECTIONS = 3  # Aider's max_reflections
@@ -122,12 +122,10 @@ class AiderProtocol:
         messages = self.chat.messages(files)
         try:
             completions = await self.backend.complete(messages, None, 1, self.sampling)
-        except BackendError as e:
-            if "context" in str(e).lower():
-                self.counts["num_exhausted_context_windows"] += 1
-                self.outcome.transcript.append({"error": str(e)})
-                return None
-            raise
+        except ContextLengthError as e:  # Aider counts it and ends the try
+            self.counts["num_exhausted_context_windows"] += 1
+            self.outcome.transcript.append({"error": str(e)})
+            return None
         completion = completions[0]
         self.outcome.completions.append(completion)
         self.counts["prompt_tokens"] += completion.usage.prompt_tokens
