@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from agentforge.harnesses.aider.aider_metrics import aider_summary
 from agentforge.harnesses.journal import SampleResult
 from tests.harnesses.aider.conftest import exercise, require_toolchain
@@ -25,6 +27,7 @@ def bench(run_dir: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_losing_or_double_counting(tmp_path):
     require_toolchain("python")
     exercise("python", "bowling")
@@ -75,8 +78,6 @@ def test_aider_metrics_pass_rates_and_well_formed_per_language_and_overall():
 
 
 def test_bad_settings_are_refused_with_what_to_do():
-    import pytest
-
     from agentforge.harnesses.aider.bench import AiderConfig, check_config
 
     cases = [(dict(languages=["cobol"]), "choose from cpp"), (dict(edit_format="udiff"), "whole, diff"),
