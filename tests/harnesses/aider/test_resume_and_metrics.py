@@ -54,6 +54,9 @@ def test_a_killed_run_resumes_without_losing_or_double_counting(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())["aider"]
     assert summary["overall"]["completed_tests"] == 4 and summary["overall"]["pass_rate_1"] == 100.0
     assert summary["data"].startswith("Aider-AI/polyglot-benchmark 7e0611e")
+    table = (run_dir / "polyglot" / "report.txt").read_text()
+    assert "7e0611e" in table and any(line.split()[:4] == ["overall", "4", "100.0", "100.0"]
+                                      for line in table.splitlines())
 
 
 def record(task: str, outcomes: list[bool], malformed: int = 0, exception: bool = False) -> SampleResult:

@@ -67,7 +67,10 @@ def aider_summary(records: dict[str, list[SampleResult]]) -> dict[str, Any]:
 
 def write_results_files(run_dir: Path, records: dict[str, list[SampleResult]]) -> None:
     """polyglot/sample-K/<lang>/exercises/practice/<slug>/.aider.results.json for every candidate,
-    rewritten from the journal (so a resumed run's files match its journal)."""
+    rewritten from the journal (so a resumed run's files match its journal), and polyglot/report.txt
+    (`aider_table`)."""
+    (Path(run_dir) / "polyglot").mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / "polyglot" / "report.txt").write_text(aider_table(aider_summary(records)))
     for task_id, rs in records.items():
         language, slug = task_id.split("/", 1)
         for r in rs:
@@ -77,3 +80,22 @@ def write_results_files(run_dir: Path, records: dict[str, list[SampleResult]]) -
             tmp = target.with_suffix(".tmp")
             tmp.write_text(json.dumps(_results(r), indent=4))
             os.replace(tmp, target)
+
+
+def aider_table(summary: dict[str, Any]) -> str:
+    """Aider's figures per language and overall, with the data's commit and the deviations, as text."""
+    block = summary["aider"]
+    tries = sorted(int(k.rsplit("_", 1)[1]) for k in block["overall"] if k.startswith("pass_rate_"))
+    columns = ["completed_tests", *(f"pass_rate_{k}" for k in tries), "percent_cases_well_formed",
+               "num_malformed_responses", "test_timeouts", "exceptions", "seconds_per_case", "prompt_tokens",
+               "completion_tokens"]
+    heads = ["language", "done", *(f"pass_{k}" for k in tries), "well_formed", "malformed", "timeouts",
+             "exceptions", "s/case", "prompt_tok", "compl_tok"]
+    rows = [[lang, *(str(s[c]) for c in columns)] for lang, s in block["languages"].items()]
+    rows.append(["overall", *(str(block["overall"][c]) for c in columns)])
+    widths = [max(len(r[i]) for r in [heads, *rows]) for i in range(len(heads))]
+    line = lambda r: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+    text = [f"Aider Polyglot, Aider's metrics (candidate 0); data: {block['data']}", "", line(heads),
+            *(line(r) for r in rows), "", "Deviations from Aider's own harness:",
+            *(f"- {d}" for d in block["deviations"])]
+    return "\n".join(text) + "\n"

@@ -194,9 +194,10 @@ class AiderHarness(Harness):
                          text=json.dumps(record.output))
 
     def title(self, config: AiderConfig) -> str:
-        what = config.model if config.source == "model" else f"{config.source} solutions"
+        if config.source != "model":
+            return f"Aider Polyglot · {config.source} solutions · {config.sandbox}"
         mode = "agentic" if config.agentic else f"{config.edit_format}, {config.tries} tries"
-        return f"Aider Polyglot · {what} · {mode} · N={config.n}"
+        return f"Aider Polyglot · {config.model} · {mode} · N={config.n}"
 
     def write_outputs(self, run_dir: Path, config: AiderConfig, records: Records) -> None:
         write_results_files(run_dir, records)
@@ -205,7 +206,7 @@ class AiderHarness(Harness):
         return aider_summary(records)
 
     def where(self, run_dir: Path) -> str:
-        return f"report in {run_dir}/ · Aider's results files in {run_dir}/polyglot/"
+        return f"report in {run_dir}/ · Aider's metrics in {run_dir}/polyglot/report.txt (results files beside it)"
 
 
 HARNESS = AiderHarness()
