@@ -101,3 +101,13 @@ async def test_a_prompt_over_the_context_is_counted_and_ends_the_try(texts):
             outcome = await protocol.run()
     assert outcome.results["tests_outcomes"] == [False, False]
     assert outcome.results["num_exhausted_context_windows"] == 2
+
+
+async def test_a_syntax_error_after_an_edit_is_reflected_as_a_lint_not_as_malformed(texts):
+    require_toolchain("python")
+    broken = "class BowlingGame:\n    def roll(self, pins)\n        pass\n"
+    outcome, seen = await run_protocol([f"bowling.py\n```\n{broken}```\n", f"bowling.py\n```\n{reference()}```\n"],
+                                       "whole", texts)
+    assert outcome.results["tests_outcomes"] == [True]  # the lint reflection came inside try 1
+    assert outcome.results["num_malformed_responses"] == 0
+    assert len(seen) == 2 and "bowling.py:2: SyntaxError" in seen[1][-1].content

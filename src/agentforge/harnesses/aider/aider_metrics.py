@@ -24,7 +24,8 @@ DEVIATIONS = (
     "the JUnit console launcher (Aider: JDK 21, Gradle, JUnit 5.10, AssertJ 3.25); Rust offline with Debian's "
     "crate sources; Node 20 with one shared node_modules (as Aider)",
     "protocol: Aider HEAD (after 2025-02-06: C++ runs all tests); prompt texts read from aider-chat 0.86.1",
-    "not reproduced: lint reflections after an edit, chat-history summarization, prompt caching",
+    "lint reflections for Python's compile step only (Aider also runs flake8's fatal codes, and tree-sitter for "
+    "the other languages); not reproduced: chat-history summarization, prompt caching",
     "our own malformed-edit messages (Aider's wording is in its code, not its prompt files)",
 )
 

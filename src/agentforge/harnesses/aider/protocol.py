@@ -6,9 +6,10 @@ Inside a try, a reply whose edits cannot be read or applied gets the error back,
 3 reflections (each counts a malformed response). The tests run after every try; a pass
 stops. The result is Aider's `.aider.results.json` record.
 
-Not reproduced (flagged in every report): the lint reflections (Aider re-prompts on
-flake8/tree-sitter syntax errors after an edit) and the chat-history summarization
-(Aider summarizes `done` past 1/16 of the context window).
+After edits land, edited Python files are compiled and a syntax error is reflected too (Aider's
+auto-lint, not a malformed response). Not reproduced (flagged in every report): Aider's flake8
+and tree-sitter lints, and the chat-history summarization (Aider summarizes `done` past 1/16 of
+the context window).
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ class ProtocolOutcome:
     files: dict[str, str]  # the solution files at the end
     completions: list[Completion] = field(default_factory=list)
     transcript: list[dict] = field(default_factory=list)  # every message sent and received, plus test runs
+
+
+def python_lint(files: dict[str, str]) -> str | None:
+    """Aider's auto-lint, for Python only (its compile step): the errors in the edited .py files, as
+    a reflection, or None. Aider also lints with flake8's fatal codes and other languages with
+    tree-sitter; neither is reproduced."""
+    problems = []
+    for name, content in files.items():
+        if not name.endswith(".py"):
+            continue
+        try:
+            compile(content, name, "exec")
+        except (SyntaxError, ValueError) as e:
+            where = f"{name}:{getattr(e, 'lineno', '?')}"
+            problems.append(f"## {where}: {type(e).__name__}: {getattr(e, 'msg', e)}\n{(getattr(e, 'text', '') or '').rstrip()}")
+    if not problems:
+        return None
+    return "# Fix any errors below, if possible.\n\n" + "\n\n".join(problems) + "\n"
 
 
 def first_message(exercise: Exercise, texts: AiderTexts) -> str:
@@ -110,10 +129,10 @@ class AiderProtocol:
             reply = await self._ask()
             if reply is None:
                 break
-            reflection = self._apply(reply)
+            reflection, malformed = self._apply(reply)
             if reflection is None:
                 return
-            self.counts["num_malformed_responses"] += 1
+            self.counts["num_malformed_responses"] += malformed
             self.chat.current.append(Message.user(reflection))
         self.chat.end_turn()
 
@@ -137,25 +156,26 @@ class AiderProtocol:
         self.chat.current.append(Message(role="assistant", content=reply))
         return reply
 
-    def _apply(self, reply: str) -> str | None:
-        """Apply the reply's edits; the reflection text when they failed (None: nothing to reflect on)."""
+    def _apply(self, reply: str) -> tuple[str | None, bool]:
+        """Apply the reply's edits: (the reflection text or None when there is nothing to reflect on,
+        whether the reply was malformed)."""
         files = self.read_files()
         fence = self.chat.fence(files)
         try:
             result = APPLIERS[self.edit_format](reply, files, fence)
             self.write_files(result.files)
         except EditFormatError as e:
-            return str(e)
+            return str(e), True
         if result.errors:
             return (f"# {len(result.errors)} SEARCH/REPLACE block(s) failed to match!\n\n" + "\n".join(result.errors)
                     + "\nThe SEARCH section must exactly match an existing block of lines, including all white "
                     "space, comments, indentation, docstrings, etc.\n"
-                    + (f"\n# The other {len(result.files)} file(s) were edited.\n" if result.files else ""))
-        if result.files:
-            self.chat.edits_applied()
-        else:
+                    + (f"\n# The other {len(result.files)} file(s) were edited.\n" if result.files else "")), True
+        if not result.files:
             self.chat.end_turn()
-        return None
+            return None, False
+        self.chat.edits_applied()
+        return python_lint(result.files), False
 
     def _count_test_output(self, run: GradedRun) -> None:
         self.counts["test_timeouts"] += run.timed_out
