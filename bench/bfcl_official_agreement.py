@@ -210,7 +210,7 @@ main()
 
 def find_official_python(venv: str | None) -> Path:
     """Python of a venv that has the official package, creating one if needed."""
-    candidates = [Path(venv)] if venv else [Path("/tmp/bfcl-venv"), data.cache_root() / "bfcl" / "official-venv"]
+    candidates = [Path(venv)] if venv else [Path("/tmp/bfcl-venv"), data.WHEEL.root().parent / "official-venv"]
     for root in candidates:
         python = root / "bin" / "python"
         if python.exists() and subprocess.run([python, "-c", "import bfcl_eval"], capture_output=True).returncode == 0:

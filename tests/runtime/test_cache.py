@@ -37,6 +37,8 @@ def test_every_cache_lies_under_the_root(monkeypatch, tmp_path, no_override):
     from agentforge.cli.solve import default_out_dir
     from agentforge.harnesses.bfcl import data
     from agentforge.harnesses.swebench import environment
+    from agentforge.harnesses.taubench import official_venv
+    from agentforge.harnesses.taubench import package as tau_package
     from agentforge.runtime.backends import checkpoint
     from agentforge.training.synth.swe import build, sdist
 
@@ -44,7 +46,9 @@ def test_every_cache_lies_under_the_root(monkeypatch, tmp_path, no_override):
     monkeypatch.setenv("AGENTFORGE_CACHE", str(root))
     caches = {
         "model": checkpoint.cache_dir(),
-        "bfcl": data.cache_root() / "bfcl",
+        "bfcl": data.WHEEL.root(),
+        "tau2 package": tau_package.WHEEL.root(),
+        "tau2 venv": official_venv.venv_dir(),
         "swe envs": environment.cache_root(),
         "sdists": sdist.sdist_cache(),
         "synth trees": build.cache_root() / "swe-synth" / "trees",

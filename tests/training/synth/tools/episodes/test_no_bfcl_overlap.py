@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from agentforge.harnesses.bfcl.data import BFCL_VERSION, cache_root
+from agentforge.harnesses.bfcl.data import WHEEL
 from agentforge.training.synth.tools.episodes import ENVS, generate_episodes
 
-DATA = cache_root() / "bfcl" / f"bfcl_eval-{BFCL_VERSION}" / "bfcl_eval" / "data"
+DATA = WHEEL.root() / "bfcl_eval" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="BFCL data not cached (run `agent bench bfcl` once)")
 
 
