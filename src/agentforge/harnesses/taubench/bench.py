@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,9 @@ from agentforge.harnesses.taubench import package
 from agentforge.harnesses.taubench.official import grade, is_success, results_document
 from agentforge.harnesses.taubench.simulate import ModelCaller, Simulation, Transcript, run_simulation
 from agentforge.runtime.backends.base import Backend
+from agentforge.runtime.git import try_git
 from agentforge.runtime.messages import Sampling
+from agentforge.runtime.trajectory import write_atomic
 from agentforge.selectors.candidate import Candidate
 
 IDENTITY = RUN_IDENTITY + ("domains", "split", "task_ids", "user_model", "user_temperature", "user_max_tokens",
@@ -175,10 +176,7 @@ class TauAttempt:
         outcome.run.reward_info = reward_info
         graded = time.monotonic()
         path = simulation_path(self.run_dir, task.id, sim.trial)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(outcome.run.model_dump_json(indent=1))
-        tmp.replace(path)
+        write_atomic(path, outcome.run.model_dump_json(indent=1))
         reward = float(reward_info.reward)
         logprobs, confidences = transcript.signals()
         db = reward_info.db_check
@@ -204,11 +202,8 @@ def _value(reason: Any) -> str:
 
 
 def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    """AgentForge's commit, for the Results file's info block (tau2 records its own there)."""
+    return try_git("rev-parse", "HEAD", cwd=Path(__file__).parent) or "unknown"
 
 
 def write_results_files(run_dir: Path, config: TauConfig, records: Records) -> None:
@@ -239,11 +234,7 @@ def write_results_files(run_dir: Path, config: TauConfig, records: Records) -> N
             user_llm=config.user_model,
             user_args={"temperature": config.user_temperature, "max_tokens": config.user_max_tokens},
             git_commit=_git_commit())
-        out = run_dir / "results" / f"{domain}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(document.model_dump_json(indent=1))
-        tmp.replace(out)
+        write_atomic(run_dir / "results" / f"{domain}.json", document.model_dump_json(indent=1))
 
 
 class TauHarness(Harness):
