@@ -226,3 +226,15 @@ def test_a_simulation_past_its_time_limit_is_an_error_and_leaves_no_thread_behin
     while any(t.name.startswith("tau2-sim") for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(t.name.startswith("tau2-sim") for t in threading.enumerate())
+
+
+def test_task_ids_pick_official_tasks_and_an_unknown_id_is_refused():
+    from agentforge.harnesses.taubench.bench import load_tasks
+
+    both = TauConfig(user_model="x", domains=["retail", "airline"], task_ids=["retail/3", "7"])
+    assert [t.id for t in load_tasks(both)] == ["retail/3", "retail/7", "airline/7"]
+    with pytest.raises(ValueError, match="no task retail/999"):
+        load_tasks(TauConfig(user_model="x", domains=["retail"], task_ids=["retail/999"]))
+    train = load_tasks(TauConfig(user_model="x", domains=["retail"], split="train"))
+    test = load_tasks(TauConfig(user_model="x", domains=["retail"], split="test"))
+    assert (len(train), len(test)) == (74, 40) and not {t.id for t in train} & {t.id for t in test}

@@ -98,20 +98,22 @@ def check_config(config: TauConfig) -> None:
 
 
 def load_tasks(config: TauConfig) -> list[Task]:
-    tasks = []
+    """The official tasks of each domain's split; --task-id picks ids (bare, or DOMAIN/ID), --limit the first."""
+    tasks, found = [], set()
     for domain in config.domains:
         chosen = package.load_domain_tasks(domain, config.split)
         if config.task_ids:
-            known = {t.id for t in chosen}
-            wanted = [i for i in config.task_ids if "/" not in i or i.split("/", 1)[0] == domain]
-            wanted = [i.split("/", 1)[-1] for i in wanted]
-            missing = [i for i in wanted if i not in known]
-            if missing and len(config.domains) == 1:
-                raise ValueError(f"no {domain} task {', '.join(missing)} in the {config.split} split")
-            chosen = [t for t in chosen if t.id in wanted]
+            ids = {t.id for t in chosen}
+            picked = {given: bare for given in config.task_ids
+                      if (bare := given.removeprefix(f"{domain}/")) in ids}
+            found |= set(picked)
+            chosen = [t for t in chosen if t.id in picked.values()]
         if config.limit is not None:
             chosen = chosen[:config.limit]
         tasks += [Task(id=f"{domain}/{t.id}", category=domain, data=t) for t in chosen]
+    missing = [i for i in config.task_ids or [] if i not in found]
+    if missing:
+        raise ValueError(f"no task {', '.join(missing)} in the {config.split} split of {', '.join(config.domains)}")
     if not tasks:
         raise ValueError("no τ-bench task selected: check --domain, --split and --task-id")
     return tasks
