@@ -238,3 +238,21 @@ def test_task_ids_pick_official_tasks_and_an_unknown_id_is_refused():
     train = load_tasks(TauConfig(user_model="x", domains=["retail"], split="train"))
     test = load_tasks(TauConfig(user_model="x", domains=["retail"], split="test"))
     assert (len(train), len(test)) == (74, 40) and not {t.id for t in train} & {t.id for t in test}
+
+
+def test_a_trial_that_crashes_is_its_own_error_and_its_siblings_keep_their_results(tmp_path, retail_tasks):
+    tasks = retail_tasks[:1]
+    seeds = trial_seeds(300, 2)
+    agent = gold_agent(tasks)
+    original = agent.complete
+
+    async def complete(messages, tools=None, n=1, sampling=None):
+        if sampling is not None and sampling.seed == seeds[1]:
+            raise RuntimeError("a bug in one trial")
+        return await original(messages, tools, n, sampling)
+
+    agent.complete = complete
+    run_tau(tmp_path, agent, scripted_user(tasks), limit=1, n=2)
+    by_sample = {r["sample"]: r for r in records(tmp_path)}
+    assert by_sample[0]["status"] == "ok" and by_sample[0]["correct"] is True
+    assert by_sample[1]["status"] == "error" and "a bug in one trial" in by_sample[1]["error"]
