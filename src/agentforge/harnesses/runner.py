@@ -132,6 +132,25 @@ def _complete(task: Task, samples: list[int], results: list[SampleResult]) -> li
     )
 
 
+async def run_samples(task: Task, samples: list[int], one: Callable[[int], Awaitable[SampleResult]],
+                      on_error: Callable[[int, Exception], SampleResult] | None = None) -> list[SampleResult]:
+    """`one(sample)` for every sample at once. A sample that raises becomes its own record (`on_error`;
+    by default an error record), so its siblings keep their results. Transient model errors (the runner
+    retries the task) and cancellation propagate."""
+    outcomes = await asyncio.gather(*(one(s) for s in samples), return_exceptions=True)
+    results = []
+    for sample, outcome in zip(samples, outcomes):
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, (TransientBackendError, asyncio.CancelledError)) or \
+                    not isinstance(outcome, Exception):
+                raise outcome
+            outcome = on_error(sample, outcome) if on_error else SampleResult(
+                task_id=task.id, sample=sample, category=task.category, status="error", correct=False,
+                error=f"{type(outcome).__name__}: {outcome}")
+        results.append(outcome)
+    return results
+
+
 def _errors(task: Task, samples: list[int], message: str, started: float) -> list[SampleResult]:
     seconds = time.monotonic() - started
     return [

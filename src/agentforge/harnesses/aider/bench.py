@@ -29,8 +29,8 @@ from agentforge.harnesses.config import RUN_IDENTITY, RunConfig
 from agentforge.harnesses.contract import Harness, Records
 from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
-from agentforge.harnesses.runner import Task, request_seed
-from agentforge.runtime.backends.base import Backend, TransientBackendError
+from agentforge.harnesses.runner import Task, request_seed, run_samples
+from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.token_signals import candidate_signals
 from agentforge.selectors.candidate import Candidate
@@ -95,19 +95,8 @@ class AiderAttempt:
         self.data = data_source(config.data_dir())  # the data's commit, in every result
 
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
-        outcomes = await asyncio.gather(*(self._one(task, s) for s in samples), return_exceptions=True)
-        results = []
-        for sample, outcome in zip(samples, outcomes):
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, (TransientBackendError, asyncio.CancelledError)) or \
-                        not isinstance(outcome, Exception):
-                    raise outcome
-                # Aider records an exception as a completed, failed exercise; so do we (status ok, not correct)
-                detail = {"results": {"exception": f"{type(outcome).__name__}: {outcome}", "tests_outcomes": []}}
-                outcome = SampleResult(task_id=task.id, sample=sample, category=task.category, correct=False,
-                                       detail=detail, error=f"{type(outcome).__name__}: {outcome}")
-            results.append(outcome)
-        return results
+        return await run_samples(task, samples, lambda s: self._one(task, s),
+                                 on_error=lambda s, exc: _exception_record(task, s, exc))
 
     async def _one(self, task: Task, sample: int) -> SampleResult:
         exercise: Exercise = task.data
@@ -161,6 +150,13 @@ class AiderAttempt:
                                      self.config.tries, lambda: run_tests(exercise, box, self.gate))
             outcome = await protocol.run()
         return outcome.results, outcome.files, outcome.transcript, outcome.completions
+
+
+def _exception_record(task: Task, sample: int, exc: Exception) -> SampleResult:
+    # Aider records an exception as a completed, failed exercise; so do we (status ok, not correct)
+    detail = {"results": {"exception": f"{type(exc).__name__}: {exc}", "tests_outcomes": []}}
+    return SampleResult(task_id=task.id, sample=sample, category=task.category, correct=False, detail=detail,
+                        error=f"{type(exc).__name__}: {exc}")
 
 
 def _write_json(path: Path, data) -> None:

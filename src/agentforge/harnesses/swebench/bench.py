@@ -35,12 +35,12 @@ from agentforge.harnesses.contract import Harness, Records
 from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
 from agentforge.harnesses.run import run_harness
-from agentforge.harnesses.runner import RunStats, Task
+from agentforge.harnesses.runner import RunStats, Task, run_samples
 from agentforge.harnesses.swebench.evaluate import evaluate
 from agentforge.harnesses.swebench.instances import Instance, load_instances
 from agentforge.harnesses.swebench.predictions import Prediction, load_predictions, write_predictions
 from agentforge.harnesses.swebench.repos import RepoSource
-from agentforge.runtime.backends.base import Backend, TransientBackendError
+from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.coding.patches import normalize_patch
 from agentforge.selectors.candidate import Candidate
 
@@ -98,17 +98,7 @@ class SweAttempt:
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
         # One candidate's failure (a broken environment, an unreachable repository)
         # is that candidate's error record; its siblings keep their results.
-        outcomes = await asyncio.gather(*(self._one(task, s) for s in samples), return_exceptions=True)
-        results = []
-        for sample, outcome in zip(samples, outcomes):
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, (TransientBackendError, asyncio.CancelledError)) or \
-                        not isinstance(outcome, Exception):
-                    raise outcome  # the runner retries transient model errors; cancellation is not ours
-                outcome = SampleResult(task_id=task.id, sample=sample, category=task.category, status="error",
-                                       correct=False, error=f"{type(outcome).__name__}: {outcome}")
-            results.append(outcome)
-        return results
+        return await run_samples(task, samples, lambda s: self._one(task, s))
 
     async def _one(self, task: Task, sample: int) -> SampleResult:
         instance: Instance = task.data

@@ -32,11 +32,11 @@ from agentforge.harnesses.config import RUN_IDENTITY, RunConfig
 from agentforge.harnesses.contract import Harness, Records
 from agentforge.harnesses.journal import SampleResult
 from agentforge.harnesses.rundir import safe_name
-from agentforge.harnesses.runner import Task
+from agentforge.harnesses.runner import Task, run_samples
 from agentforge.harnesses.taubench import package
 from agentforge.harnesses.taubench.official import grade, is_success, results_document
 from agentforge.harnesses.taubench.simulate import ModelCaller, Simulation, Transcript, run_simulation
-from agentforge.runtime.backends.base import Backend, TransientBackendError
+from agentforge.runtime.backends.base import Backend
 from agentforge.runtime.git import try_git
 from agentforge.runtime.messages import Sampling
 from agentforge.runtime.trajectory import write_atomic
@@ -150,19 +150,7 @@ class TauAttempt:
     async def __call__(self, task: Task, samples: list[int]) -> list[SampleResult]:
         user = await self.user()
         seeds = trial_seeds(self.config.seed, max(samples) + 1)
-        # One trial's failure is that trial's error record; its siblings keep their results.
-        outcomes = await asyncio.gather(*(self._trial(task, s, seeds[s], user) for s in samples),
-                                        return_exceptions=True)
-        results = []
-        for sample, outcome in zip(samples, outcomes):
-            if isinstance(outcome, BaseException):
-                if isinstance(outcome, (TransientBackendError, asyncio.CancelledError)) or \
-                        not isinstance(outcome, Exception):
-                    raise outcome  # the runner retries transient model errors; cancellation is not ours
-                outcome = SampleResult(task_id=task.id, sample=sample, category=task.category, status="error",
-                                       correct=False, error=f"{type(outcome).__name__}: {outcome}")
-            results.append(outcome)
-        return results
+        return await run_samples(task, samples, lambda s: self._trial(task, s, seeds[s], user))
 
     async def _trial(self, task: Task, trial: int, seed: int, user: Backend) -> SampleResult:
         domain = task.category
