@@ -75,7 +75,10 @@ def test_killed_run_resumes_to_the_same_final_loss(tmp_path, records_file, tiny_
     assert not (killed.out / "final").exists()
     # what a kill in the middle of a later save leaves: a checkpoint folder with a cut file and no marker
     checkpoints = killed.out / "checkpoints"
-    last = max(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    # (the last *complete* one: on a quiet machine the kill can itself land in the next save, and then
+    # that folder is already the torn one)
+    last = max((p for p in checkpoints.glob("checkpoint-*") if (p / MARKER).exists()),
+               key=lambda p: int(p.name.split("-")[1]))
     torn = checkpoints / f"checkpoint-{int(last.name.split('-')[1]) + SAVE}"
     if not torn.exists():
         shutil.copytree(last, torn)
