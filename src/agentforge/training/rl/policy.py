@@ -1,0 +1,181 @@
+"""The trainable policy: a transformers causal LM, one optimizer step per batch of rollouts.
+
+Rows (sample.Row) are packed into micro-batches of at most `micro_tokens`
+tokens, with position ids restarting at each row and per-row causal attention
+(the SFT's `sdpa_packed_docs`), and the vocabulary projection runs only at the
+positions that predict a loss token (`logits_to_keep`).
+
+Distributed (accelerate: DDP or FSDP): every process holds the whole batch and
+takes every world-th micro-batch of one global plan, padded with zero-weight
+micro-batches so that all processes run the same number of backward passes.
+The loss is summed over loss tokens and divided by the batch's total, times
+the world size because DDP and FSDP average gradients: the update is the one
+a single process computes on the whole batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from agentforge.training.rl.loss import Objective, policy_loss
+from agentforge.training.rl.sample import Rollout, Row, rows_of
+
+
+@dataclass
+class Packed:
+    input_ids: list[int]
+    position_ids: list[int]
+    loss_mask: list[int]
+    infer_logprobs: list[float]
+    advantages: list[float]
+    weight: float = 1.0  # 0 for a padding micro-batch
+
+
+def batch_rows(rollouts: list[Rollout]) -> list[tuple[Row, float]]:
+    """The rows that train, with their rollout's advantage: masked rollouts and zero advantages give none."""
+    return [(row, r.advantage) for r in rollouts if not r.truncated and r.advantage != 0.0 for row in rows_of(r.turns)]
+
+
+def pack(rows: list[tuple[Row, float]], micro_tokens: int) -> list[Packed]:
+    """Greedy packing in the given order; a row longer than the budget is a micro-batch of its own."""
+    out: list[Packed] = []
+    current: Packed | None = None
+    for row, advantage in rows:
+        n = len(row.input_ids)
+        if current is None or len(current.input_ids) + n > micro_tokens:
+            current = Packed([], [], [], [], [])
+            out.append(current)
+        current.input_ids += row.input_ids
+        current.position_ids += list(range(n))
+        current.loss_mask += row.loss_mask
+        current.infer_logprobs += row.infer_logprobs
+        current.advantages += [advantage] * n
+    return out
+
+
+def plan(packed: list[Packed], world: int, rank: int) -> list[Packed]:
+    """This process's micro-batches; every process gets the same number (zero-weight padding)."""
+    per_rank = max(1, math.ceil(len(packed) / world))
+    mine = packed[rank::world]
+    filler = packed[0] if packed else None
+    while len(mine) < per_rank and filler is not None:
+        mine.append(Packed(filler.input_ids, filler.position_ids, filler.loss_mask, filler.infer_logprobs,
+                           filler.advantages, weight=0.0))
+    return mine
+
+
+def micro_logprobs(model, micro: Packed) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(log pi, entropy, selection) at the micro-batch's loss tokens."""
+    device = next(model.parameters()).device
+    ids = torch.tensor([micro.input_ids], device=device)
+    positions = torch.tensor([micro.position_ids], device=device)
+    mask = torch.tensor(micro.loss_mask, device=device).bool()
+    predictors = torch.nonzero(mask[1:]).view(-1)  # position p predicts token p + 1
+    out = model(input_ids=ids, position_ids=positions, logits_to_keep=predictors, use_cache=False)
+    logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
+    targets = ids[0, predictors + 1]
+    chosen = logprobs.gather(1, targets.view(-1, 1)).view(-1)
+    entropy = -(logprobs.exp() * logprobs).sum(-1).detach()
+    return chosen, entropy, predictors + 1
+
+
+class Policy:
+    def __init__(self, model_dir: Path, *, lr: float, objective: Objective, micro_tokens: int = 4096,
+                 weight_decay: float = 0.0, max_grad_norm: float = 1.0, accelerator: Any = None) -> None:
+        from accelerate import Accelerator
+        from transformers import AutoModelForCausalLM
+
+        from agentforge.training.sft import doc_attention
+        from agentforge.training.sft.run import load_tokenizer
+
+        doc_attention.register()
+        self.accelerator = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation=doc_attention.ATTN_NAME)
+        model.config.use_cache = False
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.999))
+        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.tokenizer = load_tokenizer(Path(model_dir))
+        self.objective, self.micro_tokens, self.max_grad_norm = objective, micro_tokens, max_grad_norm
+
+    def update(self, rollouts: list[Rollout]) -> dict[str, float]:
+        """One optimizer step on a batch (the same list on every process); the logged statistics."""
+        acc = self.accelerator
+        rows = batch_rows(rollouts)
+        n_tokens = sum(row.loss_tokens for row, _ in rows)
+        if not n_tokens:
+            return {"loss_tokens": 0.0}
+        mine = plan(pack(rows, self.micro_tokens), acc.num_processes, acc.process_index)
+        self.model.train()
+        totals = {"loss": 0.0, "entropy_sum": 0.0, "clip_low_tokens": 0.0, "clip_high_tokens": 0.0,
+                  "tis_capped_tokens": 0.0, "tis_weight_sum": 0.0, "mismatch_kl_sum": 0.0}
+        for k, micro in enumerate(mine):
+            sync = k == len(mine) - 1
+            context = acc.no_sync(self.model) if not sync else _nothing()
+            with context:
+                logp, entropy, at = micro_logprobs(self.model, micro)
+                infer = torch.tensor(micro.infer_logprobs, device=logp.device)[at]
+                advantages = torch.tensor(micro.advantages, device=logp.device)[at]
+                # One pass per batch: pi_old is the policy as it is now, so the ratio is 1 in value.
+                loss, stats = policy_loss(logp, logp.detach(), infer, advantages, n_tokens, self.objective)
+                acc.backward(loss * acc.num_processes * micro.weight)
+            if micro.weight:
+                totals["loss"] += float(loss.detach())
+                totals["entropy_sum"] += float(entropy.sum())
+                totals["mismatch_kl_sum"] += float((infer - logp.detach()).sum())
+                for key, value in stats.items():
+                    totals[key] += value
+        grad_norm = acc.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        reduced = acc.reduce(torch.tensor(list(totals.values()), dtype=torch.float64), reduction="sum")
+        out = dict(zip(totals, reduced.tolist()))
+        return {
+            "loss": out["loss"],
+            "entropy": out["entropy_sum"] / n_tokens,
+            "clip_fraction": (out["clip_low_tokens"] + out["clip_high_tokens"]) / n_tokens,
+            "tis_capped_fraction": out["tis_capped_tokens"] / n_tokens,
+            "tis_weight_mean": out["tis_weight_sum"] / n_tokens,
+            "mismatch_kl": out["mismatch_kl_sum"] / n_tokens,  # E[log pi_infer - log pi_train] on sampled tokens
+            "grad_norm": float(grad_norm),
+            "loss_tokens": float(n_tokens),
+        }
+
+    def engine_state(self) -> dict[str, torch.Tensor]:
+        """The full weights under Hugging Face names (gathered across FSDP shards), fp32, on the CPU."""
+        state = self.accelerator.get_state_dict(self.model)
+        return {k: v.detach().float().cpu() for k, v in state.items()}
+
+    def save_model(self, folder: Path) -> None:
+        """An HF checkpoint users can serve (agent serve -m embedded:FOLDER)."""
+        from agentforge.training.sft.export import export
+
+        state = self.engine_state()
+        if self.accelerator.is_main_process:
+            folder.mkdir(parents=True, exist_ok=True)
+            export(self.accelerator.unwrap_model(self.model), self.tokenizer, folder, state_dict=state)
+        self.accelerator.wait_for_everyone()
+
+    def save_state(self, folder: Path) -> None:
+        self.accelerator.save_state(str(folder))
+
+    def load_state(self, folder: Path) -> None:
+        self.accelerator.load_state(str(folder))
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i: i + size]

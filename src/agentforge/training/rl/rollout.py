@@ -1,0 +1,94 @@
+"""Rollouts: G episodes per task against a Backend, streamed as graded groups.
+
+The sampling RL needs: temperature 1 and no top-p/top-k cut, so that the
+logprob the engine records (the model's own distribution) is the probability
+the token was sampled with; and the prompt ids of every turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import AsyncIterator, Callable
+
+from agentforge.runtime.backends.base import Backend, BackendError
+from agentforge.runtime.messages import Sampling
+from agentforge.training.rl.envs.base import Environment, RLTask
+from agentforge.training.rl.sample import Rollout
+
+
+def rollout_sampling(max_tokens: int) -> Sampling:
+    return Sampling(temperature=1.0, top_p=1.0, max_tokens=max_tokens, logprobs=True,
+                    extra_body={"return_token_ids": True})
+
+
+def eval_sampling(max_tokens: int) -> Sampling:
+    return Sampling(temperature=0.0, max_tokens=max_tokens, logprobs=True, extra_body={"return_token_ids": True})
+
+
+@dataclass
+class Group:
+    task: RLTask
+    rollouts: list[Rollout]
+    seconds: float = 0.0
+
+
+class TaskStream:
+    """An endless, seeded shuffle of the training tasks (each epoch a new order); resumable by position."""
+
+    def __init__(self, tasks: list[RLTask], seed: int, position: int = 0) -> None:
+        self.tasks, self.seed, self.position = tasks, seed, position
+
+    def next(self) -> RLTask:
+        epoch, i = divmod(self.position, len(self.tasks))
+        order = list(range(len(self.tasks)))
+        random.Random(self.seed * 1_000_003 + epoch).shuffle(order)
+        self.position += 1
+        return self.tasks[order[i]]
+
+
+async def stream_groups(env: Environment, next_task: Callable[[], RLTask], backend: Backend, group_size: int,
+                        sampling: Sampling, concurrency: int) -> AsyncIterator[Group]:
+    """Groups as they finish, `concurrency` tasks in flight; stops when the consumer stops iterating."""
+    loop = asyncio.get_running_loop()
+
+    async def one(task: RLTask) -> Group:
+        started = loop.time()
+        return Group(task, await env.rollout(task, backend, group_size, sampling), loop.time() - started)
+
+    running: set[asyncio.Task] = {asyncio.ensure_future(one(next_task())) for _ in range(concurrency)}
+    try:
+        while running:
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                running.add(asyncio.ensure_future(one(next_task())))
+                try:
+                    yield finished.result()
+                except BackendError as e:  # one task's failure is not the run's: log it and go on
+                    import logging
+
+                    logging.getLogger(__name__).warning("rollout failed: %s", e)
+    finally:
+        for t in running:
+            t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+async def evaluate(env: Environment, tasks: list[RLTask], backend: Backend, sampling: Sampling,
+                   concurrency: int = 8, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    """Mean reward per task kind (one greedy episode per task), plus the count of each kind."""
+    sem = asyncio.Semaphore(concurrency)
+    scores: dict[str, list[float]] = {}
+
+    async def one(task: RLTask) -> None:
+        async with sem:
+            rollout = (await env.rollout(task, backend, 1, sampling))[0]
+        scores.setdefault(task.kind, []).append(rollout.reward)
+        if progress:
+            progress(1)
+
+    await asyncio.gather(*(one(t) for t in tasks))
+    out = {kind: sum(v) / len(v) for kind, v in sorted(scores.items())}
+    out.update({f"{kind}_n": float(len(v)) for kind, v in sorted(scores.items())})
+    return out

@@ -1,0 +1,82 @@
+"""The disaggregated rollout process: the runtime's engine generating while the trainer trains.
+
+It loads its own embedded engine, streams graded groups into a queue the
+trainer consumes, and swaps in new weights whenever the trainer publishes a
+version (checked between groups and every 100 ms). The queue is bounded, so
+the process never runs more than about one batch ahead of the trainer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class WorkerSpec:
+    model: str
+    env_kwargs: dict[str, Any]
+    group_size: int
+    max_tokens: int
+    concurrency: int
+    seed: int
+    start: int  # task stream position
+    threads: int
+
+
+def run_worker(spec: WorkerSpec, weights, groups, stop) -> None:
+    """Process entry point (spawned)."""
+    os.environ["AGENTFORGE_THREADS"] = str(spec.threads)
+    import torch
+
+    torch.set_num_threads(spec.threads)
+    asyncio.run(_serve(spec, weights, groups, stop))
+
+
+async def _serve(spec: WorkerSpec, weights, groups, stop) -> None:
+    from agentforge.runtime.backends.embedded import EmbeddedBackend
+    from agentforge.training.rl.envs.base import RLTask
+    from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
+    from agentforge.training.rl.rollout import TaskStream, rollout_sampling, stream_groups
+
+    backend = EmbeddedBackend.load(spec.model, threads=spec.threads, max_slots=max(16, spec.group_size * 2))
+    env = ToolEpisodes(**spec.env_kwargs)
+    stream = TaskStream(env.tasks("train"), spec.seed, spec.start)
+    loaded = 0
+
+    def sync() -> None:
+        nonlocal loaded
+        if weights.current_version() != loaded:
+            state, loaded = weights.snapshot()
+            backend.load_weights(state, loaded)
+
+    async def watch() -> None:
+        while not stop.is_set():
+            sync()
+            await asyncio.sleep(0.1)
+
+    sync()
+    watcher = asyncio.ensure_future(watch())
+    try:
+        positions = iter(range(spec.start, 1 << 62))
+
+        def next_task():
+            task = stream.next()
+            return RLTask(task.id, task.kind, {**task.data, "position": next(positions)})
+
+        async for group in stream_groups(env, next_task, backend, spec.group_size,
+                                         rollout_sampling(spec.max_tokens), spec.concurrency):
+            if stop.is_set():
+                break
+            item = (group.task.id, group.task.data["position"], group.rollouts, group.seconds)
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(groups.put, item, True, 0.5)
+                    break
+                except Exception:  # queue.Full: the trainer is behind; wait (and keep syncing weights)
+                    continue
+    finally:
+        watcher.cancel()
+        await backend.aclose()

@@ -1,0 +1,103 @@
+"""The trainer's update: packing and masking give the gradient of the objective computed row by row,
+and two CPU processes (gloo) give the update of one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentforge.training.rl.policy import batch_rows, pack, plan
+from agentforge.training.rl.sample import rows_of
+
+from .synthetic import synthetic_rollouts
+from tests.training.sft.test_distributed import CPU_2PROC, ROOT, free_port, tiny_llama  # noqa: F401
+
+
+def test_masked_and_zero_advantage_rollouts_give_no_rows_and_packing_keeps_every_token():
+    rollouts = synthetic_rollouts(0)
+    rollouts[1].advantage = 0.0
+    rows = batch_rows(rollouts)
+    expected = [r for r in rollouts if not r.truncated and r.advantage != 0]
+    assert len(rows) == sum(len(rows_of(r.turns)) for r in expected)
+    packed = pack(rows, micro_tokens=160)
+    assert sum(len(p.input_ids) for p in packed) == sum(len(r.input_ids) for r, _ in rows)
+    assert all(len(p.input_ids) <= 160 or p.position_ids.count(0) == 1 for p in packed)
+    mine = [plan(packed, 2, rank) for rank in (0, 1)]
+    assert len(mine[0]) == len(mine[1])  # every process runs the same number of backward passes
+    assert sum(p.weight for m in mine for p in m) == len(packed)  # padding weighs nothing
+
+
+@pytest.mark.model  # the tiny model takes the real tokenizer
+def test_the_packed_update_has_the_row_by_row_gradient(tiny_llama):  # noqa: F811
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from agentforge.training.rl.loss import Objective, policy_loss
+    from agentforge.training.rl.policy import Policy
+
+    objective = Objective(tis_cap=1.5)
+    rollouts = synthetic_rollouts(3)
+    policy = Policy(tiny_llama, lr=1e-3, objective=objective, micro_tokens=160)
+    policy.max_grad_norm = 1e9
+    captured = {}
+    policy.optimizer.step = lambda: captured.update(
+        {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.grad is not None})
+    stats = policy.update(rollouts)
+
+    # The reference: each row on its own, full logits, no packing, the objective as written.
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32)
+    rows = batch_rows(rollouts)
+    n_tokens = sum(r.loss_tokens for r, _ in rows)
+    total = 0.0
+    for row, advantage in rows:
+        ids = torch.tensor([row.input_ids])
+        logprobs = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+        at = torch.tensor([i for i, m in enumerate(row.loss_mask) if m])
+        logp = logprobs[at - 1].gather(1, ids[0, at].view(-1, 1)).view(-1)
+        infer = torch.tensor(row.infer_logprobs)[at]
+        loss, _ = policy_loss(logp, logp.detach(), infer, torch.full_like(logp, advantage), n_tokens, objective)
+        loss.backward()
+        total += float(loss)
+    assert stats["loss"] == pytest.approx(total, rel=1e-4, abs=1e-6)
+    assert stats["loss_tokens"] == n_tokens
+    reference = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+    assert captured.keys() == reference.keys()
+    for name, grad in reference.items():
+        assert torch.allclose(captured[name], grad, rtol=1e-3, atol=1e-6), name
+    assert any(g.abs().sum() > 0 for g in reference.values())
+
+
+def run_update(argv: list[str], out: Path) -> tuple[list[dict], dict]:
+    from safetensors.torch import load_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    return json.loads((out / "stats.json").read_text()), load_file(out / "weights.safetensors")
+
+
+@pytest.mark.model
+@pytest.mark.slow  # three processes start torch: about a minute on 2 busy cores
+def test_two_cpu_processes_give_the_update_of_one(tiny_llama, tmp_path):  # noqa: F811
+    import torch
+    from safetensors.torch import load_file
+
+    script = str(Path(__file__).with_name("update_script.py"))
+    one_stats, one = run_update([sys.executable, script, str(tiny_llama), str(tmp_path / "one")], tmp_path / "one")
+    two_stats, two = run_update([sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CPU_2PROC),
+                                 "--main_process_port", str(free_port()), script, str(tiny_llama),
+                                 str(tmp_path / "two")], tmp_path / "two")
+    for a, b in zip(one_stats, two_stats):
+        assert b["loss_tokens"] == a["loss_tokens"]
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4, abs=1e-6)
+        assert b["entropy"] == pytest.approx(a["entropy"], rel=1e-4)
+    start = load_file(tiny_llama / "model.safetensors")
+    for name in one:
+        assert torch.allclose(one[name], two[name], rtol=1e-4, atol=1e-6), name
+    assert any(not torch.equal(one[n], start[n]) for n in one)  # the updates changed the weights
