@@ -134,6 +134,10 @@ class Completion(BaseModel):
     finish_reason: FinishReason = "stop"
     usage: Usage = Field(default_factory=Usage)
     token_ids: list[int] | None = None  # exactly as generated; never re-tokenized
+    # The prompt exactly as the engine read it, for RL (which trains on these ids); filled on request
+    # (extra_body {"return_token_ids": true}, vLLM's name). Not saved with trajectories: a long
+    # episode would store its whole context once per step.
+    prompt_token_ids: list[int] | None = Field(default=None, exclude=True)
     logprobs: list[TokenLogprob] | None = None
     model: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)  # how it was made, e.g. a best-of-N selection

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import torch
+
 from agentforge.training.rl.policy import batch_rows, pack, plan
+from agentforge.training.sft.doc_attention import document_spans
 from agentforge.training.rl.sample import rows_of
 
 from .synthetic import synthetic_rollouts
@@ -25,8 +28,21 @@ def test_masked_and_zero_advantage_rollouts_give_no_rows_and_packing_keeps_every
     expected = [r for r in rollouts if not r.truncated and r.advantage != 0]
     assert len(rows) == sum(len(rows_of(r.turns)) for r in expected)
     packed = pack(rows, micro_tokens=160)
-    assert sum(len(p.input_ids) for p in packed) == sum(len(r.input_ids) for r, _ in rows)
     assert all(len(p.input_ids) <= 160 or p.position_ids.count(0) == 1 for p in packed)
+    # every row comes back whole from its segment (a branch: the shared prefix of its document + its own
+    # tokens), with its loss mask and advantage; the G rollouts of a prompt did share it
+    rebuilt, branches = [], 0
+    for p in packed:
+        for start, end in document_spans(torch.tensor([p.position_ids]))[0]:
+            shared = p.position_ids[start]
+            if shared == 0:
+                root = p.input_ids[start:end], p.loss_mask[start:end]
+            branches += shared > 0
+            rebuilt.append((root[0][:shared] + p.input_ids[start:end], [0] * shared + p.loss_mask[start:end],
+                            set(p.advantages[start:end])))
+    assert [(ids, mask) for ids, mask, _ in rebuilt] == [(r.input_ids, r.loss_mask) for r, _ in rows]
+    assert [adv for _, _, adv in rebuilt] == [{a} for _, a in rows]
+    assert branches > 0 and sum(len(p.input_ids) for p in packed) < sum(len(r.input_ids) for r, _ in rows)
     mine = [plan(packed, 2, rank) for rank in (0, 1)]
     assert len(mine[0]) == len(mine[1])  # every process runs the same number of backward passes
     assert sum(p.weight for m in mine for p in m) == len(packed)  # padding weighs nothing

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOP_LOGPROBS = 20  # what confidence-based selection uses unless told otherwise
 CONSTRAINED = "constrained"  # Sampling.extra_body key: False turns grammar-constrained tool calls off
 PARALLEL = "parallel_tool_calls"  # Sampling.extra_body key: False allows a single call under "required"
+RETURN_TOKEN_IDS = "return_token_ids"  # Sampling.extra_body key (vLLM's name): True fills Completion.prompt_token_ids
 
 
 def forced_prefix(tool_choice) -> str:
@@ -186,6 +187,7 @@ class EmbeddedBackend:
             stop=tuple(sampling.stop),
             top_logprobs=max(sampling.top_logprobs, DEFAULT_TOP_LOGPROBS if sampling.logprobs else 0),
         )
+        version = self.engine.weights_version  # the oldest weights any of its tokens can come from
         request, queue = submit_async(self.engine, prompt_ids, n, spec, stream=_tokens, constraints=constraints)
         parse = sampling.tool_choice != "none" and bool(tools)
         finished = 0
@@ -205,10 +207,21 @@ class EmbeddedBackend:
                     if event.finish_reason == "error":
                         raise BackendError(f"embedded engine failed: {event.error}")
                     finished += 1
-                    completion = self._completion(event, prefix, parse, sampling.logprobs)
+                    completion = self._completion(event, prefix, parse, sampling.logprobs,
+                                                  prompt_ids if sampling.extra_body.get(RETURN_TOKEN_IDS) else None)
+                    completion.metadata["weights_version"] = [version, self.engine.weights_version]
                     yield StreamEvent(index=event.index, completion=completion)
         finally:
             request.cancelled = True  # no-op if all finished; stops generation if our caller went away
+
+    def load_weights(self, state_dict: dict, version: int) -> None:
+        """Generate with new weights (same architecture) from the engine's next step on: the
+        in-process weight sync of RL. `state_dict` uses the Hugging Face names."""
+        from agentforge.runtime.backends.llama import Llama
+
+        model = self.engine.model
+        self.engine.swap_weights(Llama(model.cfg, {k: v.float() for k, v in state_dict.items()}, int8=model.int8),
+                                 version)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.engine.stop)
@@ -298,7 +311,8 @@ class EmbeddedBackend:
             top=[TopLogprob(token=self._token_text(t), token_id=t, logprob=lp) for t, lp in top],
         )
 
-    def _completion(self, event: FinishEvent, prefix: str, parse: bool, with_logprobs: bool) -> Completion:
+    def _completion(self, event: FinishEvent, prefix: str, parse: bool, with_logprobs: bool,
+                    prompt_ids: list[int] | None) -> Completion:
         text = self.tokenizer.decode(event.token_ids, skip_special_tokens=True)
         if event.stop_text_len is not None:
             text = text[: event.stop_text_len]
@@ -319,6 +333,7 @@ class EmbeddedBackend:
             finish_reason=finish,
             usage=Usage(prompt_tokens=event.prompt_tokens, completion_tokens=len(event.token_ids)),
             token_ids=list(event.token_ids),
+            prompt_token_ids=list(prompt_ids) if prompt_ids is not None else None,
             logprobs=logprobs,
             model=self.name,
         )

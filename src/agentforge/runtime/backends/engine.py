@@ -88,6 +88,8 @@ class Engine:
         self.steps = 0
         self.generated_tokens = 0
         self._eos_only: torch.Tensor | None = None  # the mask that allows only EOS
+        self.weights_version = 0  # bumped by each swap_weights (RL weight sync)
+        self._next_model: tuple[Llama, int] | None = None
         self._thread = threading.Thread(target=self._run, name="agentforge-engine", daemon=True)
         self._thread.start()
 
@@ -117,6 +119,18 @@ class Engine:
                 f"budget is {_gb(self.kv_budget)}: ask for fewer candidates or shorten the prompt"
             )
 
+    def swap_weights(self, model: Llama, version: int) -> None:
+        """Run `model` from the engine's next step on (an RL weight sync).
+
+        Sequences in flight keep going: their next tokens come from the new
+        weights (each token's recorded logprob is from the weights that chose
+        it; the trainer's importance weights correct for the mix). Remembered
+        prefixes are forgotten, since their keys and values came from the old
+        weights."""
+        with self._wake:
+            self._next_model = (model, version)
+            self._wake.notify()
+
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
@@ -138,11 +152,13 @@ class Engine:
     def _loop(self) -> None:
         while True:
             with self._wake:
-                while not self._stopped and not self.active and not self.waiting and not self.prefilling:
+                while (not self._stopped and not self.active and not self.waiting and not self.prefilling
+                       and self._next_model is None):
                     self._wake.wait()
                 if self._stopped:
                     break
             try:
+                self._apply_swap()
                 self._admit()
                 self._fit_batch()
                 # Prefill and decoding share the time equally while sequences
@@ -151,6 +167,7 @@ class Engine:
                 # turn early, so that its prefill can start.
                 self._prefill_lead += self._prefill_chunk()
                 while self.active:
+                    self._apply_swap()
                     started = time.perf_counter()
                     self._fit_batch()
                     self._decode_step()
@@ -163,6 +180,13 @@ class Engine:
                 log.exception("engine step failed")
                 self._fail_all(f"{type(e).__name__}: {e}")
         self._fail_all("engine stopped")
+
+    def _apply_swap(self) -> None:
+        with self._wake:
+            swap, self._next_model = self._next_model, None
+        if swap is not None:
+            self.model, self.weights_version = swap
+            self.prefixes = PrefixCache(self.model.cfg, self.prefix_slots, self.kv_budget // 4)
 
     # ---- memory ----
 

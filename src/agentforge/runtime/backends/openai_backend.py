@@ -149,6 +149,7 @@ def build_completion(
     prompt_tokens: int,
     completion_tokens: int | None,
     model: str | None,
+    prompt_token_ids: list[int] | None = None,
 ) -> Completion:
     text = _raw_text(content, tool_calls)
     errors: list[str] = []
@@ -168,6 +169,7 @@ def build_completion(
         finish_reason=_finish_reason(finish_reason, bool(tool_calls)),
         usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
         token_ids=token_ids,
+        prompt_token_ids=list(prompt_token_ids) if prompt_token_ids else None,
         logprobs=logprobs,
         model=model,
     )
@@ -197,6 +199,7 @@ def completions_from_response(data: dict[str, Any], model: str | None = None) ->
             logprobs=lp,
             token_ids=list(ids) if ids else None,
             prompt_tokens=prompt,
+            prompt_token_ids=data.get("prompt_token_ids"),  # vLLM, with extra_body return_token_ids
             completion_tokens=known if known is not None else _split(total, len(choices), i),
             model=data.get("model") or model,
         ))

@@ -48,7 +48,8 @@ class RlConfig:
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the run it continues."""
         out = asdict(self)
-        for key in ("out", "updates", "progress", "valid_every", "save_every", "concurrency", "rollout_threads"):
+        for key in ("out", "updates", "progress", "valid_every", "save_every", "concurrency", "rollout_threads",
+                    "oversample"):
             out.pop(key)
         out["kinds"] = list(self.kinds)
         return out

@@ -2,7 +2,8 @@
 
 Rows (sample.Row) are packed into micro-batches of at most `micro_tokens`
 tokens, with position ids restarting at each row and per-row causal attention
-(the SFT's `sdpa_packed_docs`), and the vocabulary projection runs only at the
+(the SFT's `sdpa_packed_docs`); the G rollouts of one prompt share its forward
+pass (branches, see `pack`); and the vocabulary projection runs only at the
 positions that predict a loss token (`logits_to_keep`).
 
 Distributed (accelerate: DDP or FSDP): every process holds the whole batch and
@@ -41,21 +42,47 @@ def batch_rows(rollouts: list[Rollout]) -> list[tuple[Row, float]]:
     return [(row, r.advantage) for r in rollouts if not r.truncated and r.advantage != 0.0 for row in rows_of(r.turns)]
 
 
+MIN_SHARED = 16  # a shorter common prefix is not worth a branch
+
+
 def pack(rows: list[tuple[Row, float]], micro_tokens: int) -> list[Packed]:
-    """Greedy packing in the given order; a row longer than the budget is a micro-batch of its own."""
+    """Greedy packing in the given order; a row longer than the budget is a micro-batch of its own.
+
+    A row that shares a prefix with the last whole row of its micro-batch (the G rollouts of one
+    prompt do) goes in as a branch: only the part after the shared prefix, its position ids going
+    on from there, attending to the prefix (doc_attention). The prefix stops before the row's first
+    loss token, and one shared token is repeated so that the branch itself predicts that token."""
     out: list[Packed] = []
     current: Packed | None = None
+    root: Row | None = None
     for row, advantage in rows:
-        n = len(row.input_ids)
-        if current is None or len(current.input_ids) + n > micro_tokens:
-            current = Packed([], [], [], [], [])
+        start = 0
+        if root is not None:
+            first_loss = row.loss_mask.index(1) if 1 in row.loss_mask else len(row.input_ids)
+            shared = min(common_prefix(root.input_ids, row.input_ids), first_loss) - 1
+            # (a branch whose positions would go on from the previous segment's would read as one segment)
+            if shared >= MIN_SHARED and current.position_ids[-1] + 1 != shared:
+                start = shared
+        if current is None or len(current.input_ids) + len(row.input_ids) - start > micro_tokens:
+            current, start = Packed([], [], [], [], []), 0
             out.append(current)
-        current.input_ids += row.input_ids
-        current.position_ids += list(range(n))
-        current.loss_mask += row.loss_mask
-        current.infer_logprobs += row.infer_logprobs
-        current.advantages += [advantage] * n
+        if start == 0:
+            root = row
+        current.input_ids += row.input_ids[start:]
+        current.position_ids += list(range(start, len(row.input_ids)))
+        current.loss_mask += row.loss_mask[start:]
+        current.infer_logprobs += row.infer_logprobs[start:]
+        current.advantages += [advantage] * (len(row.input_ids) - start)
     return out
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def plan(packed: list[Packed], world: int, rank: int) -> list[Packed]:

@@ -21,12 +21,11 @@ ATTN_NAME = "sdpa_packed_docs"
 
 
 def document_spans(position_ids) -> list[list[tuple[int, int]]]:
-    """[(start, end), ...] of each row's documents: a document starts where the position id is 0."""
+    """[(start, end), ...] of each row's segments: a segment starts where the position ids do not go on
+    by one (a document starts at 0; a branch, see below, at the length of the prefix it shares)."""
     spans = []
     for row in position_ids.tolist():
-        starts = [i for i, p in enumerate(row) if p == 0] or [0]
-        if starts[0] != 0:
-            starts.insert(0, 0)
+        starts = [0] + [i for i in range(1, len(row)) if row[i] != row[i - 1] + 1]
         spans.append(list(zip(starts, starts[1:] + [len(row)])))
     return spans
 
@@ -45,13 +44,27 @@ def packed_docs_attention(module, query, key, value, attention_mask, dropout=0.0
     if groups > 1:
         key = key.repeat_interleave(groups, dim=1)
         value = value.repeat_interleave(groups, dim=1)
-    spans = document_spans(position_ids.expand(query.shape[0], -1))
+    positions = position_ids.expand(query.shape[0], -1)
+    spans = document_spans(positions)
     rows = []
     for b, row_spans in enumerate(spans):
-        docs = [torch.nn.functional.scaled_dot_product_attention(
+        docs, root = [], 0
+        for s, e in row_spans:
+            shared = int(positions[b, s])
+            if shared == 0:  # a document: causal attention within it
+                root = s
+                docs.append(torch.nn.functional.scaled_dot_product_attention(
                     query[b:b + 1, :, s:e], key[b:b + 1, :, s:e], value[b:b + 1, :, s:e],
-                    dropout_p=dropout, scale=scaling, is_causal=True)
-                for s, e in row_spans]
+                    dropout_p=dropout, scale=scaling, is_causal=True))
+                continue
+            # a branch: it continues the first `shared` tokens of the last document (e.g. G completions
+            # of one prompt, packed as prompt + completion, completion, ...: the prompt runs once)
+            keys = torch.cat([key[b:b + 1, :, root:root + shared], key[b:b + 1, :, s:e]], dim=2)
+            values = torch.cat([value[b:b + 1, :, root:root + shared], value[b:b + 1, :, s:e]], dim=2)
+            mask = torch.ones(e - s, shared + e - s, dtype=torch.bool, device=query.device)
+            mask[:, shared:] = torch.ones(e - s, e - s, dtype=torch.bool, device=query.device).tril()
+            docs.append(torch.nn.functional.scaled_dot_product_attention(
+                query[b:b + 1, :, s:e], keys, values, attn_mask=mask, dropout_p=dropout, scale=scaling))
         rows.append(torch.cat(docs, dim=2) if len(docs) > 1 else docs[0])
     out = torch.cat(rows, dim=0) if len(rows) > 1 else rows[0]
     return out.transpose(1, 2).contiguous(), None
