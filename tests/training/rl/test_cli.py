@@ -55,3 +55,28 @@ def test_a_run_resumes_from_its_last_checkpoint_and_counts_each_update_once(tiny
 
     other = tiny_run(tiny_llama, out, 3, lr="5e-3")
     assert other.exit_code == 1 and "other settings (lr)" in other.output
+
+
+@pytest.mark.model
+@pytest.mark.slow  # three processes start torch (two trainers under accelerate, one rollout process)
+def test_the_run_works_under_accelerate_with_two_trainer_processes(tiny_llama, tmp_path):  # noqa: F811
+    """Rank 0 draws the rollouts (its own rollout process), every rank trains on its share of the batch."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.training.sft.test_distributed import CPU_2PROC, ROOT, free_port
+
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CPU_2PROC),
+            "--main_process_port", str(free_port()), "-m", "agentforge", "train", "rl", "-m", str(tiny_llama),
+            "-o", str(out), "--mode", "disaggregated", "--kind", "step", "--updates", "2", "-G", "2",
+            "--groups-per-update", "1", "--oversample", "2", "--episodes", "3", "--valid-episodes", "1",
+            "--valid-steps", "2", "--valid-every", "2", "--save-every", "1", "--max-tokens", "8"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "COLUMNS": "200"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["update"] for r in rows if "reward" in r] == [1, 2]  # written once, by rank 0
+    assert (out / "final" / "model.safetensors").exists() and (out / "best" / "final").exists()

@@ -52,8 +52,14 @@ async def _serve(spec: WorkerSpec, weights, groups, stop) -> None:
             state, loaded = weights.snapshot()
             backend.load_weights(state, loaded)
 
+    parent, main = os.getppid(), asyncio.current_task()
+
     async def watch() -> None:
         while not stop.is_set():
+            if os.getppid() != parent:  # the trainer died (killed): nobody will read what we make
+                stop.set()
+                main.cancel()
+                break
             sync()
             await asyncio.sleep(0.1)
 

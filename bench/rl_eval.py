@@ -1,0 +1,87 @@
+"""SFT vs RL on held-out procedural tool-use tasks, from one command.
+
+    python bench/rl_eval.py -m runs/sft-stage3/run/final -m runs/rl/main/best/final --episodes 40
+
+Every model runs the same tasks: the "test" split of the procedural
+environment (seed 7003: neither the RL training tasks nor the validation
+tasks that chose the best checkpoint), one greedy episode per task. Prints
+per-kind success with a 95% interval, and the paired difference of each model
+against the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+from pathlib import Path
+
+
+async def score(model: str, tasks, env, max_tokens: int, concurrency: int) -> dict[str, list[float]]:
+    from agentforge.runtime.backends.embedded import EmbeddedBackend
+    from agentforge.training.rl.rollout import eval_sampling
+
+    backend = EmbeddedBackend.load(model)
+    sem = asyncio.Semaphore(concurrency)
+    rewards: dict[str, float] = {}
+
+    async def one(task):
+        async with sem:
+            rollout = (await env.rollout(task, backend, 1, eval_sampling(max_tokens)))[0]
+        rewards[task.id] = rollout.reward
+
+    try:
+        await asyncio.gather(*(one(t) for t in tasks))
+    finally:
+        await backend.aclose()
+    return rewards
+
+
+def interval(values: list[float]) -> str:
+    n = len(values)
+    mean = sum(values) / n
+    se = math.sqrt(max(mean * (1 - mean), 1e-12) / n) if set(values) <= {0.0, 1.0} else (
+        math.sqrt(sum((v - mean) ** 2 for v in values) / max(1, n - 1) / n))
+    return f"{100 * mean:5.1f} ± {196 * se:4.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-m", "--model", action="append", required=True)
+    parser.add_argument("--episodes", type=int, default=40, help="test episodes (each also gives its step tasks)")
+    parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--max-calls", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--out", type=Path, help="write the per-task rewards here (JSON)")
+    args = parser.parse_args()
+
+    from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
+
+    env = ToolEpisodes(episodes=args.episodes, max_calls=args.max_calls)
+    tasks = env.tasks("test")
+    kinds = {t.id: t.kind for t in tasks}
+    results = {}
+    for model in args.model:
+        started = time.time()
+        results[model] = asyncio.run(score(model, tasks, env, args.max_tokens, args.concurrency))
+        print(f"{model}: {len(tasks)} tasks in {time.time() - started:.0f} s", flush=True)
+    first = args.model[0]
+    print(f"\n{'model':<44} {'episode (outcome)':>20} {'step (step-wise)':>20}")
+    for model in args.model:
+        cells = []
+        for kind in ("episode", "step"):
+            values = [r for tid, r in results[model].items() if kinds[tid] == kind]
+            cells.append(f"{interval(values)} (n={len(values)})")
+        print(f"{model[-44:]:<44} {cells[0]:>20} {cells[1]:>20}")
+    for model in args.model[1:]:
+        for kind in ("episode", "step"):
+            diffs = [results[model][tid] - results[first][tid] for tid in kinds if kinds[tid] == kind]
+            print(f"{model[-30:]} - {first[-30:]} [{kind}]: {interval(diffs)} points (paired)")
+    if args.out:
+        args.out.write_text(json.dumps({"kinds": kinds, "rewards": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
