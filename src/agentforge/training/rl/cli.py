@@ -15,6 +15,8 @@ def rl(
                                       "checkpoints/, metrics.jsonl, rl.png, best/final and final/.")],
     mode: Annotated[str, typer.Option(help="'disaggregated' (rollouts in their own process, bounded staleness) "
                                       "or 'colocated' (generate, then train, in turn).")] = "disaggregated",
+    schedule: Annotated[str, typer.Option(help="Environments and their steps per cycle, e.g. tools:3,swe:1 "
+                                          "(multi-task RL).")] = "tools:1",
     kinds: Annotated[Optional[List[str]], typer.Option("--kind", help="Task kinds of the procedural tool-use "
                                                        "environment: episode (outcome reward), step (step-wise "
                                                        "reward); repeatable. Default: both.")] = None,
@@ -45,6 +47,11 @@ def rl(
     rollout_threads: Annotated[int, typer.Option(min=1, help="Disaggregated: torch threads of the rollout "
                                                  "process.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the task order.")] = 0,
+    guard_window: Annotated[int, typer.Option(min=0, help="Collapse guard: stop when the mean reward over this "
+                                              "many updates falls --guard-reward-drop below its best, or the "
+                                              "entropy stays under --guard-entropy-floor; 0: off.")] = 5,
+    guard_reward_drop: Annotated[float, typer.Option(min=0.0)] = 0.3,
+    guard_entropy_floor: Annotated[float, typer.Option(min=0.0)] = 0.02,
 ) -> None:
     """Multi-turn RL (the paper's GRPO variant) on the procedural tool-use environment."""
     from rich.console import Console
@@ -63,7 +70,9 @@ def rl(
                       eps_high=eps_high, tis_cap=tis_cap, max_staleness=max_staleness, min_solve=low,
                       max_solve=high, episodes=episodes, episode_share=episode_share, oversample=oversample, valid_episodes=valid_episodes, valid_steps=valid_steps,
                       valid_every=valid_every, save_every=save_every, max_tokens=max_tokens, max_calls=max_calls,
-                      concurrency=concurrency, rollout_threads=rollout_threads, seed=seed)
+                      concurrency=concurrency, rollout_threads=rollout_threads, seed=seed, schedule=schedule,
+                      guard_window=guard_window, guard_reward_drop=guard_reward_drop,
+                      guard_entropy_floor=guard_entropy_floor)
 
     def show(row: dict) -> None:
         console.print(f"update {row['update']}/{updates} reward {row['reward']:.3f} kept "
@@ -76,6 +85,8 @@ def rl(
     except (RunMismatch, ValueError, FileNotFoundError) as e:
         err.print(f"[bold red]error:[/] [red]{e}[/]", soft_wrap=True)
         raise typer.Exit(1)
+    if state.stopped:
+        err.print(f"[yellow]stopped early: {state.stopped}[/]", soft_wrap=True)
     for row in state.history:
         console.print(f"validation @ update {row['update']}: score {row['score']:.3f}  " + "  ".join(
             f"{k} {v:.3f}" for k, v in row.items() if k in ("episode", "step")))

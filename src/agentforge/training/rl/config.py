@@ -18,6 +18,7 @@ class RlConfig:
     model: str  # an HF checkpoint folder (the SFT's final/) or "embedded"
     out: Path
     mode: str = "disaggregated"  # rollouts in their own process (bounded staleness) or generate-then-train
+    schedule: str = "tools:1"  # environments and their steps per cycle, e.g. "tools:3,swe:1" (schedule.py)
     kinds: tuple[str, ...] = ("episode", "step")  # task kinds of the procedural tool-use environment
     episodes: int = 300  # training episodes generated (each also gives its step tasks)
     episode_share: float = 1.0  # of the training records that also train as whole episodes
@@ -42,6 +43,9 @@ class RlConfig:
     save_every: int = 5
     seed: int = 0
     rollout_threads: int = 1  # disaggregated: torch threads of the rollout process (the trainer gets the rest)
+    guard_window: int = 5  # collapse guard (guard.py); 0 turns it off
+    guard_reward_drop: float = 0.3
+    guard_entropy_floor: float = 0.02
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -49,7 +53,7 @@ class RlConfig:
         """What a resumed run must share with the run it continues."""
         out = asdict(self)
         for key in ("out", "updates", "progress", "valid_every", "save_every", "concurrency", "rollout_threads",
-                    "oversample"):
+                    "oversample", "guard_window", "guard_reward_drop", "guard_entropy_floor"):
             out.pop(key)
         out["kinds"] = list(self.kinds)
         return out
@@ -65,6 +69,12 @@ class RlConfig:
             raise ValueError("need 0 < eps_low < 1, eps_high > 0 and tis_cap >= 1")
         if self.max_staleness < 0:
             raise ValueError("--max-staleness must be >= 0")
+        from agentforge.training.rl.envs.registry import ENVIRONMENTS
+        from agentforge.training.rl.schedule import parse
+
+        unknown = [name for name, _ in parse(self.schedule) if name not in ENVIRONMENTS]
+        if unknown:
+            raise ValueError(f"--schedule names unknown environments {unknown}; known: {sorted(ENVIRONMENTS)}")
         bad = set(self.kinds) - {"episode", "step"}
         if bad or not self.kinds:
             raise ValueError(f"--kinds takes episode and/or step, not {sorted(bad)}")

@@ -29,6 +29,7 @@ from typing import Any
 
 from agentforge.training.rl.config import RlConfig
 from agentforge.training.rl.groups import GroupFilter, keep_group
+from agentforge.training.rl.guard import CollapseGuard
 from agentforge.training.rl.sample import Rollout
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class RunState:
     position: int = 0  # of the training task stream
     best_score: float | None = None
     best_update: int | None = None
+    stopped: str | None = None  # why the collapse guard stopped the run
     history: list[dict[str, Any]] = field(default_factory=list)  # validation results
 
 
@@ -53,11 +55,6 @@ class RunState:
 class Batch:
     rollouts: list[Rollout]
     stats: dict[str, float]
-
-
-def env_kwargs(config: RlConfig) -> dict[str, Any]:
-    return {"episodes": config.episodes, "kinds": tuple(config.kinds), "max_calls": config.max_calls,
-            "episode_share": config.episode_share}
 
 
 def valid_tasks(config: RlConfig):
@@ -126,6 +123,8 @@ class BatchBuilder:
 def train(config: RlConfig, progress=None) -> RunState:
     import torch
 
+    from agentforge.training.sft.metrics import read_metrics
+
     from agentforge.runtime.backends import checkpoint
     from agentforge.training.rl.loss import Objective
     from agentforge.training.rl.policy import Policy
@@ -150,6 +149,9 @@ def train(config: RlConfig, progress=None) -> RunState:
         log.info("resumed from %s (update %d)", last, state.update)
     rollouts = Rollouts(config, model_dir, policy, state) if acc.is_main_process else None
     builder = BatchBuilder(config)
+    guard = CollapseGuard(config.guard_window, config.guard_reward_drop, config.guard_entropy_floor)
+    for row in read_metrics(out / METRICS_FILE):  # a resumed run remembers what it saw
+        guard.observe(row)
     try:
         if state.update == 0 and not state.history:
             state = _validation(config, policy, state, rollouts, out, None)
@@ -171,6 +173,12 @@ def train(config: RlConfig, progress=None) -> RunState:
                     f.write(json.dumps(row) + "\n")
                 if progress:
                     progress(row)
+            collapsed = guard.observe(row) if config.guard_window else None
+            if collapsed:
+                state.stopped = collapsed
+                log.warning("stopping: %s", collapsed)
+                _save(policy, state, out)
+                break
             if state.update % config.valid_every == 0 or state.update == config.updates:
                 state = _validation(config, policy, state, rollouts, out, weights)
             if state.update % config.save_every == 0 or state.update == config.updates:
@@ -192,6 +200,7 @@ class Rollouts:
         self.position, self.version = state.position, state.update
         self.loop = asyncio.new_event_loop()
         self._local = None
+        self._training = None  # colocated: the environments and the task stream, built once
         if config.mode == "disaggregated":
             import torch.multiprocessing as mp
 
@@ -203,8 +212,7 @@ class Rollouts:
             self.weights.version.value = self.version
             self.groups = ctx.Queue(maxsize=config.groups_per_update)
             self.stop = ctx.Event()
-            spec = WorkerSpec(str(model_dir), env_kwargs(config), config.group_size, config.max_tokens,
-                              config.concurrency, config.seed, self.position, config.rollout_threads)
+            spec = WorkerSpec(str(model_dir), config, self.position)
             self.process = ctx.Process(target=run_worker, args=(spec, self.weights, self.groups, self.stop),
                                        name="agentforge-rollouts", daemon=True)
             self.process.start()
@@ -234,23 +242,19 @@ class Rollouts:
         return self.loop.run_until_complete(self._collect_local(builder))
 
     async def _collect_local(self, builder: BatchBuilder) -> Batch:
-        from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
-        from agentforge.training.rl.rollout import TaskStream, rollout_sampling, stream_groups
+        from agentforge.training.rl.rollout import rollout_sampling, stream_groups
+        from agentforge.training.rl.schedule import training_stream
 
-        env = ToolEpisodes(**env_kwargs(self.config))
-        stream = TaskStream(self._train_tasks(env), self.config.seed, self.position)
-        async for group in stream_groups(env, stream.next, self.local(), self.config.group_size,
+        if self._training is None:
+            self._training = training_stream(self.config, self.position)
+        envs, stream = self._training
+        async for group in stream_groups(envs, stream.next, self.local(), self.config.group_size,
                                          rollout_sampling(self.config.max_tokens), self.config.concurrency):
             if builder.offer(group.rollouts, self.version, group.seconds):
                 break
         # groups still in flight are cancelled: colocated generation stops while the trainer trains
         self.position = stream.position
         return builder.take()
-
-    def _train_tasks(self, env):
-        if not hasattr(self, "_tasks"):
-            self._tasks = env.tasks("train")
-        return self._tasks
 
     def publish(self, state: dict, version: int) -> None:
         self.version = version
@@ -320,7 +324,8 @@ def _open_run(config: RlConfig, out: Path) -> RunState:
     path = out / RUN_FILE
     identity = config.identity()
     if path.exists():
-        before = json.loads(path.read_text())["config"]
+        defaults = RlConfig(model=config.model, out=out).identity()  # keys an older run.json lacks
+        before = {**defaults, **json.loads(path.read_text())["config"]}
         changed = sorted(k for k in set(before) | set(identity) if before.get(k) != identity.get(k))
         if changed:
             raise RunMismatch(f"{out} holds an RL run with other settings ({', '.join(changed)}): "

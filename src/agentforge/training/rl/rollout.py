@@ -48,14 +48,16 @@ class TaskStream:
         return self.tasks[order[i]]
 
 
-async def stream_groups(env: Environment, next_task: Callable[[], RLTask], backend: Backend, group_size: int,
-                        sampling: Sampling, concurrency: int) -> AsyncIterator[Group]:
-    """Groups as they finish, `concurrency` tasks in flight; stops when the consumer stops iterating."""
+async def stream_groups(envs: dict[str, Environment], next_task: Callable[[], RLTask], backend: Backend,
+                        group_size: int, sampling: Sampling, concurrency: int) -> AsyncIterator[Group]:
+    """Groups as they finish, `concurrency` tasks in flight; stops when the consumer stops iterating.
+    Each task runs in the environment it names (`RLTask.env`)."""
     loop = asyncio.get_running_loop()
 
     async def one(task: RLTask) -> Group:
         started = loop.time()
-        return Group(task, await env.rollout(task, backend, group_size, sampling), loop.time() - started)
+        rollouts = await envs[task.env].rollout(task, backend, group_size, sampling)
+        return Group(task, rollouts, loop.time() - started)
 
     running: set[asyncio.Task] = {asyncio.ensure_future(one(next_task())) for _ in range(concurrency)}
     try:

@@ -17,33 +17,30 @@ from typing import Any
 @dataclass
 class WorkerSpec:
     model: str
-    env_kwargs: dict[str, Any]
-    group_size: int
-    max_tokens: int
-    concurrency: int
-    seed: int
+    config: Any  # the run's RlConfig: its environments, schedule, group size, sampling
     start: int  # task stream position
-    threads: int
 
 
 def run_worker(spec: WorkerSpec, weights, groups, stop) -> None:
     """Process entry point (spawned)."""
-    os.environ["AGENTFORGE_THREADS"] = str(spec.threads)
+    threads = spec.config.rollout_threads
+    os.environ["AGENTFORGE_THREADS"] = str(threads)
     import torch
 
-    torch.set_num_threads(spec.threads)
+    torch.set_num_threads(threads)
     asyncio.run(_serve(spec, weights, groups, stop))
 
 
 async def _serve(spec: WorkerSpec, weights, groups, stop) -> None:
     from agentforge.runtime.backends.embedded import EmbeddedBackend
     from agentforge.training.rl.envs.base import RLTask
-    from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
-    from agentforge.training.rl.rollout import TaskStream, rollout_sampling, stream_groups
+    from agentforge.training.rl.rollout import rollout_sampling, stream_groups
+    from agentforge.training.rl.schedule import training_stream
 
-    backend = EmbeddedBackend.load(spec.model, threads=spec.threads, max_slots=max(16, spec.group_size * 2))
-    env = ToolEpisodes(**spec.env_kwargs)
-    stream = TaskStream(env.tasks("train"), spec.seed, spec.start)
+    config = spec.config
+    backend = EmbeddedBackend.load(spec.model, threads=config.rollout_threads,
+                                   max_slots=max(16, config.group_size * 2))
+    envs, stream = training_stream(config, spec.start)
     loaded = 0
 
     def sync() -> None:
@@ -70,10 +67,10 @@ async def _serve(spec: WorkerSpec, weights, groups, stop) -> None:
 
         def next_task():
             task = stream.next()
-            return RLTask(task.id, task.kind, {**task.data, "position": next(positions)})
+            return RLTask(task.id, task.kind, {**task.data, "position": next(positions)}, env=task.env)
 
-        async for group in stream_groups(env, next_task, backend, spec.group_size,
-                                         rollout_sampling(spec.max_tokens), spec.concurrency):
+        async for group in stream_groups(envs, next_task, backend, config.group_size,
+                                         rollout_sampling(config.max_tokens), config.concurrency):
             if stop.is_set():
                 break
             item = (group.task.id, group.task.data["position"], group.rollouts, group.seconds)

@@ -17,6 +17,7 @@ class RLTask:
     id: str
     kind: str  # what the reward measures, e.g. "episode" (outcome) or "step" (the step-wise reward)
     data: dict[str, Any] = field(default_factory=dict)
+    env: str = ""  # the environment it belongs to, in a multi-task run
 
 
 class Environment(Protocol):
