@@ -12,6 +12,7 @@ a cached venv; official rows without one need their official docker image.
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 import time
@@ -29,6 +30,13 @@ EVAL_DIR = "/agentforge/eval"  # patch and eval script, mounted read-only
 APPLY_COMMANDS = ("git apply --verbose", "git apply --verbose --3way", "git apply --verbose --reject",
                   "patch --batch --forward --fuzz=5 -p1 -i")
 LOG_CHARS = 50_000_000  # eval logs are read whole
+# Files the test run reads besides the tests, which the eval script puts back itself: pytest's conftest.py
+# and configuration (addopts can load any plugin), and the sitecustomize a python on PYTHONPATH imports
+# first. A patch could make failing tests pass through them, so after it applies they go back to the
+# base commit (new ones are removed). Not official: 1 of SWE-bench Verified's 500 gold patches touches one
+# (pylint-dev__pylint-4661, setup.cfg's dependencies, which the prebuilt environment already has).
+GRADER_FILES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
+                "sitecustomize.py", "usercustomize.py")
 
 
 class Unrunnable(RuntimeError):
@@ -77,6 +85,23 @@ fi
 """
 
 
+def guard_section(base_commit: str) -> tuple[str, str]:
+    """Shell (before, after the patch applies) that puts every GRADER_FILES file at any depth back as it
+    was at `base_commit`, and removes the ones the patch added (files untracked before it stay)."""
+    if not GRADER_FILES:
+        return "", ""
+    names = shlex.quote("(^|/)(" + "|".join(re.escape(n) for n in GRADER_FILES) + ")$")
+    base = shlex.quote(base_commit)
+    before = 'untracked_before=$(mktemp); git ls-files --others > "$untracked_before"\n'
+    after = f"""
+{{ git ls-tree -r --name-only {base}; git ls-files --cached; git ls-files --others | grep -vxF -f "$untracked_before"; }} \\
+  2>/dev/null | grep -E {names} | sort -u | while IFS= read -r f; do
+  if git cat-file -e {base}:"$f" 2>/dev/null; then git checkout -q {base} -- "$f"; else rm -f -- "$f"; fi
+done
+"""
+    return before, after
+
+
 def _applied_with(log: str) -> str | None:
     for line in log.splitlines():
         if line.startswith(APPLY_PATCH_PASS + " ("):
@@ -116,7 +141,9 @@ async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos:
             inside = str(files) if kind == "local" else EVAL_DIR
         started = time.monotonic()
         async with box:
-            result = await box.exec(apply_section(f"{inside}/model.patch") + f"\nbash {inside}/eval.sh\n")
+            before, after = guard_section(instance.base_commit)
+            result = await box.exec(before + apply_section(f"{inside}/model.patch") + after
+                                    + f"\nbash {inside}/eval.sh\n")
         seconds["eval"] = time.monotonic() - started
     output = result.output
     if result.timed_out:
