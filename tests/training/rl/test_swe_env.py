@@ -227,3 +227,11 @@ def test_writing_outside_the_workspace_is_blocked_and_earns_0(tmp_path):
     assert not outside.exists() and not (tmp_path / "calc.py").exists()
     assert sorted(p.name for p in env.path.rglob("*.pth")) == pths
     assert rollout.info["patch"] == "" and rollout.reward == 0.0
+
+
+def test_without_the_sandbox_the_same_writes_land_outside(tmp_path):
+    """The protection off: the `local` sandbox (no isolation) lets the host-path writes through."""
+    outside = tmp_path / "outside.txt"
+    rollout = reward(tmp_path, agent(f"echo fixed > {outside}", f"{FIX} && cp calc.py {tmp_path}/calc.py",
+                                     "git checkout calc.py"), sandbox="local")
+    assert outside.exists() and (tmp_path / "calc.py").exists() and rollout.reward == 0.0
