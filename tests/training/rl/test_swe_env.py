@@ -187,6 +187,25 @@ def test_a_sitecustomize_in_the_workspace_earns_0(tmp_path, monkeypatch, protect
     assert rollout.reward == (0.0 if protected else 1.0), rollout.info
 
 
+FORGED_RUN = ("import os, sys\nsys.stdout.write('PASSED tests/test_calc.py::test_add\\n"
+              "PASSED tests/test_calc.py::test_mul\\n'); sys.stdout.flush(); os._exit(0)\n")
+
+
+@pytest.mark.parametrize("protected", [True, False])
+@pytest.mark.parametrize("module", ["pytest.py", "pytest/__main__.py", "argparse.py"])
+def test_a_module_that_shadows_the_test_runner_earns_0(tmp_path, monkeypatch, protected, module):
+    """A new module named like one the runner imports (pytest itself, or the standard library's argparse,
+    which pytest imports) would run in its place and print any verdict: grading removes it."""
+    if not protected:
+        from agentforge.harnesses.swebench import evaluate
+
+        monkeypatch.setattr(evaluate, "GUARD_SHADOWING", False)
+    commands = [write(module, FORGED_RUN)] + (["touch pytest/__init__.py"] if module.startswith("pytest/") else [])
+    rollout = reward(tmp_path, agent(*commands))
+    assert module in rollout.info["patch"]
+    assert rollout.reward == (0.0 if protected else 1.0), rollout.info
+
+
 def test_fake_passed_lines_printed_by_the_agent_earn_0(tmp_path):
     """The grader reads only the log of its own fresh evaluation, never what the rollout printed."""
     fake = f"echo 'PASSED {F2P}'; echo '>>>>> Applied Patch'; echo 'resolved: true'"

@@ -37,6 +37,30 @@ LOG_CHARS = 50_000_000  # eval logs are read whole
 # (pylint-dev__pylint-4661, setup.cfg's dependencies, which the prebuilt environment already has).
 GRADER_FILES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
                 "sitecustomize.py", "usercustomize.py")
+# The same for the test runner itself: a module the patch adds at the top of the import path (the
+# workspace, PYTHONPATH's dirs) under the name of an installed or standard module (pytest.py, pluggy/,
+# argparse.py) shadows it in the test process, which can then print any verdict. Such files are removed.
+GUARD_SHADOWING = True
+_SHADOWS = r"""
+import importlib.util, os, sys
+added, base = (open(p).read().splitlines() for p in sys.argv[1:3])
+roots = {"."} | {os.path.relpath(r) for r in sys.argv[3].split(":") if r}
+for root in sorted(roots):
+    under = lambda f: f if root == "." else (f[len(root) + 1:] if f.startswith(root + "/") else None)
+    known = {under(f).split("/")[0] for f in base if under(f)}
+    for f in added:
+        rel = under(f)
+        if not rel or rel.split("/")[0] in known:
+            continue
+        top = rel.split("/")[0]
+        name = top[:-3] if "/" not in rel and top.endswith(".py") else top
+        try:
+            found = name.isidentifier() and importlib.util.find_spec(name) is not None
+        except Exception:
+            found = False
+        if found:
+            print(f)
+"""
 
 
 class Unrunnable(RuntimeError):
@@ -93,7 +117,19 @@ def guard_section(base_commit: str) -> tuple[str, str]:
     names = shlex.quote("(^|/)(" + "|".join(re.escape(n) for n in GRADER_FILES) + ")$")
     base = shlex.quote(base_commit)
     before = 'untracked_before=$(mktemp); git ls-files --others > "$untracked_before"\n'
-    after = f"""
+    shadowing = "" if not GUARD_SHADOWING else f"""
+added=$(mktemp); base_files=$(mktemp)
+git ls-tree -r --name-only {base} > "$base_files" 2>/dev/null
+{{ git ls-files --others | grep -vxF -f "$untracked_before"; git ls-files --cached | grep -vxF -f "$base_files"; }} \\
+  2>/dev/null | sort -u > "$added"
+py=$(command -v python3 || command -v python)
+if [ -s "$added" ] && [ -n "$py" ]; then
+  "$py" -I -c {shlex.quote(_SHADOWS)} "$added" "$base_files" "${{PYTHONPATH:-}}" | while IFS= read -r f; do
+    rm -f -- "$f"
+  done
+fi
+"""
+    after = shadowing + f"""
 {{ git ls-tree -r --name-only {base}; git ls-files --cached; git ls-files --others | grep -vxF -f "$untracked_before"; }} \\
   2>/dev/null | grep -E {names} | sort -u | while IFS= read -r f; do
   if git cat-file -e {base}:"$f" 2>/dev/null; then git checkout -q {base} -- "$f"; else rm -f -- "$f"; fi
