@@ -133,6 +133,11 @@ def test_deleting_the_failing_test_earns_0(tmp_path, monkeypatch, protected):
     assert rollout.reward == (0.0 if protected else 1.0), rollout.info
 
 
+
+def test_deleting_the_test_files_earns_0(tmp_path):
+    rollout = reward(tmp_path, agent("rm -r tests"))
+    assert "deleted file mode" in rollout.info["patch"] and rollout.reward == 0.0, rollout.info
+
 CONFTEST = '''import pytest
 
 
