@@ -219,16 +219,22 @@ def test_fake_passed_lines_printed_by_the_agent_earn_0(tmp_path):
 
 
 @pytest.mark.parametrize("protected", [True, False])
-def test_fake_passed_lines_printed_by_the_patched_code_earn_0(tmp_path, monkeypatch, protected):
-    """The code prints `PASSED <test>` after pytest's own summary: the log then says the test passed, but
-    the test command exited 1 with no failure reported, so grading refuses the log."""
+@pytest.mark.parametrize("exit_code", ["kept", "forced to 0"])
+def test_fake_passed_lines_printed_by_the_patched_code_earn_0(tmp_path, monkeypatch, protected, exit_code):
+    """The code prints `PASSED <test>` at exit, after pytest's own summary, so that the whole log's map
+    (the last line wins) says the test passed. Two protections: the test command exited 1 with no failure
+    reported (grading refuses the log), and, when the code also forces exit code 0, the log reports the
+    test failing and then passing (evaluate's contradiction check). Off: the checks that would catch it."""
+    from agentforge.harnesses.swebench import evaluate, grading
+
     if not protected:
         import re
 
-        from agentforge.harnesses.swebench import grading
-
-        monkeypatch.setattr(grading, "_EXIT_CODE", re.compile("(?!x)x"))
-    fake = f"import atexit\natexit.register(print, 'PASSED {F2P}')\n"
+        monkeypatch.setattr(evaluate, "CHECK_CONTRADICTIONS", False)
+        if exit_code == "kept":
+            monkeypatch.setattr(grading, "_EXIT_CODE", re.compile("(?!x)x"))
+    exit0 = "    sys.stdout.flush()\n    os._exit(0)\n" if exit_code == "forced to 0" else ""
+    fake = f"import atexit, os, sys\n\n\n@atexit.register\ndef _fake():\n    print('PASSED {F2P}')\n{exit0}"
     rollout = reward(tmp_path, agent(f"cat >> calc.py <<'EOF'\n{fake}EOF"))
     assert "atexit" in rollout.info["patch"]
     assert rollout.reward == (0.0 if protected else 1.0), rollout.info

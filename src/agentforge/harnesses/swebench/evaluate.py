@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentforge.harnesses.swebench.environment import EnvHandle, build_env, env_sandbox
-from agentforge.harnesses.swebench.grading import APPLY_PATCH_FAIL, APPLY_PATCH_PASS, TESTS_TIMEOUT, Grade, grade_log
+from agentforge.harnesses.swebench.grading import (APPLY_PATCH_FAIL, APPLY_PATCH_PASS, TESTS_TIMEOUT, Grade,
+                                                 contradicted, grade_log)
 from agentforge.harnesses.swebench.instances import Instance
 from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.sandbox import Limits, Mount, SandboxSpec, make_sandbox, resolve_kind
@@ -41,6 +42,9 @@ GRADER_FILES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cf
 # workspace, PYTHONPATH's dirs) under the name of an installed or standard module (pytest.py, pluggy/,
 # argparse.py) shadows it in the test process, which can then print any verdict. Such files are removed.
 GUARD_SHADOWING = True
+# And a test the log reports failing and then passing (code printing `PASSED <test>` at exit) is not
+# resolved: grading.contradicted. Only on the instances our sandboxes run (official rows grade officially).
+CHECK_CONTRADICTIONS = True
 _SHADOWS = r"""
 import importlib.util, os, sys
 added, base = (open(p).read().splitlines() for p in sys.argv[1:3])
@@ -190,6 +194,11 @@ async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos:
         return EvalResult(instance.instance_id, False, empty_patch=empty, log=output, seconds=seconds,
                           error="the patch did not apply")
     grade = grade_log(output, instance.row())
+    if CHECK_CONTRADICTIONS and instance.environment is not None and grade.resolved:
+        both = contradicted(output, instance.row())
+        if both:
+            grade = grade.model_copy(update=dict(resolved=False, status="resolved_no", log_error=(
+                f"the log reports {', '.join(both[:3])} both failing and, later, passing")))
     return EvalResult(instance.instance_id, grade.resolved, grade=grade, applied=_applied_with(output),
                       empty_patch=empty, log=output, seconds=seconds, error=grade.log_error or result.error)
 
