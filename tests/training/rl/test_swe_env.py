@@ -240,6 +240,29 @@ def test_fake_passed_lines_printed_by_the_patched_code_earn_0(tmp_path, monkeypa
     assert rollout.reward == (0.0 if protected else 1.0), rollout.info
 
 
+IN_PROCESS_FORGERY = """
+import sys as _sys
+if "_pytest.reports" in _sys.modules:
+    _reports = _sys.modules["_pytest.reports"]
+    _made = _reports.TestReport.from_item_and_call.__func__
+
+    def _passed(cls, item, call):
+        report = _made(cls, item, call)
+        report.outcome, report.longrepr = "passed", None
+        return report
+
+    _reports.TestReport.from_item_and_call = classmethod(_passed)
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="known hole: the patched code runs inside the test process and can "
+                                       "rewrite pytest's reports; no grading of that process's output rules "
+                                       "it out (docs/training.md, reward integrity)")
+def test_patched_code_that_rewrites_pytest_reports_in_process_earns_0(tmp_path):
+    rollout = reward(tmp_path, agent(f"cat >> calc.py <<'EOF'\n{IN_PROCESS_FORGERY}EOF"))
+    assert rollout.reward == 0.0, rollout.info
+
+
 def test_writing_outside_the_workspace_is_blocked_and_earns_0(tmp_path):
     """Outside the workspace: a host path, and the environment's venv, which grading imports from
     (a .pth file there runs at every python start). bwrap shows neither as writable."""
