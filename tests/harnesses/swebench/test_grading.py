@@ -246,3 +246,14 @@ def test_every_verified_row_parses_and_grades():
             wrongly_resolved.append(row["instance_id"])
     assert unresolved == []
     assert wrongly_resolved == []
+
+
+def test_contradicted_names_the_tests_reported_failing_and_then_passing():
+    from agentforge.harnesses.swebench.grading import contradicted
+
+    row = {"FAIL_TO_PASS": ["t.py::a"], "PASS_TO_PASS": ["t.py::b"], "log_parser": "parse_log_pytest"}
+    honest = ">>>>> Start Test Output\nPASSED t.py::b\nFAILED t.py::a - assert 1 == 2\n>>>>> End Test Output\n"
+    assert contradicted(honest, row) == []  # failing at the end: no contradiction (and not resolved)
+    forged = honest.replace(">>>>> End", "PASSED t.py::a\n>>>>> End")
+    assert contradicted(forged, row) == ["t.py::a"]
+    assert contradicted(forged.replace("FAILED t.py::a - assert 1 == 2\n", ""), row) == []

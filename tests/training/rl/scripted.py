@@ -46,3 +46,21 @@ class Scripted:
 def replay_gold(record: dict) -> Scripted:
     gold = [m for m in record["messages"] if m["role"] == "assistant"]
     return Scripted(lambda k, _messages: gold_turn(gold[k]) if k < len(gold) else completion("done"))
+
+
+class WithTokenIds:
+    """Wraps a scripted backend (tests/fakes/scripted_backend.py) so its completions carry what RL reads:
+    prompt ids and one generated id per logprob, as the embedded engine returns them."""
+
+    def __init__(self, backend) -> None:
+        self.backend, self.name = backend, getattr(backend, "name", "scripted")
+
+    async def complete(self, messages, tools=None, n=1, sampling=None):
+        out = await self.backend.complete(messages, tools, n, sampling)
+        for c in out:
+            c.prompt_token_ids = list(range(len(messages)))
+            c.token_ids = [7] * len(c.logprobs or [])
+        return out
+
+    async def aclose(self):
+        pass

@@ -12,6 +12,7 @@ a cached venv; official rows without one need their official docker image.
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 import time
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentforge.harnesses.swebench.environment import EnvHandle, build_env, env_sandbox
-from agentforge.harnesses.swebench.grading import APPLY_PATCH_FAIL, APPLY_PATCH_PASS, TESTS_TIMEOUT, Grade, grade_log
+from agentforge.harnesses.swebench.grading import (APPLY_PATCH_FAIL, APPLY_PATCH_PASS, TESTS_TIMEOUT, Grade,
+                                                 contradicted, grade_log)
 from agentforge.harnesses.swebench.instances import Instance
 from agentforge.harnesses.swebench.repos import RepoSource
 from agentforge.runtime.sandbox import Limits, Mount, SandboxSpec, make_sandbox, resolve_kind
@@ -29,6 +31,40 @@ EVAL_DIR = "/agentforge/eval"  # patch and eval script, mounted read-only
 APPLY_COMMANDS = ("git apply --verbose", "git apply --verbose --3way", "git apply --verbose --reject",
                   "patch --batch --forward --fuzz=5 -p1 -i")
 LOG_CHARS = 50_000_000  # eval logs are read whole
+# Files the test run reads besides the tests, which the eval script puts back itself: pytest's conftest.py
+# and configuration (addopts can load any plugin), and the sitecustomize a python on PYTHONPATH imports
+# first. A patch could make failing tests pass through them, so after it applies they go back to the
+# base commit (new ones are removed). Not official: 1 of SWE-bench Verified's 500 gold patches touches one
+# (pylint-dev__pylint-4661, setup.cfg's dependencies, which the prebuilt environment already has).
+GRADER_FILES = ("conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
+                "sitecustomize.py", "usercustomize.py")
+# The same for the test runner itself: a module the patch adds at the top of the import path (the
+# workspace, PYTHONPATH's dirs) under the name of an installed or standard module (pytest.py, pluggy/,
+# argparse.py) shadows it in the test process, which can then print any verdict. Such files are removed.
+GUARD_SHADOWING = True
+# And a test the log reports failing and then passing (code printing `PASSED <test>` at exit) is not
+# resolved: grading.contradicted. Only on the instances our sandboxes run (official rows grade officially).
+CHECK_CONTRADICTIONS = True
+_SHADOWS = r"""
+import importlib.util, os, sys
+added, base = (open(p).read().splitlines() for p in sys.argv[1:3])
+roots = {"."} | {os.path.relpath(r) for r in sys.argv[3].split(":") if r}
+for root in sorted(roots):
+    under = lambda f: f if root == "." else (f[len(root) + 1:] if f.startswith(root + "/") else None)
+    known = {under(f).split("/")[0] for f in base if under(f)}
+    for f in added:
+        rel = under(f)
+        if not rel or rel.split("/")[0] in known:
+            continue
+        top = rel.split("/")[0]
+        name = top[:-3] if "/" not in rel and top.endswith(".py") else top
+        try:
+            found = name.isidentifier() and importlib.util.find_spec(name) is not None
+        except Exception:
+            found = False
+        if found:
+            print(f)
+"""
 
 
 class Unrunnable(RuntimeError):
@@ -77,6 +113,35 @@ fi
 """
 
 
+def guard_section(base_commit: str) -> tuple[str, str]:
+    """Shell (before, after the patch applies) that puts every GRADER_FILES file at any depth back as it
+    was at `base_commit`, and removes the ones the patch added (files untracked before it stay)."""
+    if not GRADER_FILES:
+        return "", ""
+    names = shlex.quote("(^|/)(" + "|".join(re.escape(n) for n in GRADER_FILES) + ")$")
+    base = shlex.quote(base_commit)
+    before = 'untracked_before=$(mktemp); git ls-files --others > "$untracked_before"\n'
+    shadowing = "" if not GUARD_SHADOWING else f"""
+added=$(mktemp); base_files=$(mktemp)
+git ls-tree -r --name-only {base} > "$base_files" 2>/dev/null
+{{ git ls-files --others | grep -vxF -f "$untracked_before"; git ls-files --cached | grep -vxF -f "$base_files"; }} \\
+  2>/dev/null | sort -u > "$added"
+py=$(command -v python3 || command -v python)
+if [ -s "$added" ] && [ -n "$py" ]; then
+  "$py" -I -c {shlex.quote(_SHADOWS)} "$added" "$base_files" "${{PYTHONPATH:-}}" | while IFS= read -r f; do
+    rm -f -- "$f"
+  done
+fi
+"""
+    after = shadowing + f"""
+{{ git ls-tree -r --name-only {base}; git ls-files --cached; git ls-files --others | grep -vxF -f "$untracked_before"; }} \\
+  2>/dev/null | grep -E {names} | sort -u | while IFS= read -r f; do
+  if git cat-file -e {base}:"$f" 2>/dev/null; then git checkout -q {base} -- "$f"; else rm -f -- "$f"; fi
+done
+"""
+    return before, after
+
+
 def _applied_with(log: str) -> str | None:
     for line in log.splitlines():
         if line.startswith(APPLY_PATCH_PASS + " ("):
@@ -116,7 +181,9 @@ async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos:
             inside = str(files) if kind == "local" else EVAL_DIR
         started = time.monotonic()
         async with box:
-            result = await box.exec(apply_section(f"{inside}/model.patch") + f"\nbash {inside}/eval.sh\n")
+            before, after = guard_section(instance.base_commit)
+            result = await box.exec(before + apply_section(f"{inside}/model.patch") + after
+                                    + f"\nbash {inside}/eval.sh\n")
         seconds["eval"] = time.monotonic() - started
     output = result.output
     if result.timed_out:
@@ -127,6 +194,11 @@ async def evaluate(instance: Instance, patch: str, *, kind: str = "auto", repos:
         return EvalResult(instance.instance_id, False, empty_patch=empty, log=output, seconds=seconds,
                           error="the patch did not apply")
     grade = grade_log(output, instance.row())
+    if CHECK_CONTRADICTIONS and instance.environment is not None and grade.resolved:
+        both = contradicted(output, instance.row())
+        if both:
+            grade = grade.model_copy(update=dict(resolved=False, status="resolved_no", log_error=(
+                f"the log reports {', '.join(both[:3])} both failing and, later, passing")))
     return EvalResult(instance.instance_id, grade.resolved, grade=grade, applied=_applied_with(output),
                       empty_patch=empty, log=output, seconds=seconds, error=grade.log_error or result.error)
 

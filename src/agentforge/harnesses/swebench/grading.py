@@ -58,6 +58,7 @@ __all__ = [
     "Grade",
     "grade",
     "grade_log",
+    "contradicted",
     "log_failure",
     "parse_instance_log",
     "test_names",
@@ -280,3 +281,24 @@ def grade_log(log: str, instance: Mapping[str, Any]) -> Grade:
     if error is not None:
         return Grade(resolved=False, status="resolved_no", f2p_failed=f2p, p2p_failed=p2p, log_error=error)
     return grade(status_map, f2p, p2p, eval_type=eval_type)
+
+
+def contradicted(log: str, instance: Mapping[str, Any]) -> list[str]:
+    """The instance's tests that the test output reports failing (FAILED or ERROR) on some line, line by line,
+    although the whole log's map (the last line wins) says they passed.
+
+    pytest never reports a test failing and then passing; code under test can, by printing `PASSED <test>`
+    at exit, after pytest's own summary, and leaving with exit code 0. Not official (official grading
+    takes the last line): `evaluate` applies it to the instances our sandboxes run.
+    """
+    parser = get_parser(_parser_name(instance))
+    section = log.split(START_TEST_OUTPUT)[1].split(END_TEST_OUTPUT)[0] if (
+        START_TEST_OUTPUT in log and END_TEST_OUTPUT in log) else log
+    wanted = set(test_names(instance.get("FAIL_TO_PASS"))) | set(test_names(instance.get("PASS_TO_PASS")))
+    final = _parse(log, parser)
+    failing: set[str] = set()
+    for line in section.split("\n"):
+        for name, status in parser(line).items():
+            if name in wanted and status in (TestStatus.FAILED, TestStatus.ERROR):
+                failing.add(name)
+    return sorted(n for n in failing if final.get(n) in _PASSING)
