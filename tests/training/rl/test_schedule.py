@@ -25,7 +25,7 @@ def test_the_stream_follows_the_cycle_and_resumes_every_environment_where_it_was
     drawn = [stream.next() for _ in range(11)]
     assert [t.env for t in drawn] == ["tools", "tools", "tools", "swe"] * 2 + ["tools"] * 3
     assert all(t.id.startswith("t" if t.env == "tools" else "s") for t in drawn)
-    assert sorted(t.id for t in drawn if t.env == "tools")[:5] == ["t0", "t1", "t2", "t3", "t4"]  # an epoch each
+    assert sorted([t.id for t in drawn if t.env == "tools"][:5]) == ["t0", "t1", "t2", "t3", "t4"]  # an epoch
     resumed = MixedStream(pool, parse("tools:3,swe:1"), seed=0, position=6)
     assert [resumed.next().id for _ in range(5)] == [t.id for t in drawn[6:]]
 
@@ -40,3 +40,17 @@ def test_the_guard_stops_on_a_reward_cliff_or_dead_entropy_not_on_noise():
     reasons = [flat.observe({"reward": 0.5, "entropy": 0.001}) for _ in range(3)]
     assert reasons[:2] == [None, None] and "entropy collapsed" in reasons[2]
     assert flat.observe({"valid_score": 0.1}) is None  # validation rows are not training rows
+
+
+def test_every_registered_environment_builds_from_a_run_config(tmp_path):
+    from agentforge.training.rl.config import RlConfig
+    from agentforge.training.rl.envs.registry import ENVIRONMENTS, make_environment
+
+    config = RlConfig(model="embedded", out=tmp_path, schedule="tools:3,swe:1,taubench:1")
+    config.check()
+    assert set(ENVIRONMENTS) == {"tools", "swe", "taubench"}
+    for name in ENVIRONMENTS:
+        env = make_environment(name, config)
+        assert callable(env.rollout) and callable(env.tasks)
+    with pytest.raises(ValueError, match="unknown environments"):
+        RlConfig(model="embedded", out=tmp_path, schedule="tools:1,chess:1").check()

@@ -16,7 +16,9 @@ def rl(
     mode: Annotated[str, typer.Option(help="'disaggregated' (rollouts in their own process, bounded staleness) "
                                       "or 'colocated' (generate, then train, in turn).")] = "disaggregated",
     schedule: Annotated[str, typer.Option(help="Environments and their steps per cycle, e.g. tools:3,swe:1 "
-                                          "(multi-task RL).")] = "tools:1",
+                                          "(multi-task RL). Environments: tools, swe, taubench.")] = "tools:1",
+    swe_steps: Annotated[int, typer.Option(min=1, help="swe: agent steps per episode.")] = 30,
+    user_model: Annotated[str, typer.Option(help="taubench: the simulated user's model spec.")] = "embedded",
     kinds: Annotated[Optional[List[str]], typer.Option("--kind", help="Task kinds of the procedural tool-use "
                                                        "environment: episode (outcome reward), step (step-wise "
                                                        "reward); repeatable. Default: both.")] = None,
@@ -70,7 +72,7 @@ def rl(
                       eps_high=eps_high, tis_cap=tis_cap, max_staleness=max_staleness, min_solve=low,
                       max_solve=high, episodes=episodes, episode_share=episode_share, oversample=oversample, valid_episodes=valid_episodes, valid_steps=valid_steps,
                       valid_every=valid_every, save_every=save_every, max_tokens=max_tokens, max_calls=max_calls,
-                      concurrency=concurrency, rollout_threads=rollout_threads, seed=seed, schedule=schedule,
+                      concurrency=concurrency, rollout_threads=rollout_threads, seed=seed, schedule=schedule, swe_steps=swe_steps, user_model=user_model,
                       guard_window=guard_window, guard_reward_drop=guard_reward_drop,
                       guard_entropy_floor=guard_entropy_floor)
 

@@ -20,6 +20,8 @@ class RlConfig:
     mode: str = "disaggregated"  # rollouts in their own process (bounded staleness) or generate-then-train
     schedule: str = "tools:1"  # environments and their steps per cycle, e.g. "tools:3,swe:1" (schedule.py)
     kinds: tuple[str, ...] = ("episode", "step")  # task kinds of the procedural tool-use environment
+    swe_steps: int = 30  # "swe" environment: agent steps per episode (data: runs/swe-synth-train, -heldout)
+    user_model: str = "embedded"  # "taubench" environment: the simulated user's model spec
     episodes: int = 300  # training episodes generated (each also gives its step tasks)
     episode_share: float = 1.0  # of the training records that also train as whole episodes
     oversample: int = 4  # draw at most oversample x groups_per_update groups for one update
