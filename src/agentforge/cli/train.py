@@ -1,4 +1,4 @@
-"""`agent train ...`: the training pipeline's commands (data synthesis, SFT; RL and merging come later).
+"""`agent train ...`: the training pipeline's commands (data synthesis, SFT, merging; RL comes later).
 
 The commands themselves live beside the code they drive (training/sft/cli.py,
 training/synth/*/cli.py) and are light to import: torch loads when one runs.
@@ -10,10 +10,12 @@ from __future__ import annotations
 import typer
 
 import agentforge.training.synth.tools.cli  # noqa: F401  (registers `train synth tools` and `check`)
+from agentforge.training.merge.cli import merge as merge_command
 from agentforge.training.sft.cli import sft as sft_command
 from agentforge.training.synth.swe.cli import synth_app
 
-train_app = typer.Typer(help="The training pipeline: data synthesis and SFT (RL and merging come later).",
+train_app = typer.Typer(help="The training pipeline: data synthesis, SFT and merging (RL comes later).",
                         no_args_is_help=True)
 train_app.add_typer(synth_app, name="synth")
 train_app.command("sft")(sft_command)
+train_app.command("merge")(merge_command)
