@@ -107,6 +107,11 @@ def test_the_output_is_a_servable_checkpoint(tiny, tmp_path):
     for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json"):
         assert (out / name).read_bytes() == (tiny["base"] / name).read_bytes(), name
     assert result.tensors == len(load(tiny["base"]))
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {oct(p.stat().st_mode & 0o777) for p in out.iterdir()} == {oct(0o666 & ~umask)}  # servable by others
     config = json.loads((out / "config.json").read_text())
     assert config["model_type"] == "llama" and config["hidden_size"] == 4
     record = json.loads((out / RECORD).read_text())

@@ -84,6 +84,7 @@ def run_mergekit(config: dict[str, Any], inputs: list[Path], out: Path, overwrit
     run_merge(MergeConfiguration.model_validate(config), out_path=str(out),
               options=MergeOptions(copy_tokenizer=False, quiet=True, num_threads=threads))
     copied = copy_serving_files(source, out)
+    _usual_permissions(out)
     wall = time.monotonic() - start
     tensors = len(tensor_shapes(out))
     if read_config(out).get("model_type") != read_config(inputs[0]).get("model_type"):
@@ -93,6 +94,17 @@ def run_mergekit(config: dict[str, Any], inputs: list[Path], out: Path, overwrit
               "wall_s": round(wall, 2)}
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return MergeResult(out=out, method=config["merge_method"], tensors=tensors, wall_s=wall, copied=copied)
+
+
+def _usual_permissions(out: Path) -> None:
+    """mergekit writes its shards owner-only (0600); give every file the mode a new file gets."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in out.iterdir():
+        if path.is_file():
+            path.chmod(0o666 & ~umask)
 
 
 def _version() -> str | None:
