@@ -201,3 +201,11 @@ def test_method_aliases_and_the_mergekit_config(tiny):
     assert config["dtype"] == "float32" and config["parameters"] == {"lambda": 0.8}
     assert [m["parameters"]["weight"] for m in config["models"]] == [0.3, 0.7]
     assert config["base_model"] == str(tiny["base"].resolve())
+
+
+def test_without_mergekit_the_error_says_how_to_install_it(tiny, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mergekit.config", None)  # import mergekit.config raises ImportError
+    with pytest.raises(MergeError, match=r"merging needs mergekit .*pip install 'agentforge\[merge\]'"):
+        merge(MergeSpec(method="sce", base=tiny["base"], models=[tiny["a"], tiny["b"]]), tmp_path / "out")
