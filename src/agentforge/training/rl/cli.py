@@ -55,7 +55,7 @@ def rl(
     guard_reward_drop: Annotated[float, typer.Option(min=0.0)] = 0.3,
     guard_entropy_floor: Annotated[float, typer.Option(min=0.0)] = 0.02,
 ) -> None:
-    """Multi-turn RL (the paper's GRPO variant) on the procedural tool-use environment."""
+    """Multi-turn RL (the paper's GRPO variant) on the tool-use, SWE and τ-bench environments."""
     from rich.console import Console
 
     from agentforge.training.rl.config import RlConfig
