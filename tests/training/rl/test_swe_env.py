@@ -26,9 +26,7 @@ from agentforge.runtime.messages import Sampling
 from agentforge.training.rl.envs.swe import SweInstances
 
 from .scripted import Scripted, completion
-
-pytestmark = pytest.mark.skipif(subprocess.run(["which", "bwrap"], capture_output=True).returncode != 0,
-                                reason="needs bubblewrap")
+from tests.harnesses.swebench.tiny_repo import git
 
 SAMPLING = Sampling(logprobs=True, extra_body={"return_token_ids": True})
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
@@ -36,11 +34,6 @@ TESTS = ("from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) =
          "def test_mul():\n    assert mul(3, 4) == 12\n")
 FIX = "sed -i 's/a - b/a + b/' calc.py"
 F2P = "tests/test_calc.py::test_add"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
 
 
 def make_split(root: Path, eval_script=None) -> Path:
