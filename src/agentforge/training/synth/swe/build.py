@@ -454,11 +454,13 @@ async def synthesize_package(ref: PackageRef, out_dir: Path, kind: str, options:
                     per_function[site.function] += 1
             if record["status"] == REJECTED:
                 report.rejected[record["reason"]] += 1
-            await asyncio.to_thread(journal.append, record)
-            if record["status"] == KEPT:
-                await asyncio.to_thread(append_jsonl, instances_path, record["instance"])
+            async with written:  # instances.jsonl keeps the journal's order (a resume rebuilds it in that order)
+                await asyncio.to_thread(journal.append, record)
+                if record["status"] == KEPT:
+                    await asyncio.to_thread(append_jsonl, instances_path, record["instance"])
             update(kept=report.kept, tried=report.resumed + report.tried)
 
+    written = asyncio.Lock()
     await asyncio.gather(*(worker() for _ in range(max(1, options.concurrency))))
     update(note="done")
     return report
