@@ -5,5 +5,6 @@
 - `loss.py`: the objective (token-level, asymmetric clip, truncated importance sampling, no KL).
 - `envs/`: environments (tasks + rollout + reward); `rollout.py`: G rollouts per task against a Backend.
 - `policy.py`: the trainable model; `weights.py`: weight sync to the rollout engine.
-- `loop.py`: colocated and disaggregated training, validation, checkpoints; `cli.py`: the command.
+- `loop.py`: colocated and disaggregated training, validation, checkpoints; `worker.py`: the rollout process.
+- `schedule.py`: multi-task cycles over environments; `guard.py`: the collapse guard; `cli.py`: the command.
 """

@@ -50,21 +50,3 @@ def policy_loss(logp: torch.Tensor, old_logp: torch.Tensor, infer_logp: torch.Te
             "tis_weight_sum": float(weight.sum()),
         }
     return loss, stats
-
-
-def token_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, loss_mask: torch.Tensor,
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """log pi(token) and the policy's entropy at every loss position, flat in row-major order.
-
-    Runs the transformer over the rows, then the vocabulary projection only at
-    the positions that predict a loss token: with a 49k vocabulary the logits
-    of every prompt position would cost more memory than the model."""
-    hidden = model.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    predict = torch.zeros_like(loss_mask, dtype=torch.bool)
-    predict[:, :-1] = loss_mask[:, 1:].bool()  # position p predicts token p + 1
-    logits = model.lm_head(hidden[predict]).float()
-    targets = input_ids[:, 1:][loss_mask[:, 1:].bool()]
-    logprobs = torch.log_softmax(logits, dim=-1)
-    chosen = logprobs.gather(1, targets.view(-1, 1)).view(-1)
-    entropy = -(logprobs.exp() * logprobs).sum(-1)
-    return chosen, entropy.detach()

@@ -17,9 +17,10 @@ a single process computes on the whole batch.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -143,7 +144,7 @@ class Policy:
                   "tis_capped_tokens": 0.0, "tis_weight_sum": 0.0, "mismatch_kl_sum": 0.0}
         for k, micro in enumerate(mine):
             sync = k == len(mine) - 1
-            context = acc.no_sync(self.model) if not sync else _nothing()
+            context = acc.no_sync(self.model) if not sync else nullcontext()
             with context:
                 logp, entropy, at = micro_logprobs(self.model, micro)
                 infer = torch.tensor(micro.infer_logprobs, device=logp.device)[at]
@@ -193,16 +194,3 @@ class Policy:
 
     def load_state(self, folder: Path) -> None:
         self.accelerator.load_state(str(folder))
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-def iter_chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i: i + size]

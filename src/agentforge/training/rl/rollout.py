@@ -8,6 +8,7 @@ the token was sampled with; and the prompt ids of every turn.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
@@ -16,6 +17,8 @@ from agentforge.runtime.backends.base import Backend, BackendError
 from agentforge.runtime.messages import Sampling
 from agentforge.training.rl.envs.base import Environment, RLTask
 from agentforge.training.rl.sample import Rollout
+
+log = logging.getLogger(__name__)
 
 
 def rollout_sampling(max_tokens: int) -> Sampling:
@@ -68,9 +71,7 @@ async def stream_groups(envs: dict[str, Environment], next_task: Callable[[], RL
                 try:
                     yield finished.result()
                 except BackendError as e:  # one task's failure is not the run's: log it and go on
-                    import logging
-
-                    logging.getLogger(__name__).warning("rollout failed: %s", e)
+                    log.warning("rollout failed: %s", e)
     finally:
         for t in running:
             t.cancel()
