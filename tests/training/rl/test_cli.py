@@ -8,7 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from agentforge.cli import app
-from tests.training.sft.test_distributed import tiny_llama  # noqa: F401
 
 runner = CliRunner()
 
@@ -37,7 +36,7 @@ def tiny_run(model, out, updates, lr="1e-3"):
 
 @pytest.mark.model  # the tiny model takes the real tokenizer
 @pytest.mark.slow
-def test_a_run_resumes_from_its_last_checkpoint_and_counts_each_update_once(tiny_llama, tmp_path):  # noqa: F811
+def test_a_run_resumes_from_its_last_checkpoint_and_counts_each_update_once(tiny_llama, tmp_path):
     from agentforge.runtime.backends.embedded import EmbeddedBackend
 
     out = tmp_path / "run"
@@ -59,7 +58,7 @@ def test_a_run_resumes_from_its_last_checkpoint_and_counts_each_update_once(tiny
 
 @pytest.mark.model
 @pytest.mark.slow  # three processes start torch (two trainers under accelerate, one rollout process)
-def test_the_run_works_under_accelerate_with_two_trainer_processes(tiny_llama, tmp_path):  # noqa: F811
+def test_the_run_works_under_accelerate_with_two_trainer_processes(tiny_llama, tmp_path):
     """Rank 0 draws the rollouts (its own rollout process), every rank trains on its share of the batch."""
     import os
     import subprocess

@@ -15,7 +15,6 @@ import pytest
 from agentforge.training.rl.sample import rows_of
 
 from .synthetic import synthetic_rollouts
-from tests.training.sft.test_distributed import tiny_llama  # noqa: F401
 
 
 def trainer_logprobs(model, rollouts):
@@ -51,7 +50,7 @@ def next_group(rollouts_source, at_least_version: int, timeout: float = 300):
 
 @pytest.mark.model  # the tiny model takes the real tokenizer
 @pytest.mark.slow  # spawns the rollout process (torch + the engine): ~30 s
-def test_the_rollout_process_generates_with_the_published_weights(tiny_llama, tmp_path):  # noqa: F811
+def test_the_rollout_process_generates_with_the_published_weights(tiny_llama, tmp_path):
     import torch
 
     from agentforge.training.rl.config import RlConfig

@@ -18,7 +18,7 @@ from agentforge.training.sft.doc_attention import document_spans
 from agentforge.training.rl.sample import rows_of
 
 from .synthetic import synthetic_rollouts
-from tests.training.sft.test_distributed import CPU_2PROC, ROOT, free_port, tiny_llama  # noqa: F401
+from tests.training.sft.test_distributed import CPU_2PROC, ROOT, free_port
 
 
 def test_masked_and_zero_advantage_rollouts_give_no_rows_and_packing_keeps_every_token():
@@ -49,7 +49,7 @@ def test_masked_and_zero_advantage_rollouts_give_no_rows_and_packing_keeps_every
 
 
 @pytest.mark.model  # the tiny model takes the real tokenizer
-def test_the_packed_update_has_the_row_by_row_gradient(tiny_llama):  # noqa: F811
+def test_the_packed_update_has_the_row_by_row_gradient(tiny_llama):
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -100,7 +100,7 @@ def run_update(argv: list[str], out: Path) -> tuple[list[dict], dict]:
 
 @pytest.mark.model
 @pytest.mark.slow  # three processes start torch: about a minute on 2 busy cores
-def test_two_cpu_processes_give_the_update_of_one(tiny_llama, tmp_path):  # noqa: F811
+def test_two_cpu_processes_give_the_update_of_one(tiny_llama, tmp_path):
     import torch
     from safetensors.torch import load_file
 
