@@ -19,24 +19,15 @@ import time
 from pathlib import Path
 
 
-async def score(model: str, tasks, env, max_tokens: int, concurrency: int) -> dict[str, list[float]]:
+async def score(model: str, tasks, env, max_tokens: int, concurrency: int) -> dict[str, float]:
     from agentforge.runtime.backends.embedded import EmbeddedBackend
-    from agentforge.training.rl.rollout import eval_sampling
+    from agentforge.training.rl.rollout import eval_sampling, task_rewards
 
     backend = EmbeddedBackend.load(model)
-    sem = asyncio.Semaphore(concurrency)
-    rewards: dict[str, float] = {}
-
-    async def one(task):
-        async with sem:
-            rollout = (await env.rollout(task, backend, 1, eval_sampling(max_tokens)))[0]
-        rewards[task.id] = rollout.reward
-
     try:
-        await asyncio.gather(*(one(t) for t in tasks))
+        return await task_rewards(env, tasks, backend, eval_sampling(max_tokens), concurrency)
     finally:
         await backend.aclose()
-    return rewards
 
 
 def interval(values: list[float]) -> str:

@@ -123,7 +123,7 @@ class BatchBuilder:
 def train(config: RlConfig, progress=None) -> RunState:
     import torch
 
-    from agentforge.training.sft.metrics import read_metrics
+    from agentforge.training.sft.metrics import read_metrics, truncate_metrics
 
     from agentforge.runtime.backends import checkpoint
     from agentforge.training.rl.loss import Objective
@@ -145,7 +145,7 @@ def train(config: RlConfig, progress=None) -> RunState:
     if last is not None:
         policy.load_state(last)
         state = RunState(**json.loads((last / RUN_FILE).read_text()))
-        _truncate_metrics(out / METRICS_FILE, state.update)
+        truncate_metrics(out / METRICS_FILE, state.update, key="update")
         log.info("resumed from %s (update %d)", last, state.update)
     rollouts = Rollouts(config, model_dir, policy, state) if acc.is_main_process else None
     builder = BatchBuilder(config)
@@ -333,15 +333,6 @@ def _open_run(config: RlConfig, out: Path) -> RunState:
     else:
         path.write_text(json.dumps({"config": identity}, indent=1, default=str) + "\n")
     return RunState()
-
-
-def _truncate_metrics(path: Path, update: int) -> None:
-    from agentforge.training.sft.metrics import read_metrics
-
-    kept = [r for r in read_metrics(path) if r.get("update", 0) <= update]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    tmp.replace(path)
 
 
 def _broadcast(acc, obj):

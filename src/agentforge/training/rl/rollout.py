@@ -78,20 +78,27 @@ async def stream_groups(envs: dict[str, Environment], next_task: Callable[[], RL
         await asyncio.gather(*running, return_exceptions=True)
 
 
-async def evaluate(env: Environment, tasks: list[RLTask], backend: Backend, sampling: Sampling,
-                   concurrency: int = 8, progress: Callable[[int], None] | None = None) -> dict[str, float]:
-    """Mean reward per task kind (one greedy episode per task), plus the count of each kind."""
+async def task_rewards(env: Environment, tasks: list[RLTask], backend: Backend, sampling: Sampling,
+                       concurrency: int = 8) -> dict[str, float]:
+    """One episode per task (greedy with eval_sampling): task id -> reward."""
     sem = asyncio.Semaphore(concurrency)
-    scores: dict[str, list[float]] = {}
+    rewards: dict[str, float] = {}
 
     async def one(task: RLTask) -> None:
         async with sem:
-            rollout = (await env.rollout(task, backend, 1, sampling))[0]
-        scores.setdefault(task.kind, []).append(rollout.reward)
-        if progress:
-            progress(1)
+            rewards[task.id] = (await env.rollout(task, backend, 1, sampling))[0].reward
 
     await asyncio.gather(*(one(t) for t in tasks))
+    return rewards
+
+
+async def evaluate(env: Environment, tasks: list[RLTask], backend: Backend, sampling: Sampling,
+                   concurrency: int = 8) -> dict[str, float]:
+    """Mean reward per task kind (one episode per task), plus the count of each kind."""
+    rewards = await task_rewards(env, tasks, backend, sampling, concurrency)
+    scores: dict[str, list[float]] = {}
+    for task in tasks:
+        scores.setdefault(task.kind, []).append(rewards[task.id])
     out = {kind: sum(v) / len(v) for kind, v in sorted(scores.items())}
     out.update({f"{kind}_n": float(len(v)) for kind, v in sorted(scores.items())})
     return out

@@ -14,14 +14,14 @@ METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "loss.png"
 
 
-def truncate_metrics(path: Path, last_step: int) -> None:
-    """Keep only the lines of steps up to `last_step` (0: none)."""
+def truncate_metrics(path: Path, last_step: int, key: str = "step") -> None:
+    """Keep only the lines whose `key` (the step; RL: the update) is at most `last_step` (0: none)."""
     if not path.exists():
         return
     kept = []
     for line in path.read_text().splitlines():
         try:
-            if json.loads(line).get("step", 0) <= last_step:
+            if json.loads(line).get(key, 0) <= last_step:
                 kept.append(line)
         except ValueError:
             continue  # a line cut by a kill
