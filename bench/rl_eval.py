@@ -1,6 +1,7 @@
 """SFT vs RL on held-out procedural tool-use tasks, from one command.
 
-    python bench/rl_eval.py -m runs/sft-stage3/run/final -m runs/rl/main/best/final --episodes 40
+    python bench/rl_eval.py -m runs/sft-stage3/run/final -m runs/rl/main/best/final --episodes 40 \
+        --journal runs/rl/eval-journal
 
 Every model runs the same tasks: the "test" split of the procedural
 environment (seed 7003: neither the RL training tasks nor the validation
@@ -19,15 +20,42 @@ import time
 from pathlib import Path
 
 
-async def score(model: str, tasks, env, max_tokens: int, concurrency: int) -> dict[str, float]:
+async def score(model: str, tasks, env, max_tokens: int, concurrency: int,
+                journal: Path | None) -> dict[str, float]:
     from agentforge.runtime.backends.embedded import EmbeddedBackend
     from agentforge.training.rl.rollout import eval_sampling, task_rewards
 
+    done = {}
+    if journal is not None and journal.exists():
+        for line in journal.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a kill: that task runs again
+                continue
+            done[row["task"]] = row["reward"]
+    wanted = {t.id for t in tasks}
+    if wanted <= done.keys():
+        return {tid: done[tid] for tid in wanted}
+
+    def keep(task_id: str, reward: float) -> None:
+        with journal.open("a") as f:
+            f.write(json.dumps({"task": task_id, "reward": reward}) + "\n")
+
     backend = EmbeddedBackend.load(model)
     try:
-        return await task_rewards(env, tasks, backend, eval_sampling(max_tokens), concurrency)
+        return await task_rewards(env, tasks, backend, eval_sampling(max_tokens), concurrency,
+                                  done=done, on_reward=keep if journal is not None else None)
     finally:
         await backend.aclose()
+
+
+def journal_of(folder: Path | None, model: str, max_tokens: int, max_calls: int) -> Path | None:
+    """One file per model and setting: greedy results are reused by a rerun with more episodes."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = str(Path(model).resolve()).strip("/").replace("/", "_")
+    return folder / f"{slug}.tok{max_tokens}.calls{max_calls}.jsonl"
 
 
 def interval(values: list[float]) -> str:
@@ -46,6 +74,9 @@ def main() -> None:
     parser.add_argument("--max-calls", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--out", type=Path, help="write the per-task rewards here (JSON)")
+    parser.add_argument("--journal", type=Path,
+                        help="keep each result in this folder as it lands; a rerun (killed, or with more "
+                             "--episodes) reuses them")
     args = parser.parse_args()
 
     from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
@@ -56,7 +87,8 @@ def main() -> None:
     results = {}
     for model in args.model:
         started = time.time()
-        results[model] = asyncio.run(score(model, tasks, env, args.max_tokens, args.concurrency))
+        journal = journal_of(args.journal, model, args.max_tokens, args.max_calls)
+        results[model] = asyncio.run(score(model, tasks, env, args.max_tokens, args.concurrency, journal))
         print(f"{model}: {len(tasks)} tasks in {time.time() - started:.0f} s", flush=True)
     first = args.model[0]
     print(f"\n{'model':<44} {'episode (outcome)':>20} {'step (step-wise)':>20}")

@@ -88,6 +88,54 @@ def test_the_packed_update_has_the_row_by_row_gradient(tiny_llama):
     assert any(g.abs().sum() > 0 for g in reference.values())
 
 
+@pytest.mark.model
+def test_several_steps_per_batch_follow_the_objective_from_the_recorded_old_policy(tiny_llama):
+    """Two mini-batches x two epochs = four AdamW steps, each against pi_old recorded before the first;
+    the reference does the same row by row. Later steps see ratios != 1, so the clip binds."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from agentforge.training.rl.loss import Objective, policy_loss
+    from agentforge.training.rl.policy import Policy, split_groups
+
+    objective, lr = Objective(), 2e-3
+    rollouts = synthetic_rollouts(5)
+    policy = Policy(tiny_llama, lr=lr, objective=objective, micro_tokens=160)
+    stats = policy.update(rollouts, minibatches=2, epochs=2)
+    assert stats["optimizer_steps"] == 4
+    assert stats["clip_fraction"] > 0
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.999))
+
+    def row_logp(row):
+        ids = torch.tensor([row.input_ids])
+        logprobs = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+        at = torch.tensor([i for i, m in enumerate(row.loss_mask) if m])
+        return logprobs[at - 1].gather(1, ids[0, at].view(-1, 1)).view(-1), at
+
+    chunks = [batch_rows(chunk) for chunk in split_groups(rollouts, 2)]
+    assert [len({r.task_id for r in c}) for c in split_groups(rollouts, 2)] == [2, 1]  # whole groups
+    with torch.no_grad():
+        old = [[row_logp(row)[0] for row, _ in rows] for rows in chunks]
+    for _ in range(2):
+        for rows, olds in zip(chunks, old):
+            n_tokens = sum(r.loss_tokens for r, _ in rows)
+            for (row, advantage), old_logp in zip(rows, olds):
+                logp, at = row_logp(row)
+                infer = torch.tensor(row.infer_logprobs)[at]
+                loss, _ = policy_loss(logp, old_logp, infer, torch.full_like(logp, advantage), n_tokens, objective)
+                loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    trained = dict(policy.accelerator.unwrap_model(policy.model).named_parameters())
+    start = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32).state_dict()
+    for name, param in model.named_parameters():
+        assert torch.allclose(trained[name].detach(), param.detach(), rtol=1e-3, atol=2e-5), name
+    assert any(not torch.equal(p.detach(), start[n]) for n, p in model.named_parameters())
+
+
 def run_update(argv: list[str], out: Path) -> tuple[list[dict], dict]:
     from safetensors.torch import load_file
 

@@ -27,6 +27,10 @@ def rl(
     groups_per_update: Annotated[int, typer.Option(min=1, help="Groups that train per update (more are drawn "
                                                    "when groups are dropped).")] = 8,
     lr: Annotated[float, typer.Option(help="Learning rate (AdamW, constant).")] = 2e-6,
+    minibatches: Annotated[int, typer.Option(min=1, help="Optimizer steps per pass over an update's batch "
+                                             "(its groups split evenly, each kept whole).")] = 1,
+    ppo_epochs: Annotated[int, typer.Option(min=1, help="Passes over an update's batch. With one step in all "
+                                            "the PPO ratio is 1 and the clip never binds.")] = 1,
     eps_low: Annotated[float, typer.Option(help="Clip range below 1.")] = 0.2,
     eps_high: Annotated[float, typer.Option(help="Clip range above 1 (clip-higher).")] = 0.28,
     tis_cap: Annotated[float, typer.Option(help="C of the truncated importance weight min(pi_train/pi_infer, C).")] = 2.0,
@@ -68,7 +72,8 @@ def rl(
         err.print(f"[red]error: --solve-range takes LOW,HIGH (e.g. 0.25,0.75), not {solve_range!r}[/]")
         raise typer.Exit(1)
     config = RlConfig(model=model, out=out, mode=mode, kinds=tuple(kinds or ("episode", "step")), updates=updates,
-                      group_size=group_size, groups_per_update=groups_per_update, lr=lr, eps_low=eps_low,
+                      group_size=group_size, groups_per_update=groups_per_update, lr=lr, minibatches=minibatches,
+                      ppo_epochs=ppo_epochs, eps_low=eps_low,
                       eps_high=eps_high, tis_cap=tis_cap, max_staleness=max_staleness, min_solve=low,
                       max_solve=high, episodes=episodes, episode_share=episode_share, oversample=oversample, valid_episodes=valid_episodes, valid_steps=valid_steps,
                       valid_every=valid_every, save_every=save_every, max_tokens=max_tokens, max_calls=max_calls,

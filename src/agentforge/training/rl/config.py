@@ -31,6 +31,8 @@ class RlConfig:
     groups_per_update: int = 8
     updates: int = 40
     lr: float = 2e-6
+    minibatches: int = 1  # optimizer steps per pass over an update's batch (groups kept whole)
+    ppo_epochs: int = 1  # passes over the batch; more than one step in all lets the clip bind
     eps_low: float = 0.2
     eps_high: float = 0.28
     tis_cap: float = 2.0
@@ -69,6 +71,8 @@ class RlConfig:
             raise ValueError("--solve-range must satisfy 0 <= low <= high <= 1")
         if not (0 < self.eps_low < 1 and self.eps_high > 0 and self.tis_cap >= 1):
             raise ValueError("need 0 < eps_low < 1, eps_high > 0 and tis_cap >= 1")
+        if self.minibatches < 1 or self.ppo_epochs < 1:
+            raise ValueError("--minibatches and --ppo-epochs must be at least 1")
         if self.max_staleness < 0:
             raise ValueError("--max-staleness must be >= 0")
         from agentforge.training.rl.envs.registry import ENVIRONMENTS

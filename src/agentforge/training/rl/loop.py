@@ -160,7 +160,7 @@ def train(config: RlConfig, progress=None) -> RunState:
             batch = rollouts.collect(builder) if rollouts else None
             batch = _broadcast(acc, batch)
             rollout_s = time.time() - started
-            stats = policy.update(batch.rollouts)
+            stats = policy.update(batch.rollouts, config.minibatches, config.ppo_epochs)
             state.update += 1
             weights = policy.engine_state()  # a collective under FSDP: every process takes part
             if rollouts:

@@ -1,4 +1,4 @@
-"""The trainable policy: a transformers causal LM, one optimizer step per batch of rollouts.
+"""The trainable policy: a transformers causal LM, one or more optimizer steps per batch of rollouts.
 
 Rows (sample.Row) are packed into micro-batches of at most `micro_tokens`
 tokens, with position ids restarting at each row and per-row causal attention
@@ -77,6 +77,16 @@ def pack(rows: list[tuple[Row, float]], micro_tokens: int) -> list[Packed]:
     return out
 
 
+def split_groups(rollouts: list[Rollout], parts: int) -> list[list[Rollout]]:
+    """The batch in `parts` mini-batches of whole groups (a group's advantages are relative to each other)."""
+    groups: dict[str, list[Rollout]] = {}
+    for r in rollouts:
+        groups.setdefault(r.task_id, []).append(r)
+    ordered = list(groups.values())
+    size = math.ceil(len(ordered) / max(1, parts)) or 1
+    return [[r for group in ordered[i:i + size] for r in group] for i in range(0, len(ordered), size)]
+
+
 def common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
     for x, y in zip(a, b):
@@ -131,17 +141,52 @@ class Policy:
         self.tokenizer = load_tokenizer(Path(model_dir))
         self.objective, self.micro_tokens, self.max_grad_norm = objective, micro_tokens, max_grad_norm
 
-    def update(self, rollouts: list[Rollout]) -> dict[str, float]:
-        """One optimizer step on a batch (the same list on every process); the logged statistics."""
+    def update(self, rollouts: list[Rollout], minibatches: int = 1, epochs: int = 1) -> dict[str, float]:
+        """One update on a batch (the same list on every process): `epochs` passes over it, each
+        in `minibatches` optimizer steps (groups kept whole); the logged statistics.
+
+        With one step, pi_old is the policy as it is now, so the ratio is 1 in value and the clip
+        cannot bind. With more, pi_old is recorded before the first step (a no-grad pass) and the
+        later steps see ratios != 1: the clip bounds how far one batch moves the policy."""
         acc = self.accelerator
-        rows = batch_rows(rollouts)
-        n_tokens = sum(row.loss_tokens for row, _ in rows)
-        if not n_tokens:
+        steps = []
+        for chunk in split_groups(rollouts, minibatches):
+            rows = batch_rows(chunk)
+            n_tokens = sum(row.loss_tokens for row, _ in rows)
+            if n_tokens:
+                steps.append((plan(pack(rows, self.micro_tokens), acc.num_processes, acc.process_index), n_tokens))
+        if not steps:
             return {"loss_tokens": 0.0}
-        mine = plan(pack(rows, self.micro_tokens), acc.num_processes, acc.process_index)
         self.model.train()
-        totals = {"loss": 0.0, "entropy_sum": 0.0, "clip_low_tokens": 0.0, "clip_high_tokens": 0.0,
-                  "tis_capped_tokens": 0.0, "tis_weight_sum": 0.0, "mismatch_kl_sum": 0.0}
+        old = None
+        if len(steps) * epochs > 1:
+            with torch.no_grad():
+                old = [[micro_logprobs(self.model, micro)[0] for micro in mine] for mine, _ in steps]
+        totals = dict.fromkeys(("loss", "entropy_sum", "clip_low_tokens", "clip_high_tokens", "tis_capped_tokens",
+                                "tis_weight_sum", "mismatch_kl_sum", "grad_norm"), 0.0)
+        for _ in range(epochs):
+            for i, (mine, n_tokens) in enumerate(steps):
+                self._step(mine, n_tokens, old[i] if old else None, totals)
+        reduced = acc.reduce(torch.tensor(list(totals.values()), dtype=torch.float64), reduction="sum")
+        out = dict(zip(totals, reduced.tolist()))
+        n_steps = len(steps) * epochs
+        seen = epochs * sum(n for _, n in steps)  # loss tokens over all passes
+        return {
+            "loss": out["loss"] / n_steps,
+            "entropy": out["entropy_sum"] / seen,
+            "clip_fraction": (out["clip_low_tokens"] + out["clip_high_tokens"]) / seen,
+            "tis_capped_fraction": out["tis_capped_tokens"] / seen,
+            "tis_weight_mean": out["tis_weight_sum"] / seen,
+            "mismatch_kl": out["mismatch_kl_sum"] / seen,  # E[log pi_infer - log pi_train] on sampled tokens
+            "grad_norm": out["grad_norm"] / acc.num_processes / n_steps,
+            "loss_tokens": float(sum(n for _, n in steps)),
+            "optimizer_steps": float(n_steps),
+        }
+
+    def _step(self, mine: list[Packed], n_tokens: int, old: list[torch.Tensor] | None,
+              totals: dict[str, float]) -> None:
+        """One optimizer step over this process's micro-batches; adds its statistics to `totals`."""
+        acc = self.accelerator
         for k, micro in enumerate(mine):
             sync = k == len(mine) - 1
             context = acc.no_sync(self.model) if not sync else nullcontext()
@@ -149,8 +194,8 @@ class Policy:
                 logp, entropy, at = micro_logprobs(self.model, micro)
                 infer = torch.tensor(micro.infer_logprobs, device=logp.device)[at]
                 advantages = torch.tensor(micro.advantages, device=logp.device)[at]
-                # One pass per batch: pi_old is the policy as it is now, so the ratio is 1 in value.
-                loss, stats = policy_loss(logp, logp.detach(), infer, advantages, n_tokens, self.objective)
+                old_logp = logp.detach() if old is None else old[k]
+                loss, stats = policy_loss(logp, old_logp, infer, advantages, n_tokens, self.objective)
                 acc.backward(loss * acc.num_processes * micro.weight)
             if micro.weight:
                 totals["loss"] += float(loss.detach())
@@ -159,20 +204,9 @@ class Policy:
                 for key, value in stats.items():
                     totals[key] += value
         grad_norm = acc.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        totals["grad_norm"] += float(grad_norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        reduced = acc.reduce(torch.tensor(list(totals.values()), dtype=torch.float64), reduction="sum")
-        out = dict(zip(totals, reduced.tolist()))
-        return {
-            "loss": out["loss"],
-            "entropy": out["entropy_sum"] / n_tokens,
-            "clip_fraction": (out["clip_low_tokens"] + out["clip_high_tokens"]) / n_tokens,
-            "tis_capped_fraction": out["tis_capped_tokens"] / n_tokens,
-            "tis_weight_mean": out["tis_weight_sum"] / n_tokens,
-            "mismatch_kl": out["mismatch_kl_sum"] / n_tokens,  # E[log pi_infer - log pi_train] on sampled tokens
-            "grad_norm": float(grad_norm),
-            "loss_tokens": float(n_tokens),
-        }
 
     def engine_state(self) -> dict[str, torch.Tensor]:
         """The full weights under Hugging Face names (gathered across FSDP shards), fp32, on the CPU."""

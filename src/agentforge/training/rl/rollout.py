@@ -79,16 +79,24 @@ async def stream_groups(envs: dict[str, Environment], next_task: Callable[[], RL
 
 
 async def task_rewards(env: Environment, tasks: list[RLTask], backend: Backend, sampling: Sampling,
-                       concurrency: int = 8) -> dict[str, float]:
-    """One episode per task (greedy with eval_sampling): task id -> reward."""
+                       concurrency: int = 8, done: dict[str, float] | None = None,
+                       on_reward: Callable[[str, float], None] | None = None) -> dict[str, float]:
+    """One episode per task (greedy with eval_sampling): task id -> reward.
+
+    Tasks already in `done` are not run again (a resumed evaluation);
+    `on_reward` hears each new result as it lands, so a journal can keep it.
+    """
     sem = asyncio.Semaphore(concurrency)
-    rewards: dict[str, float] = {}
+    rewards: dict[str, float] = {t.id: done[t.id] for t in tasks if done and t.id in done}
 
     async def one(task: RLTask) -> None:
         async with sem:
-            rewards[task.id] = (await env.rollout(task, backend, 1, sampling))[0].reward
+            reward = (await env.rollout(task, backend, 1, sampling))[0].reward
+        rewards[task.id] = reward
+        if on_reward is not None:
+            on_reward(task.id, reward)
 
-    await asyncio.gather(*(one(t) for t in tasks))
+    await asyncio.gather(*(one(t) for t in tasks if t.id not in rewards))
     return rewards
 
 
