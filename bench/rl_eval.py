@@ -66,10 +66,15 @@ def interval(values: list[float]) -> str:
     return f"{100 * mean:5.1f} ± {196 * se:4.1f}"
 
 
+LABELS = {"episode": "episode (outcome)", "step": "step (step-wise)", "call": "call (single turn)"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--model", action="append", required=True)
-    parser.add_argument("--episodes", type=int, default=40, help="test episodes (each also gives its step tasks)")
+    parser.add_argument("--episodes", type=int, default=40, help="test episodes (each also gives its step tasks); 0: none")
+    parser.add_argument("--calls", type=int, default=0,
+                        help="also this many single-turn BFCL-shaped records (the 'calls' environment's test split)")
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--max-calls", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -81,25 +86,35 @@ def main() -> None:
 
     from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
 
-    env = ToolEpisodes(episodes=args.episodes, max_calls=args.max_calls)
-    tasks = env.tasks("test")
-    kinds = {t.id: t.kind for t in tasks}
-    results = {}
+    envs = []
+    if args.episodes:
+        env = ToolEpisodes(episodes=args.episodes, max_calls=args.max_calls)
+        envs.append((env, env.tasks("test")))
+    if args.calls:
+        from agentforge.training.rl.envs.tool_calls import ToolCalls
+
+        env = ToolCalls(records=args.calls)
+        envs.append((env, env.tasks("test")))
+    kinds = {t.id: t.kind for _, tasks in envs for t in tasks}
+    present = [k for k in ("episode", "step", "call") if k in kinds.values()]
+    results: dict[str, dict[str, float]] = {}
     for model in args.model:
         started = time.time()
         journal = journal_of(args.journal, model, args.max_tokens, args.max_calls)
-        results[model] = asyncio.run(score(model, tasks, env, args.max_tokens, args.concurrency, journal))
-        print(f"{model}: {len(tasks)} tasks in {time.time() - started:.0f} s", flush=True)
+        results[model] = {}
+        for env, tasks in envs:
+            results[model].update(asyncio.run(score(model, tasks, env, args.max_tokens, args.concurrency, journal)))
+        print(f"{model}: {len(kinds)} tasks in {time.time() - started:.0f} s", flush=True)
     first = args.model[0]
-    print(f"\n{'model':<44} {'episode (outcome)':>20} {'step (step-wise)':>20}")
+    print(f"\n{'model':<44}" + "".join(f" {LABELS[k]:>22}" for k in present))
     for model in args.model:
         cells = []
-        for kind in ("episode", "step"):
+        for kind in present:
             values = [r for tid, r in results[model].items() if kinds[tid] == kind]
             cells.append(f"{interval(values)} (n={len(values)})")
-        print(f"{model[-44:]:<44} {cells[0]:>20} {cells[1]:>20}")
+        print(f"{model[-44:]:<44}" + "".join(f" {c:>22}" for c in cells))
     for model in args.model[1:]:
-        for kind in ("episode", "step"):
+        for kind in present:
             diffs = [results[model][tid] - results[first][tid] for tid in kinds if kinds[tid] == kind]
             print(f"{model[-30:]} - {first[-30:]} [{kind}]: {interval(diffs)} points (paired)")
     if args.out:

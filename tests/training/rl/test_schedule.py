@@ -46,9 +46,9 @@ def test_every_registered_environment_builds_from_a_run_config(tmp_path):
     from agentforge.training.rl.config import RlConfig
     from agentforge.training.rl.envs.registry import ENVIRONMENTS, make_environment
 
-    config = RlConfig(model="embedded", out=tmp_path, schedule="tools:3,swe:1,taubench:1")
+    config = RlConfig(model="embedded", out=tmp_path, schedule="tools:3,calls:2,swe:1,taubench:1")
     config.check()
-    assert set(ENVIRONMENTS) == {"tools", "swe", "taubench"}
+    assert set(ENVIRONMENTS) == {"tools", "calls", "swe", "taubench"}
     for name in ENVIRONMENTS:
         env = make_environment(name, config)
         assert callable(env.rollout) and callable(env.tasks)

@@ -16,7 +16,9 @@ def rl(
     mode: Annotated[str, typer.Option(help="'disaggregated' (rollouts in their own process, bounded staleness) "
                                       "or 'colocated' (generate, then train, in turn).")] = "disaggregated",
     schedule: Annotated[str, typer.Option(help="Environments and their steps per cycle, e.g. tools:3,swe:1 "
-                                          "(multi-task RL). Environments: tools, swe, taubench.")] = "tools:1",
+                                          "(multi-task RL). Environments: tools (multi-turn episodes and their "
+                                          "steps), calls (single-turn BFCL-shaped decisions), swe, "
+                                          "taubench.")] = "tools:1",
     swe_steps: Annotated[int, typer.Option(min=1, help="swe: agent steps per episode.")] = 30,
     user_model: Annotated[str, typer.Option(help="taubench: the simulated user's model spec.")] = "embedded",
     kinds: Annotated[Optional[List[str]], typer.Option("--kind", help="Task kinds of the procedural tool-use "
@@ -43,6 +45,8 @@ def rl(
                                                  "train whole (outcome reward); each gives its step tasks.")] = 1.0,
     oversample: Annotated[int, typer.Option(min=1, help="Draw at most this many times --groups-per-update "
                                             "groups for one update.")] = 4,
+    calls: Annotated[int, typer.Option(min=1, help="calls: training records (seeded, BFCL-filtered).")] = 400,
+    valid_calls: Annotated[int, typer.Option(min=1, help="calls: held-out validation records.")] = 80,
     valid_episodes: Annotated[int, typer.Option(min=1, help="Held-out validation episodes.")] = 40,
     valid_steps: Annotated[int, typer.Option(min=0, help="Held-out validation step tasks.")] = 80,
     valid_every: Annotated[int, typer.Option(min=1, help="Updates between validations.")] = 5,
@@ -75,7 +79,8 @@ def rl(
                       group_size=group_size, groups_per_update=groups_per_update, lr=lr, minibatches=minibatches,
                       ppo_epochs=ppo_epochs, eps_low=eps_low,
                       eps_high=eps_high, tis_cap=tis_cap, max_staleness=max_staleness, min_solve=low,
-                      max_solve=high, episodes=episodes, episode_share=episode_share, oversample=oversample, valid_episodes=valid_episodes, valid_steps=valid_steps,
+                      max_solve=high, episodes=episodes, episode_share=episode_share, oversample=oversample, calls=calls, valid_calls=valid_calls,
+                      valid_episodes=valid_episodes, valid_steps=valid_steps,
                       valid_every=valid_every, save_every=save_every, max_tokens=max_tokens, max_calls=max_calls,
                       concurrency=concurrency, rollout_threads=rollout_threads, seed=seed, schedule=schedule, swe_steps=swe_steps, user_model=user_model,
                       guard_window=guard_window, guard_reward_drop=guard_reward_drop,
@@ -96,6 +101,6 @@ def rl(
         err.print(f"[yellow]stopped early: {state.stopped}[/]", soft_wrap=True)
     for row in state.history:
         console.print(f"validation @ update {row['update']}: score {row['score']:.3f}  " + "  ".join(
-            f"{k} {v:.3f}" for k, v in row.items() if k in ("episode", "step")))
+            f"{k} {v:.3f}" for k, v in row.items() if k in ("episode", "step", "call")))
     console.print(f"best: update {state.best_update} (score {state.best_score:.3f}) -> {out}/best/final")
     console.print(f"model: {out}/final   curves: {out}/rl.png", soft_wrap=True)

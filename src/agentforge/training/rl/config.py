@@ -25,6 +25,8 @@ class RlConfig:
     episodes: int = 300  # training episodes generated (each also gives its step tasks)
     episode_share: float = 1.0  # of the training records that also train as whole episodes
     oversample: int = 4  # draw at most oversample x groups_per_update groups for one update
+    calls: int = 400  # "calls" environment: single-turn training records (BFCL's shapes)
+    valid_calls: int = 80  # its validation records, when the schedule names it
     valid_episodes: int = 40
     valid_steps: int = 80  # step tasks in the validation set (the first ones)
     group_size: int = 4  # G rollouts per task

@@ -57,14 +57,25 @@ class Batch:
     stats: dict[str, float]
 
 
-def valid_tasks(config: RlConfig):
+def valid_tasks(config: RlConfig) -> list[tuple[Any, list]]:
+    """(environment, held-out tasks) for each procedural environment of the schedule ("calls",
+    "tools"); the tool-use episodes when it names neither (SWE and tau have no cheap held-out set)."""
+    from agentforge.training.rl.envs.tool_calls import ToolCalls
     from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
+    from agentforge.training.rl.schedule import parse
 
-    env = ToolEpisodes(episodes=config.valid_episodes, kinds=tuple(config.kinds), max_calls=config.max_calls)
-    tasks = env.tasks("valid")
-    episodes = [t for t in tasks if t.kind == "episode"]
-    steps = [t for t in tasks if t.kind == "step"][: config.valid_steps]
-    return env, episodes + steps
+    names = {name for name, _ in parse(config.schedule)}
+    out = []
+    if "calls" in names:
+        env = ToolCalls(records=config.valid_calls)
+        out.append((env, env.tasks("valid")))
+    if "tools" in names or not out:
+        env = ToolEpisodes(episodes=config.valid_episodes, kinds=tuple(config.kinds), max_calls=config.max_calls)
+        tasks = env.tasks("valid")
+        episodes = [t for t in tasks if t.kind == "episode"]
+        steps = [t for t in tasks if t.kind == "step"][: config.valid_steps]
+        out.append((env, episodes + steps))
+    return out
 
 
 class BatchBuilder:
@@ -289,14 +300,15 @@ def _validation(config: RlConfig, policy, state: RunState, rollouts: Rollouts | 
 def _validate(config: RlConfig, state: RunState, rollouts: Rollouts, out: Path, weights: dict | None) -> None:
     from agentforge.training.rl.rollout import eval_sampling, evaluate
 
-    env, tasks = valid_tasks(config)
     backend = rollouts.local()
     if weights is not None and config.mode == "disaggregated":
         backend.load_weights(weights, state.update)
     started = time.time()
-    scores = rollouts.loop.run_until_complete(
-        evaluate(env, tasks, backend, eval_sampling(config.max_tokens), concurrency=config.concurrency))
-    kinds = [k for k in config.kinds if k in scores]
+    scores: dict[str, float] = {}
+    for env, tasks in valid_tasks(config):
+        scores.update(rollouts.loop.run_until_complete(
+            evaluate(env, tasks, backend, eval_sampling(config.max_tokens), concurrency=config.concurrency)))
+    kinds = [k for k in scores if not k.endswith("_n")]  # the mean over task kinds: each kind counts once
     score = sum(scores[k] for k in kinds) / len(kinds)
     result = {"update": state.update, "score": score, **scores, "seconds": time.time() - started}
     state.history.append(result)

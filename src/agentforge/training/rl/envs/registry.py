@@ -14,6 +14,12 @@ def _tools(config: Any) -> Environment:
                         episode_share=config.episode_share)
 
 
+def _calls(config: Any) -> Environment:
+    from agentforge.training.rl.envs.tool_calls import ToolCalls
+
+    return ToolCalls(records=config.calls)
+
+
 def _swe(config: Any) -> Environment:
     from agentforge.training.rl.envs.swe import SweInstances
 
@@ -40,7 +46,8 @@ class LazyBackend:
         return await self._backend.complete(messages, tools, n, sampling)
 
 
-ENVIRONMENTS: dict[str, Callable[[Any], Environment]] = {"tools": _tools, "swe": _swe, "taubench": _taubench}
+ENVIRONMENTS: dict[str, Callable[[Any], Environment]] = {"tools": _tools, "calls": _calls, "swe": _swe,
+                                                          "taubench": _taubench}
 
 
 def make_environment(name: str, config: Any) -> Environment:

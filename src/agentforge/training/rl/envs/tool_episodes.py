@@ -68,11 +68,7 @@ class ToolEpisodes:
 
     async def _step(self, task: RLTask, record: dict, at: int, backend: Backend, n: int,
                     sampling: Sampling) -> list[Rollout]:
-        messages = [Message.model_validate(m) for m in record["messages"][:at]]
-        completions = await backend.complete(messages, tools(record), n=n, sampling=sampling)
-        gold = record["messages"][at]
-        return [Rollout(task.id, [turn_of(c)], float(step_matches(c, gold, offered(record))),
-                        truncated=c.finish_reason == "length", info={"kind": "step"}) for c in completions]
+        return await step_rollouts(task, record, at, backend, n, sampling)
 
     async def _episode(self, task: RLTask, record: dict, backend: Backend, sampling: Sampling) -> Rollout:
         from agentforge.training.synth.tools.episodes import ENVS
@@ -115,6 +111,17 @@ class ToolEpisodes:
         done = env.state == gold_end_state(record) and _covers(calls, gold_successful_calls(record))
         return Rollout(task.id, turns, float(well_formed and done and not truncated), truncated=truncated,
                        info={"kind": "episode", "calls": len(calls), "turns": len(turns), "well_formed": well_formed})
+
+
+async def step_rollouts(task: RLTask, record: dict, at: int, backend: Backend, n: int,
+                        sampling: Sampling) -> list[Rollout]:
+    """n attempts at assistant turn `at` of `record` after its gold history, each graded by the
+    step-wise reward (`step_matches`); the rollouts' info kind is the task's."""
+    messages = [Message.model_validate(m) for m in record["messages"][:at]]
+    completions = await backend.complete(messages, tools(record), n=n, sampling=sampling)
+    gold = record["messages"][at]
+    return [Rollout(task.id, [turn_of(c)], float(step_matches(c, gold, offered(record))),
+                    truncated=c.finish_reason == "length", info={"kind": task.kind}) for c in completions]
 
 
 def tools(record: dict) -> list[ToolSpec]:
