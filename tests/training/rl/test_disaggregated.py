@@ -82,3 +82,31 @@ def test_the_rollout_process_generates_with_the_published_weights(tiny_llama, tm
         assert (trainer_logprobs(start, after) - new).abs().max() > 1e-2
     finally:
         source.close()
+
+
+@pytest.mark.model
+@pytest.mark.slow  # spawns the rollout process: ~30 s
+def test_a_resumed_run_generates_its_first_groups_with_the_resumed_weights_and_version(tiny_llama, tmp_path):
+    """At update 3 of a resumed run the rollout process starts from the published weights; its first
+    groups carry version 3 (not 0, which the staleness bound would drop) and the trainer's logprobs."""
+    import torch
+
+    from agentforge.training.rl.config import RlConfig
+    from agentforge.training.rl.loop import Rollouts, RunState
+    from agentforge.training.rl.loss import Objective
+    from agentforge.training.rl.policy import Policy
+
+    config = RlConfig(model=str(tiny_llama), out=tmp_path, mode="disaggregated", kinds=("step",), episodes=4,
+                      group_size=2, groups_per_update=1, max_tokens=6, concurrency=2)
+    policy = Policy(tiny_llama, lr=5e-2, objective=Objective(), micro_tokens=512)
+    policy.update(synthetic_rollouts(5))  # the weights a resumed run loads differ from the start's
+    source = Rollouts(config, tiny_llama, policy, RunState(update=3))
+    try:
+        first = [source.groups.get(timeout=300)[2] for _ in range(2)]
+        assert [min(r.version for r in group) for group in first] == [3, 3]
+        model = policy.accelerator.unwrap_model(policy.model)
+        model.eval()
+        rollouts = [r for group in first for r in group]
+        assert torch.allclose(engine_logprobs(rollouts), trainer_logprobs(model, rollouts), atol=2e-3)
+    finally:
+        source.close()

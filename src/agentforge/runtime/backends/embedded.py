@@ -223,6 +223,11 @@ class EmbeddedBackend:
         self.engine.swap_weights(Llama(model.cfg, {k: v.float() for k, v in state_dict.items()}, int8=model.int8),
                                  version)
 
+    @property
+    def weights_version(self) -> int:
+        """The version of the weights the engine runs now (a `load_weights` applies at its next step)."""
+        return self.engine.weights_version
+
     async def aclose(self) -> None:
         await asyncio.to_thread(self.engine.stop)
 

@@ -61,6 +61,10 @@ async def _serve(spec: WorkerSpec, weights, groups, stop) -> None:
             await asyncio.sleep(0.1)
 
     sync()
+    # A request records the version the engine runs when it arrives, and a swap applies at the
+    # engine's next step: the first requests must not start before the published weights are in.
+    while backend.weights_version != loaded:
+        await asyncio.sleep(0.01)
     watcher = asyncio.ensure_future(watch())
     try:
         positions = iter(range(spec.start, 1 << 62))
