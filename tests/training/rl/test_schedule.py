@@ -54,3 +54,13 @@ def test_every_registered_environment_builds_from_a_run_config(tmp_path):
         assert callable(env.rollout) and callable(env.tasks)
     with pytest.raises(ValueError, match="unknown environments"):
         RlConfig(model="embedded", out=tmp_path, schedule="tools:1,chess:1").check()
+
+
+def test_the_guard_stops_when_no_group_trains_for_a_window_of_updates():
+    """The calls run at lr 5e-5: from update 6 on every drawn group had 8 equal rewards, so nothing
+    trained and no entropy was logged; the entropy rule cannot see that."""
+    guard = CollapseGuard(window=3, reward_drop=0.9, entropy_floor=0.02)
+    kept = {"reward": 0.4, "entropy": 0.5, "groups_kept": 2}
+    idle = {"reward": 0.5, "groups_kept": 0}  # no entropy: no token trained
+    assert [guard.observe(r) for r in (kept, idle, idle, kept, idle, idle)] == [None] * 6  # gaps reset the count
+    assert "nothing to learn" in guard.observe(idle)
