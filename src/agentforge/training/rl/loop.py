@@ -378,7 +378,10 @@ def plot_run(out: Path) -> Path:
         ax.set_xlabel("update")
         ax.grid(alpha=0.3)
     ax = axes[-1]
-    for key in sorted({k for r in valid for k in r if k.startswith("valid_") and not k.endswith(("_n", "seconds"))}):
+    keys = sorted({k for r in valid for k in r if k.startswith("valid_") and not k.endswith(("_n", "seconds"))})
+    if len(keys) == 2:  # one task kind: the score is that kind's line, drawn once
+        keys.remove("valid_score")
+    for key in keys:
         ax.plot([r["update"] for r in valid if key in r], [r[key] for r in valid if key in r], "o-", label=key[6:])
     ax.set_title("validation (greedy, held out)")
     ax.set_xlabel("update")
