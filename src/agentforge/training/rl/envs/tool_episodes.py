@@ -61,14 +61,10 @@ class ToolEpisodes:
     async def rollout(self, task: RLTask, backend: Backend, n: int, sampling: Sampling) -> list[Rollout]:
         record = task.data["record"]
         if task.kind == "step":
-            return await self._step(task, record, task.data["at"], backend, n, sampling)
+            return await step_rollouts(task, record, task.data["at"], backend, n, sampling)
         import asyncio
 
         return list(await asyncio.gather(*(self._episode(task, record, backend, sampling) for _ in range(n))))
-
-    async def _step(self, task: RLTask, record: dict, at: int, backend: Backend, n: int,
-                    sampling: Sampling) -> list[Rollout]:
-        return await step_rollouts(task, record, at, backend, n, sampling)
 
     async def _episode(self, task: RLTask, record: dict, backend: Backend, sampling: Sampling) -> Rollout:
         from agentforge.training.synth.tools.episodes import ENVS
