@@ -81,7 +81,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the per-task rewards here (JSON)")
     parser.add_argument("--journal", type=Path,
                         help="keep each result in this folder as it lands; a rerun (killed, or with more "
-                             "--episodes) reuses them")
+                             "--episodes) reuses them. Keyed by the model's path: evaluate a frozen copy, not a "
+                             "folder a run may still rewrite (best/final)")
     args = parser.parse_args()
 
     from agentforge.training.rl.envs.tool_episodes import ToolEpisodes
